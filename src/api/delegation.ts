@@ -1,0 +1,128 @@
+import { z } from "zod";
+import { agentRef, cel, conditions, identifier, ObjectMeta, objectName } from "./meta.ts";
+
+/** Largest task text, in bytes of UTF-8. */
+export const MAX_TASK_BYTES = 64 * 1024;
+/** Largest result kept inline in status; longer results go to the ConfigMap named by status.resultRef. */
+export const MAX_INLINE_RESULT_BYTES = 16 * 1024;
+
+export const DELEGATION_PHASES = ["Pending", "Running", "Succeeded", "Failed"] as const;
+export type DelegationPhase = (typeof DELEGATION_PHASES)[number];
+
+export const ContextMessage = z.object({
+  role: z.enum(["system", "user", "assistant"]),
+  content: z.string().max(MAX_TASK_BYTES),
+});
+
+export const DelegationSpec = cel(
+  z.object({
+    team: agentRef.optional().describe("The AgentTeam whose topology routes and authorises this delegation."),
+    to: agentRef.optional().describe("The Agent that should do the task."),
+    capability: identifier.optional().describe("Route to a team member that lists this capability."),
+    from: agentRef.optional().describe("The Agent that delegated the task; empty for a person or script."),
+    task: cel(
+      z.string().min(1).max(MAX_TASK_BYTES),
+      {
+        rule: "self.trim() != ''",
+        message: "spec.task must not be blank",
+      },
+      {
+        rule: `bytes(self).size() <= ${MAX_TASK_BYTES}`,
+        message: `spec.task must be at most ${MAX_TASK_BYTES} bytes`,
+      },
+    ).describe("What to do, as the user message the agent receives."),
+    context: z
+      .array(ContextMessage)
+      .max(32)
+      .optional()
+      .describe("Earlier messages passed to the agent before the task."),
+    parent: objectName.optional().describe("The Delegation during which this one was created."),
+    timeoutSeconds: z.int().min(1).max(86400).optional(),
+    maxAttempts: z.int().min(1).max(10).optional(),
+    priority: z.int().min(-1000).max(1000).default(0).describe("Higher runs first when agents are busy."),
+    ttlSecondsAfterFinished: z
+      .int()
+      .min(0)
+      .max(30 * 86400)
+      .optional(),
+  }),
+  { rule: "self == oldSelf", message: "spec is immutable after creation" },
+  {
+    rule: "has(self.team) || has(self.to)",
+    message: "spec.team or spec.to is required",
+    reason: "FieldValueRequired",
+  },
+  {
+    rule: "!has(self.capability) || has(self.team)",
+    message: "spec.capability requires spec.team",
+    fieldPath: ".capability",
+  },
+  {
+    rule: "!(has(self.to) && has(self.capability))",
+    message: "spec.to and spec.capability are mutually exclusive",
+    fieldPath: ".capability",
+    reason: "FieldValueForbidden",
+  },
+  {
+    rule: "!has(self.from) || !has(self.to) || self.from != self.to",
+    message: "an agent cannot delegate to itself: spec.from equals spec.to",
+    fieldPath: ".to",
+  },
+);
+
+export const Attempt = z.object({
+  number: z.int().min(1),
+  agent: z.string().max(253).optional(),
+  pod: z.string().max(253).optional(),
+  podIP: z.string().max(64).optional(),
+  startTime: z.string().meta({ format: "date-time" }),
+  completionTime: z.string().meta({ format: "date-time" }).optional(),
+  outcome: z.enum(["Running", "Succeeded", "Failed"]),
+  reason: z.string().max(128).optional(),
+  message: z.string().max(4096).optional(),
+});
+
+export const Usage = z.object({
+  promptTokens: z.int().min(0).optional(),
+  completionTokens: z.int().min(0).optional(),
+  totalTokens: z.int().min(0).optional(),
+});
+
+export const StageStatus = z.object({
+  index: z.int().min(0),
+  agent: agentRef,
+  phase: z.enum(DELEGATION_PHASES),
+  delegation: objectName.optional(),
+});
+
+export const DelegationStatus = z.object({
+  observedGeneration: z.int().min(0).optional(),
+  phase: z.enum(DELEGATION_PHASES).optional(),
+  reason: z.string().max(128).optional(),
+  message: z.string().max(4096).optional(),
+  agent: z.string().max(253).optional(),
+  pod: z.string().max(253).optional(),
+  attempts: z.array(Attempt).max(16).optional(),
+  result: z.string().max(MAX_INLINE_RESULT_BYTES).optional(),
+  resultRef: z
+    .object({ name: objectName, key: z.string().max(253) })
+    .optional()
+    .describe("ConfigMap key holding the full result when it is longer than status.result allows."),
+  usage: Usage.optional(),
+  stages: z.array(StageStatus).max(16).optional(),
+  startTime: z.string().meta({ format: "date-time" }).optional(),
+  completionTime: z.string().meta({ format: "date-time" }).optional(),
+  conditions: conditions.optional(),
+});
+
+export const Delegation = z.object({
+  apiVersion: z.string(),
+  kind: z.literal("Delegation"),
+  metadata: ObjectMeta,
+  spec: DelegationSpec,
+  status: DelegationStatus.optional(),
+});
+
+export type DelegationSpec = z.infer<typeof DelegationSpec>;
+export type DelegationStatus = z.infer<typeof DelegationStatus>;
+export type Delegation = z.infer<typeof Delegation>;

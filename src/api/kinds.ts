@@ -1,0 +1,126 @@
+import type { z } from "zod";
+import { AgentSpec, AgentStatus } from "./agent.ts";
+import { DelegationSpec, DelegationStatus } from "./delegation.ts";
+import { type CelRule, MAX_DERIVING_NAME_LENGTH } from "./meta.ts";
+import { AgentTeamSpec, AgentTeamStatus } from "./team.ts";
+
+export interface PrinterColumn {
+  name: string;
+  type: "string" | "integer" | "number" | "boolean" | "date";
+  jsonPath: string;
+  description?: string;
+  priority?: number;
+}
+
+/** Everything that describes one kind of clawcrew resource to the API server. */
+export interface KindDefinition {
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  description: string;
+  spec: z.ZodType;
+  status: z.ZodType;
+  /** CEL rules on the whole object, for rules about metadata. */
+  objectRules: CelRule[];
+  printerColumns: PrinterColumn[];
+  scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath: string };
+}
+
+export const CATEGORY = "clawcrew";
+
+const DNS1035 = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
+const DNS1123 = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+
+function nameRules(kind: string, max: number, pattern: string, form: string): CelRule[] {
+  return [
+    {
+      rule: `self.metadata.name.size() <= ${max}`,
+      message: `${kind} name must be at most ${max} characters: the names of the objects derived from it must stay within Kubernetes' limits`,
+      fieldPath: ".metadata.name",
+    },
+    {
+      rule: `self.metadata.name.matches('${pattern}')`,
+      message: `${kind} name must be a ${form}: lowercase letters, digits and '-'`,
+      fieldPath: ".metadata.name",
+    },
+  ];
+}
+
+const readyColumn: PrinterColumn = {
+  name: "Ready",
+  type: "string",
+  jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+};
+const ageColumn: PrinterColumn = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" };
+
+export const AGENT: KindDefinition = {
+  kind: "Agent",
+  plural: "agents",
+  singular: "agent",
+  shortNames: ["cca", "clawagent"],
+  description: "Agent is one specialised OpenClaw gateway, or a swarm of identical replicas of it.",
+  spec: AgentSpec,
+  status: AgentStatus,
+  objectRules: nameRules("Agent", MAX_DERIVING_NAME_LENGTH, DNS1035, "DNS-1035 label"),
+  printerColumns: [
+    { name: "Replicas", type: "integer", jsonPath: ".spec.replicas" },
+    { name: "Available", type: "integer", jsonPath: ".status.readyReplicas" },
+    { name: "Model", type: "string", jsonPath: ".spec.model.primary" },
+    readyColumn,
+    { name: "Endpoint", type: "string", jsonPath: ".status.endpoint", priority: 1 },
+    ageColumn,
+  ],
+  scale: {
+    specReplicasPath: ".spec.replicas",
+    statusReplicasPath: ".status.replicas",
+    labelSelectorPath: ".status.selector",
+  },
+};
+
+export const AGENT_TEAM: KindDefinition = {
+  kind: "AgentTeam",
+  plural: "agentteams",
+  singular: "agentteam",
+  shortNames: ["cct", "clawteam"],
+  description: "AgentTeam wires a lead and its member Agents together by a delegation pattern.",
+  spec: AgentTeamSpec,
+  status: AgentTeamStatus,
+  objectRules: nameRules("AgentTeam", MAX_DERIVING_NAME_LENGTH, DNS1035, "DNS-1035 label"),
+  printerColumns: [
+    { name: "Pattern", type: "string", jsonPath: ".spec.pattern" },
+    { name: "Lead", type: "string", jsonPath: ".spec.lead" },
+    { name: "Members", type: "string", jsonPath: ".status.readyMembers" },
+    readyColumn,
+    ageColumn,
+  ],
+};
+
+export const DELEGATION: KindDefinition = {
+  kind: "Delegation",
+  plural: "delegations",
+  singular: "delegation",
+  shortNames: ["ccd", "clawtask"],
+  description: "Delegation is one task handed to an agent; its status records who did it, each attempt and the result.",
+  spec: DelegationSpec,
+  status: DelegationStatus,
+  objectRules: [
+    ...nameRules("Delegation", 63, DNS1123, "DNS-1123 label"),
+    {
+      rule: "!has(self.spec.parent) || self.spec.parent != self.metadata.name",
+      message: "a Delegation cannot be its own parent",
+      fieldPath: ".spec.parent",
+    },
+  ],
+  printerColumns: [
+    { name: "Team", type: "string", jsonPath: ".spec.team" },
+    { name: "Agent", type: "string", jsonPath: ".status.agent" },
+    { name: "Phase", type: "string", jsonPath: ".status.phase" },
+    { name: "Reason", type: "string", jsonPath: ".status.reason" },
+    { name: "From", type: "string", jsonPath: ".spec.from", priority: 1 },
+    { name: "Pod", type: "string", jsonPath: ".status.pod", priority: 1 },
+    ageColumn,
+  ],
+};
+
+export const KINDS: readonly KindDefinition[] = [AGENT, AGENT_TEAM, DELEGATION];

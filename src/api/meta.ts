@@ -1,0 +1,99 @@
+import { z } from "zod";
+
+/** API group and version served by every clawcrew kind. */
+export const GROUP = "clawcrew.io";
+export const VERSION = "v1alpha1";
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** A CEL rule for `x-kubernetes-validations`. */
+export interface CelRule {
+  rule: string;
+  message: string;
+  fieldPath?: string;
+  reason?: "FieldValueInvalid" | "FieldValueForbidden" | "FieldValueRequired" | "FieldValueDuplicate";
+}
+
+/** Attaches CEL validation rules to a schema; they are copied into the generated CRD. */
+export function cel<T extends z.ZodType>(schema: T, ...rules: CelRule[]): T {
+  return schema.meta({ "x-kubernetes-validations": rules });
+}
+
+/** A free-form object kept as written (`x-kubernetes-preserve-unknown-fields`). */
+export function freeFormObject(description: string) {
+  return z.record(z.string(), z.unknown()).meta({ "x-kubernetes-preserve-unknown-fields": true, description });
+}
+
+/** The longest name of an object whose name others are derived from (see docs/naming.md). */
+export const MAX_DERIVING_NAME_LENGTH = 50;
+
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A reference to an Agent (or AgentTeam) by name: a DNS-1035 label short enough to derive names from. */
+export const agentRef = z
+  .string()
+  .min(1)
+  .max(MAX_DERIVING_NAME_LENGTH)
+  .regex(DNS1035_LABEL, "must be a lowercase DNS-1035 label")
+  .describe("Name of an Agent in the same namespace.");
+
+/** The name of any object in the namespace, such as a ConfigMap or Secret. */
+export const objectName = z.string().min(1).max(253).regex(DNS1123_SUBDOMAIN, "must be a DNS-1123 subdomain");
+
+/** A short lowercase identifier (skill names, capabilities, group names). */
+export const identifier = z.string().min(1).max(63).regex(DNS1123_LABEL, "must be a lowercase DNS-1123 label");
+
+/** A Kubernetes resource quantity such as `500m` or `2Gi`. */
+export const quantity = z.union([z.int().min(0), z.string().max(64)]).meta({
+  "x-kubernetes-int-or-string": true,
+  pattern:
+    "^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$",
+});
+
+const resourceList = z.record(z.string().max(253), quantity).meta({ maxProperties: 16 });
+
+/** core/v1 ResourceRequirements (requests and limits). */
+export const ResourceRequirements = z.object({
+  requests: resourceList.optional(),
+  limits: resourceList.optional(),
+});
+
+/** metav1.Condition, the standard status condition. */
+export const Condition = z.object({
+  type: z
+    .string()
+    .max(316)
+    .regex(
+      /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$/,
+    ),
+  status: z.enum(["True", "False", "Unknown"]),
+  observedGeneration: z.int().min(0).optional(),
+  lastTransitionTime: z.string().meta({ format: "date-time" }),
+  reason: z
+    .string()
+    .min(1)
+    .max(1024)
+    .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
+  message: z.string().max(32768),
+});
+export type Condition = z.infer<typeof Condition>;
+
+/** A list of conditions keyed by type, as `kubectl wait` and kstatus expect. */
+export const conditions = z
+  .array(Condition)
+  .max(16)
+  .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] });
+
+/** The parts of ObjectMeta the operator reads. The API server validates the rest. */
+export const ObjectMeta = z.looseObject({
+  name: z.string().optional(),
+  namespace: z.string().optional(),
+  uid: z.string().optional(),
+  generation: z.int().optional(),
+  resourceVersion: z.string().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+  deletionTimestamp: z.string().optional(),
+  finalizers: z.array(z.string()).optional(),
+});

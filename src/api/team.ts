@@ -1,0 +1,149 @@
+import { z } from "zod";
+import { agentRef, cel, conditions, identifier, ObjectMeta } from "./meta.ts";
+
+export const TEAM_PATTERNS = ["hubAndSpoke", "pipeline", "federated", "swarm"] as const;
+export type TeamPattern = (typeof TEAM_PATTERNS)[number];
+
+export const TeamMember = z.object({
+  agent: agentRef,
+  role: z.string().max(256).optional().describe("What the lead should use this member for."),
+});
+
+export const TeamGroup = cel(
+  z.object({
+    name: identifier,
+    lead: agentRef.describe("The group's lead; group leads may delegate to each other."),
+    members: z
+      .array(agentRef)
+      .max(64)
+      .optional()
+      .meta({ "x-kubernetes-list-type": "set" })
+      .describe("Agents that receive work from this group's lead."),
+  }),
+  {
+    rule: "!has(self.members) || !(self.lead in self.members)",
+    message: "a group's lead must not also be listed in its members",
+  },
+);
+
+export const DelegationPolicy = z.object({
+  maxDepth: z.int().min(1).max(10).default(3).describe("Longest chain of delegations through spec.parent."),
+  defaultTimeoutSeconds: z.int().min(1).max(86400).default(600),
+  maxAttempts: z.int().min(1).max(10).default(3),
+  ttlSecondsAfterFinished: z
+    .int()
+    .min(0)
+    .max(30 * 86400)
+    .default(86400)
+    .describe("Finished Delegations are deleted this long after completion."),
+});
+
+export const AgentTeamSpec = cel(
+  z.object({
+    pattern: z.enum(TEAM_PATTERNS).describe("How work flows through the team."),
+    lead: agentRef.optional().describe("The agent that takes requests and delegates them."),
+    members: z
+      .array(TeamMember)
+      .max(64)
+      .optional()
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["agent"] }),
+    stages: z
+      .array(agentRef)
+      .max(16)
+      .optional()
+      .meta({ "x-kubernetes-list-type": "set" })
+      .describe("Pipeline stages in order; each stage's output is the next one's input."),
+    groups: z
+      .array(TeamGroup)
+      .max(16)
+      .optional()
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }),
+    delegation: DelegationPolicy.prefault({}),
+    networkIsolation: z
+      .boolean()
+      .default(true)
+      .describe("Compile NetworkPolicies so that only the topology's edges can carry traffic."),
+  }),
+  {
+    rule: "!(self.pattern in ['hubAndSpoke', 'federated']) || has(self.lead)",
+    message: "spec.lead is required for pattern hubAndSpoke and federated",
+    fieldPath: ".lead",
+    reason: "FieldValueRequired",
+  },
+  {
+    rule: "self.pattern != 'hubAndSpoke' || (has(self.members) && size(self.members) >= 1)",
+    message: "pattern hubAndSpoke needs at least one entry in spec.members",
+    fieldPath: ".members",
+    reason: "FieldValueRequired",
+  },
+  {
+    rule: "self.pattern != 'pipeline' || (has(self.stages) && size(self.stages) >= 2)",
+    message: "pattern pipeline needs at least 2 spec.stages",
+    fieldPath: ".stages",
+  },
+  {
+    rule: "self.pattern == 'pipeline' || !has(self.stages)",
+    message: "spec.stages is only valid for pattern pipeline",
+    fieldPath: ".stages",
+    reason: "FieldValueForbidden",
+  },
+  {
+    rule: "self.pattern != 'federated' || (has(self.groups) && size(self.groups) >= 1)",
+    message: "pattern federated needs at least one entry in spec.groups",
+    fieldPath: ".groups",
+    reason: "FieldValueRequired",
+  },
+  {
+    rule: "self.pattern == 'federated' || !has(self.groups)",
+    message: "spec.groups is only valid for pattern federated",
+    fieldPath: ".groups",
+    reason: "FieldValueForbidden",
+  },
+  {
+    rule: "self.pattern != 'swarm' || (has(self.members) && size(self.members) == 1)",
+    message: "pattern swarm needs exactly one entry in spec.members: the Agent whose replicas form the swarm",
+    fieldPath: ".members",
+  },
+  {
+    rule: "!has(self.lead) || !has(self.members) || !self.members.exists(m, m.agent == self.lead)",
+    message: "spec.lead must not also be listed in spec.members",
+    fieldPath: ".members",
+    reason: "FieldValueDuplicate",
+  },
+  {
+    rule: "!has(self.lead) || !has(self.groups) || !self.groups.exists(g, has(g.members) && self.lead in g.members)",
+    message: "spec.lead must not also be a member of a group",
+    fieldPath: ".groups",
+    reason: "FieldValueDuplicate",
+  },
+);
+
+export const MemberStatus = z.object({
+  agent: agentRef,
+  ready: z.boolean(),
+  readyReplicas: z.int().min(0).optional(),
+  message: z.string().max(1024).optional(),
+});
+
+export const AgentTeamStatus = z.object({
+  observedGeneration: z.int().min(0).optional(),
+  conditions: conditions.optional(),
+  members: z
+    .array(MemberStatus)
+    .max(128)
+    .optional()
+    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["agent"] }),
+  readyMembers: z.string().max(32).optional().describe("Ready over total, such as 2/3."),
+});
+
+export const AgentTeam = z.object({
+  apiVersion: z.string(),
+  kind: z.literal("AgentTeam"),
+  metadata: ObjectMeta,
+  spec: AgentTeamSpec,
+  status: AgentTeamStatus.optional(),
+});
+
+export type AgentTeamSpec = z.infer<typeof AgentTeamSpec>;
+export type AgentTeamStatus = z.infer<typeof AgentTeamStatus>;
+export type AgentTeam = z.infer<typeof AgentTeam>;
