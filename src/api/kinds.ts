@@ -33,16 +33,15 @@ const DNS1035 = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
 const DNS1123 = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 
 function nameRules(kind: string, max: number, pattern: string, form: string): CelRule[] {
+  const aKind = `${/^[AEIOU]/.test(kind) ? "an" : "a"} ${kind}`;
   return [
     {
       rule: `self.metadata.name.size() <= ${max}`,
-      message: `${kind} name must be at most ${max} characters: the names of the objects derived from it must stay within Kubernetes' limits`,
-      fieldPath: ".metadata.name",
+      message: `metadata.name must be at most ${max} characters: the names of the objects derived from ${aKind} must stay within Kubernetes' limits`,
     },
     {
       rule: `self.metadata.name.matches('${pattern}')`,
-      message: `${kind} name must be a ${form}: lowercase letters, digits and '-'`,
-      fieldPath: ".metadata.name",
+      message: `metadata.name must be a ${form} (lowercase letters, digits and '-') for ${aKind}`,
     },
   ];
 }

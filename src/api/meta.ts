@@ -10,7 +10,8 @@ export interface CelRule {
   rule: string;
   message: string;
   fieldPath?: string;
-  reason?: "FieldValueInvalid" | "FieldValueForbidden" | "FieldValueRequired" | "FieldValueDuplicate";
+  /** FieldValueDuplicate is left out on purpose: the API server drops the message for it. */
+  reason?: "FieldValueInvalid" | "FieldValueForbidden" | "FieldValueRequired";
 }
 
 /** Attaches CEL validation rules to a schema; they are copied into the generated CRD. */

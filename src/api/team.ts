@@ -108,13 +108,11 @@ export const AgentTeamSpec = cel(
     rule: "!has(self.lead) || !has(self.members) || !self.members.exists(m, m.agent == self.lead)",
     message: "spec.lead must not also be listed in spec.members",
     fieldPath: ".members",
-    reason: "FieldValueDuplicate",
   },
   {
     rule: "!has(self.lead) || !has(self.groups) || !self.groups.exists(g, has(g.members) && self.lead in g.members)",
     message: "spec.lead must not also be a member of a group",
     fieldPath: ".groups",
-    reason: "FieldValueDuplicate",
   },
 );
 

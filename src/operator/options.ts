@@ -1,0 +1,80 @@
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+
+/** Raised for a bad flag or environment value; main prints its message on one line and exits 2. */
+export class OptionsError extends Error {
+  override name = "OptionsError";
+}
+
+const address = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[0-9.]*|[A-Za-z0-9.-]*):\d{1,5}$/, "must be host:port or :port")
+  .refine((a) => Number(a.slice(a.lastIndexOf(":") + 1)) <= 65535, "port must be at most 65535");
+
+const boolFlag = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
+
+export const OperatorOptions = z.object({
+  metricsBindAddress: address.default(":8080"),
+  healthProbeBindAddress: address.default(":8081"),
+  leaderElect: boolFlag.default(true),
+  leaderElectionNamespace: z.string().min(1).max(63).default("clawcrew-system"),
+  leaderElectionId: z.string().min(1).max(63).default("clawcrew-operator"),
+  leaseDurationSeconds: z.coerce.number().int().min(2).max(300).default(15),
+  identity: z.string().min(1).max(253),
+  watchNamespace: z.string().max(63).default(""),
+  concurrency: z.coerce.number().int().min(1).max(64).default(4),
+  logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
+  kubeconfig: z.string().optional(),
+});
+export type OperatorOptions = z.infer<typeof OperatorOptions>;
+
+const FLAGS = {
+  "metrics-bind-address": "metricsBindAddress",
+  "health-probe-bind-address": "healthProbeBindAddress",
+  "leader-elect": "leaderElect",
+  "leader-election-namespace": "leaderElectionNamespace",
+  "leader-election-id": "leaderElectionId",
+  "lease-duration-seconds": "leaseDurationSeconds",
+  identity: "identity",
+  namespace: "watchNamespace",
+  concurrency: "concurrency",
+  "log-level": "logLevel",
+  kubeconfig: "kubeconfig",
+} as const satisfies Record<string, keyof OperatorOptions>;
+
+type FlagName = keyof typeof FLAGS;
+const envName = (flag: string) => `CLAWCREW_${flag.toUpperCase().replaceAll("-", "_")}`;
+
+/** Reads options from flags, then CLAWCREW_* environment variables, then defaults. */
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOptions {
+  let values: Record<string, string | undefined>;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: "string" as const }])),
+      strict: true,
+      allowPositionals: false,
+    }).values as Record<string, string | undefined>;
+  } catch (err) {
+    throw new OptionsError((err as Error).message);
+  }
+  const raw: Record<string, unknown> = {
+    identity: env.POD_NAME ?? `${hostname()}-${process.pid}`,
+    leaderElectionNamespace: env.POD_NAMESPACE,
+    kubeconfig: env.KUBECONFIG,
+  };
+  for (const [flag, key] of Object.entries(FLAGS) as [FlagName, keyof OperatorOptions][]) {
+    const value = values[flag] ?? env[envName(flag)];
+    if (value !== undefined) raw[key] = value;
+  }
+  for (const key of Object.keys(raw)) if (raw[key] === undefined) delete raw[key];
+  const result = OperatorOptions.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = String(issue.path[0]);
+    const flag = Object.entries(FLAGS).find(([, k]) => k === key)?.[0] ?? key;
+    throw new OptionsError(`invalid --${flag} (or ${envName(flag)}): ${issue.message}`);
+  }
+  return result.data;
+}
