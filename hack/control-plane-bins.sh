@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Builds the local control-plane binaries from the Go module proxy at pinned versions,
 # cached outside the repo. envtest convention: binaries found in KUBEBUILDER_ASSETS or on
-# PATH are used first. Prints the directory that holds all of them (one per line: name=path).
+# PATH are used first. Prints one "name=path" line per binary (also saved in $CACHE/bins.env).
 #
 #   hack/control-plane-bins.sh            # ensure all, print "name=path" lines
-#   hack/control-plane-bins.sh --print-dir
+#
+# Concurrent runs are serialised with a lock in the cache, so a second run waits for the first
+# build instead of clobbering it. A cold build takes several minutes on 2 cores.
 set -euo pipefail
+shopt -s inherit_errexit # failures inside $(...) stop the script too
 
 K8S_VERSION="${CLAWCREW_K8S_VERSION:-v1.33.13}"
 ETCD_VERSION="${CLAWCREW_ETCD_VERSION:-v3.5.35}"
@@ -20,6 +23,12 @@ export GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0 GOTOOLCHAIN=local
 
 log() { echo "[control-plane-bins] $*" >&2; }
 
+exec 9>"$CACHE/.bins.lock"
+if ! flock -n 9; then
+  log "another control-plane-bins.sh is running; waiting for it"
+  flock 9
+fi
+
 # lookup NAME VERSION: an existing binary per envtest's convention, or "".
 lookup() {
   local name=$1
@@ -29,6 +38,8 @@ lookup() {
   echo ""
 }
 
+# Binaries are built into the source dir and moved into $BIN only when complete, so an
+# interrupted build never leaves a truncated binary that a later run would take as built.
 build_kubernetes() {
   local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
   local staging=v0.${K8S_VERSION#v1.}
@@ -62,32 +73,42 @@ build_etcd() {
   log "building etcd $ETCD_VERSION"
   go mod init clawcrew.local/etcd-bin >/dev/null 2>&1
   go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >/dev/null
-  go build -trimpath -ldflags "-s -w" -o "$BIN/etcd-$ETCD_VERSION" go.etcd.io/etcd/server/v3
+  go build -trimpath -ldflags "-s -w" -o out/etcd go.etcd.io/etcd/server/v3
+  mv out/etcd "$BIN/etcd-$ETCD_VERSION"
 }
 
-build_simple() { # NAME MODULE PACKAGE VERSION
+build_simple() { # NAME MODULE PACKAGE VERSION [EXTRA_LDFLAGS]
   local dir="$SRC/$1-$4"
   rm -rf "$dir"; mkdir -p "$dir"; cd "$dir"
   log "building $1 $4"
   go mod init "clawcrew.local/$1-bin" >/dev/null 2>&1
   go get "$2@$4" >/dev/null
-  go build -trimpath -ldflags "-s -w ${5:-}" -o "$BIN/$1-$4" "$3"
+  go build -trimpath -ldflags "-s -w ${5:-}" -o "out/$1" "$3"
+  mv "out/$1" "$BIN/$1-$4"
 }
 
 ensure() { # NAME VERSION BUILDER...
   local name=$1 version=$2; shift 2
   local found; found=$(lookup "$name" "$version")
-  if [[ -z "$found" ]]; then ( "$@" ); found="$BIN/$name-$version"; fi
+  if [[ -z "$found" ]]; then
+    local start=$SECONDS
+    ( "$@" )
+    log "built $name $version in $((SECONDS - start)) s"
+    found="$BIN/$name-$version"
+  fi
   echo "$name=$found"
 }
 
-{
+out=$(
   ensure etcd "$ETCD_VERSION" build_etcd
   ensure kube-apiserver "$K8S_VERSION" build_kubernetes
   ensure kube-controller-manager "$K8S_VERSION" build_kubernetes
   ensure kube-scheduler "$K8S_VERSION" build_kubernetes
   ensure kwok "$KWOK_VERSION" build_simple kwok sigs.k8s.io/kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION" \
-    "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
+    "-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
   ensure helm "$HELM_VERSION" build_simple helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
     "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
-} | tee "$CACHE/bins.env"
+)
+printf '%s\n' "$out" >"$CACHE/bins.env.tmp"
+mv "$CACHE/bins.env.tmp" "$CACHE/bins.env"
+printf '%s\n' "$out"

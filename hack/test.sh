@@ -9,6 +9,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "control-plane binaries"
 hack/control-plane-bins.sh
+command -v kubectl >/dev/null || { echo "kubectl is required on PATH" >&2; exit 1; }
 step "npm ci"
 hack/node24.sh npm ci --no-audit --no-fund
 step "lint"
@@ -17,5 +18,8 @@ step "typecheck"
 hack/node24.sh npm run --silent typecheck
 step "CRDs match src/api"
 hack/node24.sh npm run --silent verify:crds
+step "helm lint"
+helm=$(sed -n 's/^helm=//p' "$CLAWCREW_CACHE/bins.env")
+"$helm" lint --strict charts/clawcrew
 step "tests"
 hack/node24.sh npx vitest run "$@"
