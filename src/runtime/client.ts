@@ -1,0 +1,168 @@
+/**
+ * A small JSON client for the Kubernetes REST API on node:http(s), authenticated from a KubeConfig
+ * (token, client certificates, exec plugins: whatever `applyToHTTPSOptions` applies). It exists
+ * because the runtime needs what the generated clients do not give: any group/version/resource,
+ * per-request AbortSignals and timeouts, query parameters such as `fieldValidation`, and the raw
+ * watch stream.
+ */
+import http from "node:http";
+import https from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { errorFromResponse, toKubeApiError } from "./errors.ts";
+import { RestMapper } from "./restmapper.ts";
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  query?: Query;
+  /** Serialized as JSON. */
+  body?: unknown;
+  /** Default `application/json` when there is a body. */
+  contentType?: string;
+  signal?: AbortSignal;
+  /** Overrides the client's default timeout; 0 disables it. */
+  timeoutMs?: number;
+}
+
+export interface KubeClientOptions {
+  /** Default time limit of a non-watch request. Default 30 s. */
+  timeoutMs?: number;
+  userAgent?: string;
+}
+
+/** The KubeConfig cannot be used (no current cluster). */
+export class KubeConfigError extends Error {
+  override readonly name = "KubeConfigError";
+}
+
+export class KubeClient {
+  readonly kubeConfig: KubeConfig;
+  readonly server: URL;
+  readonly mapper: RestMapper;
+  readonly #timeoutMs: number;
+  readonly #userAgent: string;
+  // Our own keep-alive agent; client-node's agent is kept only when the cluster uses a proxy.
+  readonly #agent: http.Agent;
+  readonly #useOwnAgent: boolean;
+
+  constructor(kubeConfig: KubeConfig, options: KubeClientOptions = {}) {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new KubeConfigError("kubeconfig has no current cluster");
+    this.kubeConfig = kubeConfig;
+    this.server = new URL(cluster.server);
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#userAgent = options.userAgent ?? "clawcrew-operator";
+    this.#useOwnAgent = !cluster.proxyUrl;
+    this.#agent =
+      this.server.protocol === "https:" ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+    this.mapper = new RestMapper((path, signal) => this.request("GET", path, { signal }));
+  }
+
+  /** Sends one request and returns the parsed JSON body (undefined when empty). */
+  async request<T = unknown>(verb: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const signals = [options.signal, timeoutMs > 0 ? AbortSignal.timeout(Math.ceil(timeoutMs)) : undefined].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
+    const signal = signals.length ? AbortSignal.any(signals) : undefined;
+    let res: http.IncomingMessage;
+    let text: string;
+    try {
+      res = await this.#send(verb, path, options, signal);
+      text = await readBody(res);
+    } catch (error) {
+      // An abort surfaces as a reset socket; report the abort's reason (e.g. TimeoutError) instead.
+      throw toKubeApiError(signal?.aborted ? signal.reason : error, { verb, path });
+    }
+    const statusCode = res.statusCode ?? 0;
+    const isJson = (res.headers["content-type"] ?? "").includes("json");
+    const body: unknown = isJson && text ? (safeParse(text) ?? text) : text;
+    if (statusCode < 200 || statusCode > 299) throw errorFromResponse(statusCode, body, { verb, path }, res.headers);
+    return (text ? body : undefined) as T;
+  }
+
+  get<T = unknown>(path: string, options?: RequestOptions): Promise<T> {
+    return this.request<T>("GET", path, options);
+  }
+
+  /**
+   * Opens a watch (`?watch=1` is added) and resolves with the response stream once the server
+   * answered 200; any other status rejects with KubeApiError. No timeout: abort `signal` to end it.
+   */
+  async watch(path: string, query: Query, signal: AbortSignal): Promise<http.IncomingMessage> {
+    const res = await this.#send("GET", path, { query: { ...query, watch: 1 } }, signal);
+    if (res.statusCode === 200) return res;
+    const text = await readBody(res).catch(() => "");
+    throw errorFromResponse(res.statusCode ?? 0, safeParse(text) ?? text, { verb: "WATCH", path }, res.headers);
+  }
+
+  /** Closes idle keep-alive connections. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  async #send(
+    verb: string,
+    path: string,
+    options: RequestOptions,
+    signal: AbortSignal | undefined,
+  ): Promise<http.IncomingMessage> {
+    const url = new URL(path, this.server);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const tls: https.RequestOptions = {};
+    try {
+      await this.kubeConfig.applyToHTTPSOptions(tls);
+    } catch (error) {
+      throw toKubeApiError(error, { verb, path });
+    }
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const headers: http.OutgoingHttpHeaders = {
+      ...(tls.headers as http.OutgoingHttpHeaders | undefined),
+      accept: "application/json",
+      "user-agent": this.#userAgent,
+    };
+    if (payload !== undefined) {
+      headers["content-type"] = options.contentType ?? "application/json";
+      headers["content-length"] = Buffer.byteLength(payload);
+    }
+    const requestOptions: https.RequestOptions = {
+      ...tls,
+      method: verb,
+      headers,
+      agent: this.#useOwnAgent ? this.#agent : tls.agent,
+      signal,
+    };
+    const transport = url.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = transport.request(url, requestOptions, resolve);
+      req.on("error", (error) => reject(toKubeApiError(error, { verb, path })));
+      req.end(payload);
+    });
+  }
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function readBody(res: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let ended = false;
+    res.on("data", (chunk: Buffer) => chunks.push(chunk));
+    res.on("end", () => {
+      ended = true;
+      resolve(Buffer.concat(chunks).toString("utf8"));
+    });
+    res.on("error", reject);
+    res.on("close", () => {
+      if (!ended) reject(new Error("connection closed before the response body ended"));
+    });
+  });
+}

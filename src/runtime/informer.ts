@@ -1,0 +1,419 @@
+/**
+ * List+watch of one resource into an in-memory store, like client-go's Reflector + SharedInformer:
+ *
+ * - list (paged, consistent read), then watch from the list's resourceVersion;
+ * - a watch that ends or fails is resumed from the last seen resourceVersion, after an exponential
+ *   backoff with jitter when it failed;
+ * - 410 Gone ("too old resource version") relists and emits the diff between store and list, so
+ *   handlers see the adds/updates/deletes that happened while the watch was down;
+ * - a connection that stays silent (no event, no bookmark) for `silenceTimeoutMs` is aborted and
+ *   resumed: bookmarks are requested and the server ends each watch after `timeoutSeconds`;
+ * - every `resyncPeriodMs` each cached object is delivered again as an update(obj, obj).
+ *
+ * Handlers run synchronously in event order; they should only enqueue work.
+ */
+import type http from "node:http";
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { Backoff, type BackoffOptions, sleep } from "./backoff.ts";
+import type { KubeClient } from "./client.ts";
+import { errorFromWatchStatus, isGone, KubeApiError, toKubeApiError } from "./errors.ts";
+import { defaultLogger, errorFields, type Logger } from "./log.ts";
+import { type GroupVersionResource, resourcePath } from "./resource.ts";
+import { diffSnapshot, objectFields, objectKey } from "./store.ts";
+
+export interface InformerOptions {
+  client: KubeClient;
+  resource: GroupVersionResource;
+  /** Watch one namespace; all namespaces (or a cluster-scoped resource) when unset. */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Re-deliver every cached object as an update this often. 0 (default) disables resync. */
+  resyncPeriodMs?: number;
+  /** Server-side lifetime of one watch request. Default: random in [300, 600) s, like client-go. */
+  watchTimeoutSeconds?: number;
+  /** Abort and resume a watch that received nothing (not even a bookmark) for this long. Default 90 s. */
+  silenceTimeoutMs?: number;
+  /** Page size of the list. Default 500. */
+  pageSize?: number;
+  /** Delay between failed attempts. Default 800 ms doubling to 30 s, jitter 0.5. */
+  backoff?: BackoffOptions;
+  logger?: Logger;
+}
+
+export interface InformerEvents<T> {
+  add: (obj: T) => void;
+  /** `oldObj === newObj` on a resync. */
+  update: (oldObj: T, newObj: T) => void;
+  /** The last known state; after a relist it may be older than the deletion. */
+  delete: (obj: T) => void;
+}
+
+/** Counters for metrics and tests. */
+export interface InformerStats {
+  lists: number;
+  watches: number;
+  /** Failed list or watch attempts (each followed by a backoff). */
+  watchErrors: number;
+  /** Relists caused by 410 Gone. */
+  goneRelists: number;
+  /** Watches aborted because they went silent. */
+  silentWatches: number;
+  resyncs: number;
+  resourceVersion: string | undefined;
+}
+
+/** A watch received nothing for longer than the silence timeout. */
+export class WatchSilenceError extends Error {
+  override readonly name = "WatchSilenceError";
+  constructor(ms: number) {
+    super(`watch received no event or bookmark for ${ms} ms`);
+  }
+}
+
+/** The server ended a watch at once without sending anything (client-go's "very short watch"). */
+export class ShortWatchError extends Error {
+  override readonly name = "ShortWatchError";
+}
+
+/** waitForSync() was pending when the informer stopped. */
+export class InformerStoppedError extends Error {
+  override readonly name = "InformerStoppedError";
+}
+
+interface WatchEvent {
+  type: string;
+  object: KubernetesObject;
+}
+
+interface ObjectList<T> {
+  kind?: string;
+  apiVersion?: string;
+  metadata?: { resourceVersion?: string; continue?: string };
+  items?: T[];
+}
+
+type Handlers<T> = { [E in keyof InformerEvents<T>]: Set<InformerEvents<T>[E]> };
+
+const SHORT_WATCH_MS = 1000;
+
+export class Informer<T extends KubernetesObject = KubernetesObject> {
+  readonly resource: GroupVersionResource;
+  readonly namespace: string | undefined;
+  readonly #client: KubeClient;
+  readonly #options: InformerOptions;
+  readonly #log: Logger;
+  readonly #path: string;
+  readonly #backoff: Backoff;
+  readonly #silenceTimeoutMs: number;
+  readonly #handlers: Handlers<T> = { add: new Set(), update: new Set(), delete: new Set() };
+  #store = new Map<string, T>();
+  #stats: InformerStats = {
+    lists: 0,
+    watches: 0,
+    watchErrors: 0,
+    goneRelists: 0,
+    silentWatches: 0,
+    resyncs: 0,
+    resourceVersion: undefined,
+  };
+  #synced = false;
+  #syncWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  #abort: AbortController | undefined;
+  #running: Promise<void> | undefined;
+  #resyncTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: InformerOptions) {
+    this.#options = options;
+    this.#client = options.client;
+    this.resource = options.resource;
+    this.namespace = options.namespace;
+    this.#path = resourcePath(options.resource, { namespace: options.namespace });
+    this.#backoff = new Backoff(options.backoff);
+    this.#silenceTimeoutMs = options.silenceTimeoutMs ?? 90_000;
+    const { group, version, plural } = options.resource;
+    this.#log = (options.logger ?? defaultLogger).child({
+      component: "informer",
+      resource: group ? `${plural}.${version}.${group}` : `${plural}.${version}`,
+      ...(options.namespace && { watchNamespace: options.namespace }),
+    });
+  }
+
+  /** Starts listing and watching in the background. Idempotent. */
+  start(): void {
+    if (this.#running) return;
+    this.#abort = new AbortController();
+    this.#running = this.#run(this.#abort.signal);
+    const resync = this.#options.resyncPeriodMs ?? 0;
+    if (resync > 0) {
+      this.#resyncTimer = setInterval(() => this.#resync(), resync);
+      this.#resyncTimer.unref();
+    }
+  }
+
+  /** Stops the watch and resolves once the loop exited. The store keeps its last content. */
+  async stop(): Promise<void> {
+    clearInterval(this.#resyncTimer);
+    this.#abort?.abort();
+    await this.#running;
+    this.#running = undefined;
+    for (const waiter of this.#syncWaiters.splice(0)) waiter.reject(new InformerStoppedError("informer stopped"));
+  }
+
+  /** True once the first list has been stored and delivered. */
+  hasSynced(): boolean {
+    return this.#synced;
+  }
+
+  waitForSync(signal?: AbortSignal): Promise<void> {
+    if (this.#synced) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const waiter = { resolve, reject };
+      this.#syncWaiters.push(waiter);
+      signal?.addEventListener(
+        "abort",
+        () => {
+          this.#syncWaiters = this.#syncWaiters.filter((w) => w !== waiter);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+    });
+  }
+
+  list(): T[] {
+    return [...this.#store.values()];
+  }
+
+  /** By key: `namespace/name`, or `name` for cluster-scoped objects. */
+  get(key: string): T | undefined {
+    return this.#store.get(key);
+  }
+
+  get stats(): Readonly<InformerStats> {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Registers a handler and returns its unsubscribe function. An `add` handler registered after
+   * the informer synced first receives every cached object.
+   */
+  on<E extends keyof InformerEvents<T>>(event: E, handler: InformerEvents<T>[E]): () => void {
+    const set = this.#handlers[event] as Set<InformerEvents<T>[E]>;
+    set.add(handler);
+    if (event === "add" && this.#synced) {
+      for (const obj of this.#store.values()) this.#call("add", handler as InformerEvents<T>["add"], obj, obj);
+    }
+    return () => set.delete(handler);
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
+    let needList = true;
+    while (!signal.aborted) {
+      try {
+        if (needList) {
+          await this.#relist(signal);
+          needList = false;
+        }
+        await this.#watch(signal);
+      } catch (error) {
+        if (signal.aborted) break;
+        this.#stats.watchErrors++;
+        if (isGone(error)) {
+          needList = true;
+          this.#stats.goneRelists++;
+          this.#log.info(
+            { ...errorFields(error), resourceVersion: this.#stats.resourceVersion },
+            "relisting: resource version expired",
+          );
+        } else if (error instanceof WatchSilenceError) {
+          this.#stats.silentWatches++;
+          this.#log.warn({ resourceVersion: this.#stats.resourceVersion }, "watch went silent, resuming");
+        } else {
+          this.#log.warn(
+            { ...errorFields(error), resourceVersion: this.#stats.resourceVersion },
+            "list/watch failed, retrying",
+          );
+        }
+        await sleep(this.#backoff.next(), signal);
+      }
+    }
+  }
+
+  async #relist(signal: AbortSignal): Promise<void> {
+    const items: T[] = [];
+    let resourceVersion: string | undefined;
+    let continueToken: string | undefined;
+    do {
+      const page = await this.#client.get<ObjectList<T>>(this.#path, {
+        query: {
+          labelSelector: this.#options.labelSelector,
+          fieldSelector: this.#options.fieldSelector,
+          limit: this.#options.pageSize ?? 500,
+          continue: continueToken,
+        },
+        signal,
+        timeoutMs: 60_000,
+      });
+      // List items carry no apiVersion/kind; handlers (owner references, events) want them.
+      const kind = page?.kind?.replace(/List$/, "");
+      for (const item of page?.items ?? []) items.push({ apiVersion: page?.apiVersion, kind, ...item });
+      resourceVersion = page?.metadata?.resourceVersion;
+      continueToken = page?.metadata?.continue || undefined;
+    } while (continueToken);
+    if (signal.aborted) return;
+
+    const diff = diffSnapshot(this.#store, items);
+    this.#store = diff.next;
+    this.#stats.lists++;
+    this.#stats.resourceVersion = resourceVersion;
+    this.#log.debug(
+      {
+        resourceVersion,
+        count: items.length,
+        added: diff.added.length,
+        updated: diff.updated.length,
+        deleted: diff.deleted.length,
+      },
+      "listed",
+    );
+    for (const obj of diff.deleted) this.#emit("delete", obj);
+    for (const obj of diff.added) this.#emit("add", obj);
+    for (const { oldObj, newObj } of diff.updated) this.#emit("update", oldObj, newObj);
+    if (!this.#synced) {
+      this.#synced = true;
+      for (const waiter of this.#syncWaiters.splice(0)) waiter.resolve();
+    }
+  }
+
+  /** One watch request; resolves when the server ends it normally, rejects otherwise. */
+  async #watch(parent: AbortSignal): Promise<void> {
+    const silence = new AbortController();
+    const signal = AbortSignal.any([parent, silence.signal]);
+    const ms = this.#silenceTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => silence.abort(new WatchSilenceError(ms)), ms);
+    };
+    const timeoutSeconds = this.#options.watchTimeoutSeconds ?? Math.floor(300 * (1 + Math.random()));
+    const started = Date.now();
+    let events = 0;
+    this.#stats.watches++;
+    arm();
+    try {
+      const res = await this.#client.watch(
+        this.#path,
+        {
+          resourceVersion: this.#stats.resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds,
+          labelSelector: this.#options.labelSelector,
+          fieldSelector: this.#options.fieldSelector,
+        },
+        signal,
+      );
+      await readLines(res, (line) => {
+        arm();
+        events++;
+        this.#handleEvent(JSON.parse(line) as WatchEvent);
+        // A stream that delivers events is healthy again.
+        if (events === 1) this.#backoff.reset();
+      });
+    } catch (error) {
+      if (silence.signal.aborted) throw silence.signal.reason;
+      if (error instanceof KubeApiError || error instanceof SyntaxError) throw error;
+      throw toKubeApiError(error, { verb: "WATCH", path: this.#path });
+    } finally {
+      clearTimeout(timer);
+      silence.abort();
+    }
+    if (events === 0 && Date.now() - started < SHORT_WATCH_MS && !parent.aborted) {
+      throw new ShortWatchError("the server closed the watch at once without sending anything");
+    }
+    this.#backoff.reset();
+    this.#log.debug({ events, resourceVersion: this.#stats.resourceVersion }, "watch ended, resuming");
+  }
+
+  #handleEvent(event: WatchEvent): void {
+    const obj = event.object as T;
+    if (event.type === "ERROR") throw errorFromWatchStatus(event.object, { verb: "WATCH", path: this.#path });
+    const resourceVersion = obj?.metadata?.resourceVersion;
+    if (event.type === "BOOKMARK") {
+      if (resourceVersion) this.#stats.resourceVersion = resourceVersion;
+      return;
+    }
+    const key = objectKey(obj);
+    const old = this.#store.get(key);
+    switch (event.type) {
+      case "ADDED":
+      case "MODIFIED":
+        this.#store.set(key, obj);
+        if (!old) this.#emit("add", obj);
+        else if (old.metadata?.resourceVersion !== resourceVersion) this.#emit("update", old, obj);
+        break;
+      case "DELETED":
+        if (this.#store.delete(key)) this.#emit("delete", obj);
+        break;
+      default:
+        this.#log.warn({ type: event.type, ...objectFields(obj) }, "unknown watch event type");
+    }
+    if (resourceVersion) this.#stats.resourceVersion = resourceVersion;
+  }
+
+  #resync(): void {
+    if (!this.#synced || this.#abort?.signal.aborted) return;
+    this.#stats.resyncs++;
+    for (const obj of this.#store.values()) this.#emit("update", obj, obj);
+  }
+
+  #emit<E extends keyof InformerEvents<T>>(event: E, obj: T, newObj?: T): void {
+    for (const handler of this.#handlers[event]) this.#call(event, handler as InformerEvents<T>[E], obj, newObj ?? obj);
+  }
+
+  #call<E extends keyof InformerEvents<T>>(event: E, handler: InformerEvents<T>[E], obj: T, newObj: T): void {
+    try {
+      if (event === "update") (handler as InformerEvents<T>["update"])(obj, newObj);
+      else (handler as InformerEvents<T>["add"])(obj);
+    } catch (error) {
+      this.#log.error({ err: error, event, ...objectFields(newObj) }, "event handler threw");
+    }
+  }
+}
+
+/** Calls `onLine` for each newline-terminated line; resolves at the end of the stream. */
+function readLines(res: http.IncomingMessage, onLine: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let buffer = "";
+    let settled = false;
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      res.destroy();
+      reject(error);
+    };
+    res.setEncoding("utf8");
+    res.on("data", (chunk: string) => {
+      buffer += chunk;
+      let newline = buffer.indexOf("\n");
+      while (newline >= 0 && !settled) {
+        const line = buffer.slice(0, newline).trim();
+        buffer = buffer.slice(newline + 1);
+        try {
+          if (line) onLine(line);
+        } catch (error) {
+          fail(error);
+        }
+        newline = buffer.indexOf("\n");
+      }
+    });
+    res.on("end", () => {
+      if (settled) return;
+      settled = true;
+      resolve();
+    });
+    res.on("error", fail);
+    res.on("close", () => fail(new Error("watch connection closed before the stream ended")));
+  });
+}
