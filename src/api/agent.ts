@@ -30,7 +30,7 @@ export const PROVIDER_APIS = [
 const envVarName = z
   .string()
   .max(128)
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
+  .regex(/^[A-Z][A-Z0-9_]*$/, "must be an upper-case environment variable name");
 
 export const ProviderModel = z.object({
   id: z.string().min(1).max(256),
