@@ -1,0 +1,325 @@
+/**
+ * Pure functions from an Agent (and the inputs the reconciler resolved for it) to the objects it owns.
+ */
+import { createHash } from "node:crypto";
+import type {
+  V1ConfigMap,
+  V1Container,
+  V1Deployment,
+  V1EnvVar,
+  V1ObjectMeta,
+  V1OwnerReference,
+  V1PodDisruptionBudget,
+  V1PodSpec,
+  V1PodTemplateSpec,
+  V1ResourceRequirements,
+  V1Secret,
+  V1Service,
+  V1ServiceAccount,
+  V1StatefulSet,
+  V1Volume,
+} from "@kubernetes/client-node";
+import type { Agent } from "../api/agent.ts";
+import { API_VERSION } from "../api/meta.ts";
+import { type McpServer, renderOpenClawConfig } from "../openclaw/config.ts";
+import {
+  CONFIG_DIR,
+  configVolumeFiles,
+  GATEWAY_ENV,
+  GATEWAY_TOKEN_ENV,
+  gatewayArgs,
+  HOME_DIR,
+  INIT_COMMAND,
+  LIVENESS_PATH,
+  READINESS_PATH,
+  STARTUP_PATH,
+  TMP_DIR,
+  WORKSPACE_DIR,
+} from "../openclaw/pod-layout.ts";
+import { DEFAULT_IMAGE, GATEWAY_PORT, IMAGE_GROUP_ID, IMAGE_USER_ID, IMAGE_WORKDIR } from "../openclaw/version.ts";
+import { renderWorkspaceFiles } from "../openclaw/workspace.ts";
+import { ANNOTATION_CONFIG_HASH, agentLabels, agentObjectNames, selectorLabels } from "./names.ts";
+
+/** What the reconciler resolved from other objects before rendering. */
+export interface ResolvedInputs {
+  /** SOUL.md text, from spec.soul or the ConfigMap key in spec.soulFrom. */
+  soul: string;
+  /** resourceVersion of spec.credentials' Secret: rotating the Secret rolls the pods. */
+  credentialsVersion?: string | undefined;
+  /** MCP servers the agent may call, such as the operator's delegation endpoint for a lead. */
+  mcpServers?: Record<string, McpServer> | undefined;
+  /** Extra env for the gateway, such as the token an MCP server expects. */
+  extraEnv?: V1EnvVar[] | undefined;
+}
+
+/**
+ * Default resources, from OpenClaw's measured footprint: about 1.0-1.1 GiB idle and 1.35 GiB after a
+ * few dozen turns; a 1 GiB limit OOMs at boot.
+ */
+export const DEFAULT_RESOURCES: V1ResourceRequirements = {
+  requests: { cpu: "250m", memory: "1280Mi" },
+  limits: { memory: "2Gi" },
+};
+export const DEFAULT_WORKSPACE_SIZE = "1Gi";
+export const TOKEN_KEY = "token";
+const TMP_SIZE_LIMIT = "1Gi";
+const HTTP_PORT_NAME = "http";
+
+export interface AgentObjects {
+  configMap: V1ConfigMap;
+  serviceAccount: V1ServiceAccount;
+  service: V1Service;
+  workload: { kind: "Deployment"; object: V1Deployment } | { kind: "StatefulSet"; object: V1StatefulSet };
+  /** null when the agent runs at most one replica: a PDB would then block node drains. */
+  podDisruptionBudget: V1PodDisruptionBudget | null;
+  configHash: string;
+}
+
+export function ownerReference(agent: Agent): V1OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: "Agent",
+    name: agent.metadata.name!,
+    uid: agent.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+function meta(agent: Agent, name: string): V1ObjectMeta {
+  return {
+    name,
+    namespace: agent.metadata.namespace!,
+    labels: agentLabels(agent.metadata.name!),
+    ownerReferences: [ownerReference(agent)],
+  };
+}
+
+/** A stable hash of everything that, when it changes, must restart the gateway. */
+export function configHash(data: Record<string, string>, credentialsVersion = ""): string {
+  const hash = createHash("sha256");
+  for (const key of Object.keys(data).sort()) hash.update(`${key}\0${data[key]}\0`);
+  hash.update(`credentials\0${credentialsVersion}`);
+  return hash.digest("hex").slice(0, 16);
+}
+
+/** All objects an Agent owns except its token Secret (see tokenSecret). Throws on an invalid spec.config. */
+export function desiredObjects(agent: Agent, inputs: ResolvedInputs): AgentObjects {
+  const name = agent.metadata.name!;
+  const names = agentObjectNames(name);
+  const spec = agent.spec;
+  const config = renderOpenClawConfig({ agentName: name, spec, mcpServers: inputs.mcpServers });
+  const files = configVolumeFiles(
+    config,
+    renderWorkspaceFiles({ soul: inputs.soul, instructions: spec.instructions, skills: spec.skills }),
+  );
+  const data = Object.fromEntries(files.map((f) => [f.key, f.content]));
+  const hash = configHash(data, inputs.credentialsVersion);
+
+  const configMap: V1ConfigMap = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: meta(agent, names.configMap),
+    data,
+  };
+  const serviceAccount: V1ServiceAccount = {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: meta(agent, names.serviceAccount),
+    automountServiceAccountToken: false,
+  };
+  const service: V1Service = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: meta(agent, names.service),
+    spec: {
+      type: "ClusterIP",
+      selector: selectorLabels(name),
+      ports: [{ name: HTTP_PORT_NAME, port: GATEWAY_PORT, targetPort: HTTP_PORT_NAME, protocol: "TCP" }],
+    },
+  };
+  const configItems = files.map((f) => ({ key: f.key, path: f.path }));
+  const template = podTemplate(agent, inputs, hash, configItems);
+  const persistent = spec.workspace?.persistent === true;
+  const workload: AgentObjects["workload"] = persistent
+    ? { kind: "StatefulSet", object: statefulSet(agent, template) }
+    : { kind: "Deployment", object: deployment(agent, template) };
+  const podDisruptionBudget: V1PodDisruptionBudget | null =
+    spec.replicas > 1
+      ? {
+          apiVersion: "policy/v1",
+          kind: "PodDisruptionBudget",
+          metadata: meta(agent, names.podDisruptionBudget),
+          spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(name) } },
+        }
+      : null;
+  return { configMap, serviceAccount, service, workload, podDisruptionBudget, configHash: hash };
+}
+
+/** The gateway token Secret. The reconciler creates it once and never overwrites it. */
+export function tokenSecret(agent: Agent, token: string): V1Secret {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: meta(agent, agentObjectNames(agent.metadata.name!).tokenSecret),
+    type: "Opaque",
+    stringData: { [TOKEN_KEY]: token },
+  };
+}
+
+function deployment(agent: Agent, template: V1PodTemplateSpec): V1Deployment {
+  const name = agent.metadata.name!;
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: meta(agent, agentObjectNames(name).workload),
+    spec: {
+      replicas: agent.spec.replicas,
+      selector: { matchLabels: selectorLabels(name) },
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      revisionHistoryLimit: 5,
+      template,
+    },
+  };
+}
+
+/** With a persistent workspace each replica gets its own ReadWriteOnce volume, so replicas never share one. */
+function statefulSet(agent: Agent, template: V1PodTemplateSpec): V1StatefulSet {
+  const name = agent.metadata.name!;
+  const names = agentObjectNames(name);
+  const workspace = agent.spec.workspace!;
+  return {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: meta(agent, names.workload),
+    spec: {
+      replicas: agent.spec.replicas,
+      serviceName: names.service,
+      podManagementPolicy: "Parallel",
+      selector: { matchLabels: selectorLabels(name) },
+      revisionHistoryLimit: 5,
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Retain" },
+      template,
+      volumeClaimTemplates: [
+        {
+          apiVersion: "v1",
+          kind: "PersistentVolumeClaim",
+          metadata: { name: names.workspaceClaim, labels: agentLabels(name) },
+          spec: {
+            accessModes: ["ReadWriteOnce"],
+            resources: { requests: { storage: String(workspace.size ?? DEFAULT_WORKSPACE_SIZE) } },
+            ...(workspace.storageClassName && { storageClassName: workspace.storageClassName }),
+          },
+        },
+      ],
+    },
+  };
+}
+
+function podTemplate(
+  agent: Agent,
+  inputs: ResolvedInputs,
+  hash: string,
+  configItems: { key: string; path: string }[],
+): V1PodTemplateSpec {
+  const name = agent.metadata.name!;
+  const names = agentObjectNames(name);
+  const spec = agent.spec;
+  const overrides = spec.podTemplate;
+  const persistent = spec.workspace?.persistent === true;
+  const image = spec.image ?? DEFAULT_IMAGE;
+  const restricted = {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    capabilities: { drop: ["ALL"] },
+  };
+  const env: V1EnvVar[] = [
+    ...Object.entries(GATEWAY_ENV).map(([key, value]) => ({ name: key, value })),
+    { name: GATEWAY_TOKEN_ENV, valueFrom: { secretKeyRef: { name: names.tokenSecret, key: TOKEN_KEY } } },
+    ...(inputs.extraEnv ?? []),
+  ];
+  const gateway: V1Container = {
+    name: "gateway",
+    image,
+    workingDir: IMAGE_WORKDIR,
+    args: gatewayArgs(),
+    ports: [{ name: HTTP_PORT_NAME, containerPort: GATEWAY_PORT, protocol: "TCP" }],
+    env,
+    ...(spec.credentials && { envFrom: [{ secretRef: { name: spec.credentials.secretRef.name } }] }),
+    resources: resources(spec.resources),
+    startupProbe: httpProbe(STARTUP_PATH, { periodSeconds: 5, failureThreshold: 36 }),
+    readinessProbe: httpProbe(READINESS_PATH, { periodSeconds: 5, failureThreshold: 3 }),
+    livenessProbe: httpProbe(LIVENESS_PATH, { periodSeconds: 10, failureThreshold: 6 }),
+    securityContext: restricted,
+    volumeMounts: [
+      { name: "home", mountPath: HOME_DIR },
+      { name: "workspace", mountPath: WORKSPACE_DIR },
+      { name: "tmp", mountPath: TMP_DIR },
+    ],
+  };
+  const init: V1Container = {
+    name: "config",
+    image,
+    command: [...INIT_COMMAND],
+    env: [{ name: "HOME", value: HOME_DIR }],
+    resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+    securityContext: restricted,
+    volumeMounts: [
+      { name: "config", mountPath: CONFIG_DIR, readOnly: true },
+      { name: "home", mountPath: HOME_DIR },
+      { name: "workspace", mountPath: WORKSPACE_DIR },
+    ],
+  };
+  const volumes: V1Volume[] = [
+    { name: "config", configMap: { name: names.configMap, items: configItems, defaultMode: 0o444 } },
+    { name: "home", emptyDir: {} },
+    { name: "tmp", emptyDir: { sizeLimit: TMP_SIZE_LIMIT } },
+    ...(persistent ? [] : [{ name: "workspace", emptyDir: {} }]),
+  ];
+  const podSpec: V1PodSpec = {
+    serviceAccountName: names.serviceAccount,
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    terminationGracePeriodSeconds: 60,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: IMAGE_USER_ID,
+      runAsGroup: IMAGE_GROUP_ID,
+      fsGroup: IMAGE_GROUP_ID,
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    initContainers: [init],
+    containers: [gateway],
+    volumes,
+    ...(overrides?.nodeSelector && { nodeSelector: overrides.nodeSelector }),
+    ...(overrides?.tolerations && { tolerations: overrides.tolerations }),
+    ...(overrides?.affinity && { affinity: overrides.affinity }),
+    ...(overrides?.priorityClassName && { priorityClassName: overrides.priorityClassName }),
+  };
+  return {
+    metadata: {
+      // Our labels and the config hash win over podTemplate overrides: the selector and rollouts depend on them.
+      labels: { ...overrides?.metadata?.labels, ...agentLabels(name) },
+      annotations: { ...overrides?.metadata?.annotations, [ANNOTATION_CONFIG_HASH]: hash },
+    },
+    spec: podSpec,
+  };
+}
+
+function httpProbe(path: string, timing: { periodSeconds: number; failureThreshold: number }) {
+  return { httpGet: { path, port: HTTP_PORT_NAME }, timeoutSeconds: 3, ...timing };
+}
+
+/** spec.resources replaces the defaults key by key: a request for cpu alone keeps the memory defaults. */
+function resources(custom: Agent["spec"]["resources"]): V1ResourceRequirements {
+  const pick = (defaults: Record<string, string> | undefined, given: Record<string, string | number> | undefined) => {
+    const merged: Record<string, string> = { ...defaults };
+    for (const [key, value] of Object.entries(given ?? {})) merged[key] = String(value);
+    return merged;
+  };
+  return {
+    requests: pick(DEFAULT_RESOURCES.requests, custom?.requests),
+    limits: pick(DEFAULT_RESOURCES.limits, custom?.limits),
+  };
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+/** clawcrew-operator: runs the clawcrew controllers, leading through a Lease. */
+import type { Server } from "node:http";
+import { KubeConfig } from "@kubernetes/client-node";
+import { pino } from "pino";
+import { address, serveMetrics, serveProbes } from "./operator/http.ts";
+import { createMetrics } from "./operator/metrics.ts";
+import { Operator } from "./operator/operator.ts";
+import { OptionsError, parseOptions } from "./operator/options.ts";
+import { KubeClient } from "./runtime/client.ts";
+import { EventRecorder } from "./runtime/events.ts";
+import { LeaderElector } from "./runtime/leader-election.ts";
+import { errorFields } from "./runtime/log.ts";
+
+async function main(): Promise<number> {
+  let options: ReturnType<typeof parseOptions>;
+  try {
+    options = parseOptions(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (error instanceof OptionsError) {
+      process.stderr.write(`clawcrew-operator: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const logger = pino({ name: "clawcrew-operator", level: options.logLevel });
+  const kubeConfig = new KubeConfig();
+  if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
+  else kubeConfig.loadFromDefault();
+  const client = new KubeClient(kubeConfig);
+  const metrics = createMetrics();
+  const events = new EventRecorder({ client, reportingInstance: options.identity, logger });
+  const operator = new Operator({
+    client,
+    events,
+    metrics: metrics.controllers,
+    logger,
+    namespace: options.watchNamespace,
+    concurrency: options.concurrency,
+  });
+
+  let leading = false;
+  let started = false;
+  const servers: Server[] = [
+    await serveProbes(options.healthProbeBindAddress, () => !leading || (started && operator.synced())),
+    await serveMetrics(options.metricsBindAddress, metrics.registry),
+  ];
+  logger.info(
+    {
+      identity: options.identity,
+      leaderElect: options.leaderElect,
+      probes: address(servers[0]!),
+      metrics: address(servers[1]!),
+    },
+    "operator starting",
+  );
+
+  const lead = async () => {
+    leading = true;
+    metrics.setLeader(true);
+    await operator.start();
+    started = true;
+    logger.info("controllers started");
+  };
+  const elector = options.leaderElect
+    ? new LeaderElector({
+        client,
+        namespace: options.leaderElectionNamespace,
+        name: options.leaderElectionId,
+        identity: options.identity,
+        leaseDurationMs: options.leaseDurationSeconds * 1000,
+        renewDeadlineMs: Math.floor(options.leaseDurationSeconds * 1000 * (2 / 3)),
+        retryPeriodMs: Math.max(500, Math.floor(options.leaseDurationSeconds * 1000 * (2 / 15))),
+        onStartedLeading: lead,
+        onStoppedLeading: async () => {
+          leading = false;
+          metrics.setLeader(false);
+          await operator.stop();
+          if (!stopping) {
+            // Like controller-runtime: a process that lost its lease exits, and is restarted as a standby.
+            logger.error("leader election lost; exiting");
+            process.exitCode = 1;
+            void shutdown();
+          }
+        },
+        logger,
+      })
+    : undefined;
+
+  let stopping = false;
+  let done: () => void = () => {};
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info("shutting down: finishing in-flight work and releasing the lease");
+    try {
+      if (elector) await elector.stop();
+      else await operator.stop();
+    } catch (error) {
+      logger.error(errorFields(error), "error during shutdown");
+    }
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    client.close();
+    done();
+  };
+  process.once("SIGTERM", () => void shutdown());
+  process.once("SIGINT", () => void shutdown());
+
+  if (elector) {
+    void elector.run().catch((error: unknown) => {
+      logger.error(errorFields(error), "leader election failed");
+      process.exitCode = 1;
+      void shutdown();
+    });
+  } else {
+    await lead();
+  }
+  await finished;
+  logger.info("stopped");
+  return Number(process.exitCode ?? 0);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `clawcrew-operator: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);

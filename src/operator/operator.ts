@@ -1,0 +1,88 @@
+/** Builds the informers and controllers of the operator and runs them while this process leads. */
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { agentReconciler } from "../agent/reconcile.ts";
+import { API_VERSION, GROUP, VERSION } from "../api/meta.ts";
+import type { KubeClient } from "../runtime/client.ts";
+import { Controller } from "../runtime/controller.ts";
+import type { EventRecorder } from "../runtime/events.ts";
+import { Informer } from "../runtime/informer.ts";
+import type { Logger } from "../runtime/log.ts";
+import type { ControllerMetrics } from "../runtime/metrics.ts";
+import type { GroupVersionResource } from "../runtime/resource.ts";
+
+/** Only objects the operator created are cached, never every Secret in the cluster. */
+const MANAGED = "app.kubernetes.io/managed-by=clawcrew";
+const RESYNC_MS = 10 * 60_000;
+
+const OWNED_BY_AGENT: GroupVersionResource[] = [
+  { group: "apps", version: "v1", plural: "deployments" },
+  { group: "apps", version: "v1", plural: "statefulsets" },
+  { group: "", version: "v1", plural: "configmaps" },
+  { group: "", version: "v1", plural: "services" },
+  { group: "", version: "v1", plural: "secrets" },
+  { group: "", version: "v1", plural: "serviceaccounts" },
+  { group: "policy", version: "v1", plural: "poddisruptionbudgets" },
+];
+
+export interface OperatorDeps {
+  client: KubeClient;
+  events: EventRecorder;
+  metrics: ControllerMetrics;
+  logger: Logger;
+  /** "" watches every namespace. */
+  namespace: string;
+  concurrency: number;
+}
+
+export class Operator {
+  readonly #deps: OperatorDeps;
+  readonly #informers: Informer<KubernetesObject>[] = [];
+  readonly #controllers: Controller[] = [];
+
+  constructor(deps: OperatorDeps) {
+    this.#deps = deps;
+    const agents = this.#informer({ group: GROUP, version: VERSION, plural: "agents" });
+    const owned = OWNED_BY_AGENT.map((resource) => ({ informer: this.#informer(resource, MANAGED) }));
+    this.#controllers.push(
+      new Controller({
+        name: "agent",
+        forKind: { apiVersion: API_VERSION, kind: "Agent" },
+        primary: agents,
+        owns: owned,
+        reconcile: agentReconciler({ client: deps.client, agents, events: deps.events }),
+        concurrency: deps.concurrency,
+        metrics: deps.metrics,
+        logger: deps.logger,
+      }),
+    );
+  }
+
+  #informer(resource: GroupVersionResource, labelSelector?: string): Informer<KubernetesObject> {
+    const informer = new Informer<KubernetesObject>({
+      client: this.#deps.client,
+      resource,
+      ...(this.#deps.namespace && { namespace: this.#deps.namespace }),
+      ...(labelSelector && { labelSelector }),
+      resyncPeriodMs: RESYNC_MS,
+      logger: this.#deps.logger,
+    });
+    this.#informers.push(informer);
+    return informer;
+  }
+
+  /** True once every informer has listed its objects. */
+  synced(): boolean {
+    return this.#informers.every((i) => i.hasSynced());
+  }
+
+  async start(): Promise<void> {
+    for (const informer of this.#informers) informer.start();
+    await Promise.all(this.#controllers.map((c) => c.start()));
+  }
+
+  /** Stops taking work, lets in-flight reconciles finish their writes, then stops watching. */
+  async stop(): Promise<void> {
+    await Promise.all(this.#controllers.map((c) => c.stop({ graceMs: 20_000 })));
+    await Promise.all(this.#informers.map((i) => i.stop()));
+  }
+}
