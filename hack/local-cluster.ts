@@ -2,20 +2,26 @@
  * Runs the local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager,
  * kube-scheduler, kwok) on loopback until Ctrl-C or SIGTERM.
  *
- *   node hack/local-cluster.ts [--kubeconfig <path>] [--nodes <n>] [--keep-data]
+ *   node hack/local-cluster.ts [--kubeconfig <path>] [--nodes <n>] [--keep-data] [--operator] [--example <dir>]
  *
  * --kubeconfig <path>  also copy the admin kubeconfig to <path> (removed again on exit); an existing
  *                      file there is only replaced if it is a kubeconfig of this tool
  * --nodes <n>          number of kwok nodes (default 1)
  * --keep-data          keep the temporary data dir (etcd data, certificates, logs) on exit
+ * --operator           install the CRDs and run the operator (src/main.ts) against the cluster;
+ *                      its JSON logs go to operator.log in the log dir
+ * --example <dir>      apply examples/<dir> (with a placeholder llm-credentials Secret) once the CRDs are in
  */
-import { copyFileSync, existsSync, readFileSync, rmSync } from "node:fs";
-import { resolve } from "node:path";
+import { spawn } from "node:child_process";
+import { copyFileSync, createWriteStream, existsSync, readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type ControlPlane, startControlPlane } from "./cluster/control-plane.ts";
 import { StartAbortedError } from "./cluster/errors.ts";
 
-const usage = "usage: node hack/local-cluster.ts [--kubeconfig <path>] [--nodes <n>] [--keep-data]";
+const usage =
+  "usage: node hack/local-cluster.ts [--kubeconfig <path>] [--nodes <n>] [--keep-data] [--operator] [--example <dir>]";
+const repoRoot = join(import.meta.dirname, "..");
 
 function parseOptions() {
   const { values } = parseArgs({
@@ -23,6 +29,8 @@ function parseOptions() {
       kubeconfig: { type: "string" },
       nodes: { type: "string" },
       "keep-data": { type: "boolean", default: false },
+      operator: { type: "boolean", default: false },
+      example: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -37,7 +45,11 @@ function parseOptions() {
   if (kubeconfig && existsSync(kubeconfig) && !isOurKubeconfig(kubeconfig)) {
     throw new Error(`--kubeconfig ${kubeconfig}: file exists and is not a clawcrew-local kubeconfig; not replacing it`);
   }
-  return { kubeconfig, nodes, keepData: values["keep-data"] };
+  const example = values.example;
+  if (example !== undefined && !existsSync(join(repoRoot, "examples", example))) {
+    throw new Error(`--example ${example}: no such directory under examples/`);
+  }
+  return { kubeconfig, nodes, keepData: values["keep-data"], operator: values.operator, example };
 }
 
 function isOurKubeconfig(path: string): boolean {
@@ -109,11 +121,79 @@ async function main(): Promise<number> {
     ].join("\n"),
   );
 
+  const stopOperator = await startExtras(options, kubeconfig, controlPlane.logDir).catch((error: unknown) => {
+    process.stderr.write(`[local-cluster] ${error instanceof Error ? error.message : String(error)}\n`);
+    stopRequested?.();
+    return undefined;
+  });
+
   await stopped;
+  await stopOperator?.();
   await controlPlane.stop();
   if (options.kubeconfig) rmSync(options.kubeconfig, { force: true });
   process.stderr.write("[local-cluster] stopped\n");
   return 0;
+}
+
+function kubectl(kubeconfig: string, args: string[], input?: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn("kubectl", args, {
+      env: { ...process.env, KUBECONFIG: kubeconfig },
+      stdio: ["pipe", "inherit", "inherit"],
+    });
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0 ? resolvePromise() : reject(new Error(`kubectl ${args.join(" ")} exited ${code}`)),
+    );
+    child.stdin.end(input ?? "");
+  });
+}
+
+/** Installs the CRDs, starts the operator and applies an example, as asked; returns how to stop the operator. */
+async function startExtras(
+  options: { operator: boolean; example: string | undefined },
+  kubeconfig: string,
+  logDir: string,
+): Promise<(() => Promise<void>) | undefined> {
+  if (!options.operator && !options.example) return undefined;
+  await kubectl(kubeconfig, ["apply", "--server-side", "-f", join(repoRoot, "crds")]);
+  await kubectl(kubeconfig, ["wait", "--for=condition=Established", "crd", "-l", "app.kubernetes.io/part-of=clawcrew"]);
+  let stop: (() => Promise<void>) | undefined;
+  if (options.operator) {
+    const logFile = join(logDir, "operator.log");
+    const log = createWriteStream(logFile);
+    const child = spawn(
+      process.execPath,
+      [
+        join(repoRoot, "src/main.ts"),
+        `--kubeconfig=${kubeconfig}`,
+        "--leader-elect=false",
+        "--metrics-bind-address=127.0.0.1:8080",
+        "--health-probe-bind-address=127.0.0.1:8081",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    child.stdout.pipe(log);
+    child.stderr.pipe(log);
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    process.stdout.write(`operator:   running (logs: ${logFile}; metrics http://127.0.0.1:8080/metrics)\n`);
+    stop = async () => {
+      child.kill("SIGTERM");
+      await exited;
+    };
+  }
+  if (options.example) {
+    await kubectl(
+      kubeconfig,
+      ["apply", "-f", "-"],
+      "apiVersion: v1\nkind: Secret\nmetadata: {name: llm-credentials, namespace: default}\nstringData: {ANTHROPIC_API_KEY: placeholder, OPENAI_API_KEY: placeholder}\n",
+    );
+    await kubectl(kubeconfig, ["apply", "-n", "default", "-f", join(repoRoot, "examples", options.example)]);
+    process.stdout.write(
+      `example:    examples/${options.example} applied in namespace default; try: kubectl get clawcrew\n`,
+    );
+  }
+  return stop;
 }
 
 process.exitCode = await main();

@@ -20,8 +20,9 @@ step "typecheck"
 hack/node24.sh npm run --silent typecheck
 step "CRDs match src/api"
 hack/node24.sh npm run --silent verify:crds
-step "helm lint"
+step "helm lint, deploy/ matches the chart"
 helm=$(sed -n 's/^helm=//p' "$CLAWCREW_CACHE/bins.env")
 "$helm" lint --strict charts/clawcrew
+hack/gen-deploy.sh --check
 step "tests"
 hack/node24.sh npx vitest run "$@"
