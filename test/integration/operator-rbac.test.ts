@@ -1,0 +1,110 @@
+// The operator works with exactly the RBAC the Helm chart grants, and with nothing more.
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as yaml from "js-yaml";
+import { afterAll, beforeAll, expect, inject, it } from "vitest";
+import { kubectl, kubectlOk } from "../support/kubectl.ts";
+import { repoRoot } from "../support/manifests.ts";
+import { type OperatorProcess, startOperator } from "../support/operator-process.ts";
+import { eventually, uniqueName } from "./support/kube.ts";
+
+const admin = inject("kubeconfig");
+const ns = uniqueName("rbac");
+const release = uniqueName("rbac");
+let operator: OperatorProcess | undefined;
+let rendered: { kind: string; metadata: { name: string } }[] = [];
+
+type Doc = { kind: string; metadata: { name: string; namespace?: string } };
+
+function helm(): string {
+  const env = readFileSync(
+    join(process.env.CLAWCREW_CACHE ?? join(process.env.HOME!, ".cache/clawcrew"), "bins.env"),
+    "utf8",
+  );
+  return /^helm=(.*)$/m.exec(env)![1]!;
+}
+
+beforeAll(async () => {
+  await kubectlOk(admin, ["apply", "--server-side", "-f", join(repoRoot, "crds")]);
+  await kubectlOk(admin, ["create", "namespace", ns]);
+  const manifest = execFileSync(
+    helm(),
+    ["template", release, join(repoRoot, "charts/clawcrew"), "-n", ns, "--skip-crds"],
+    {
+      encoding: "utf8",
+    },
+  );
+  // Everything but the operator's own Deployment and Service: the operator runs here as a process.
+  const docs = (yaml.loadAll(manifest) as Doc[]).filter((d) => d && !["Deployment", "Service"].includes(d.kind));
+  rendered = docs;
+  await kubectlOk(admin, ["apply", "-n", ns, "-f", "-"], docs.map((d) => yaml.dump(d)).join("---\n"));
+  const sa = docs.find((d) => d.kind === "ServiceAccount")!.metadata.name;
+  const token = (await kubectlOk(admin, ["create", "token", sa, "-n", ns, "--duration=1h"])).trim();
+  const config = yaml.load(readFileSync(admin, "utf8")) as { users: { user: { token: string } }[] };
+  config.users[0]!.user.token = token;
+  const dir = await mkdtemp(join(tmpdir(), "clawcrew-rbac-"));
+  const kubeconfig = join(dir, "operator.kubeconfig");
+  writeFileSync(kubeconfig, yaml.dump(config), { mode: 0o600 });
+  operator = await startOperator(kubeconfig, `${release}-op`, [
+    `--namespace=${ns}`,
+    `--leader-election-namespace=${ns}`,
+  ]);
+});
+
+afterAll(async () => {
+  await operator?.stop();
+  for (const d of rendered.filter((d) => d.kind.startsWith("Cluster"))) {
+    await kubectl(admin, ["delete", d.kind.toLowerCase(), d.metadata.name, "--ignore-not-found"]);
+  }
+  await kubectl(admin, ["delete", "namespace", ns, "--wait=false"]);
+});
+
+it("grants the operator's ServiceAccount what it needs and no more", async () => {
+  const sa = rendered.find((d) => d.kind === "ServiceAccount")!.metadata.name;
+  const who = `system:serviceaccount:${ns}:${sa}`;
+  const can = async (...args: string[]) =>
+    (await kubectl(admin, ["auth", "can-i", ...args, `--as=${who}`])).stdout.trim();
+  expect(await can("patch", "agents.clawcrew.io/status", "-n", ns)).toBe("yes");
+  expect(await can("create", "leases.coordination.k8s.io", "-n", ns)).toBe("yes");
+  expect(await can("create", "leases.coordination.k8s.io", "-n", "kube-system")).toBe("no");
+  expect(await can("create", "pods", "-n", ns)).toBe("no");
+  expect(await can("delete", "agents.clawcrew.io", "-n", ns)).toBe("no");
+});
+
+it("lets the operator lead, reconcile an Agent to Ready and record events, with no request forbidden", async () => {
+  await kubectlOk(admin, ["-n", ns, "create", "secret", "generic", "keys", "--from-literal=OPENAI_API_KEY=x"]);
+  await kubectlOk(admin, ["-n", ns, "apply", "-f", "-"], {
+    apiVersion: "clawcrew.io/v1alpha1",
+    kind: "Agent",
+    metadata: { name: "scout" },
+    spec: {
+      soul: "You scout.",
+      model: { primary: "openai/gpt-5" },
+      replicas: 2,
+      credentials: { secretRef: { name: "keys" } },
+    },
+  });
+  await eventually(
+    "scout Ready",
+    async () => {
+      const out = await kubectl(admin, [
+        "-n",
+        ns,
+        "get",
+        "agent/scout",
+        "-o",
+        'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+      ]);
+      return out.stdout === "True" ? true : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
+  const events = await kubectlOk(admin, ["-n", ns, "get", "events.events.k8s.io", "-o", "jsonpath={.items[*].reason}"]);
+  expect(events.split(" ")).toContain("Ready");
+  await kubectlOk(admin, ["-n", ns, "get", "poddisruptionbudget/scout"]);
+  const forbidden = operator!.logs.filter((l) => JSON.stringify(l).includes("forbidden"));
+  expect(forbidden).toEqual([]);
+});
