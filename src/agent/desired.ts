@@ -46,6 +46,8 @@ export interface ResolvedInputs {
   soul: string;
   /** resourceVersion of spec.credentials' Secret: rotating the Secret rolls the pods. */
   credentialsVersion?: string | undefined;
+  /** uid of the token Secret: a re-created token rolls the pods, which read it at start. */
+  tokenVersion?: string | undefined;
   /** MCP servers the agent may call, such as the operator's delegation endpoint for a lead. */
   mcpServers?: Record<string, McpServer> | undefined;
   /** Extra env for the gateway, such as the token an MCP server expects. */
@@ -96,10 +98,13 @@ function meta(agent: Agent, name: string): V1ObjectMeta {
 }
 
 /** A stable hash of everything that, when it changes, must restart the gateway. */
-export function configHash(data: Record<string, string>, credentialsVersion = ""): string {
+export function configHash(
+  data: Record<string, string>,
+  versions: { credentials?: string; token?: string } = {},
+): string {
   const hash = createHash("sha256");
   for (const key of Object.keys(data).sort()) hash.update(`${key}\0${data[key]}\0`);
-  hash.update(`credentials\0${credentialsVersion}`);
+  hash.update(`credentials\0${versions.credentials ?? ""}\0token\0${versions.token ?? ""}`);
   return hash.digest("hex").slice(0, 16);
 }
 
@@ -114,7 +119,7 @@ export function desiredObjects(agent: Agent, inputs: ResolvedInputs): AgentObjec
     renderWorkspaceFiles({ soul: inputs.soul, instructions: spec.instructions, skills: spec.skills }),
   );
   const data = Object.fromEntries(files.map((f) => [f.key, f.content]));
-  const hash = configHash(data, inputs.credentialsVersion);
+  const hash = configHash(data, { credentials: inputs.credentialsVersion, token: inputs.tokenVersion });
 
   const configMap: V1ConfigMap = {
     apiVersion: "v1",

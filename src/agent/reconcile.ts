@@ -92,7 +92,6 @@ async function reconcileAgent(deps: AgentReconcilerDeps, agent: Agent, request: 
 
   let workload: WorkloadState | undefined;
   if (desired) {
-    await ensureTokenSecret(client, agent, signal);
     await apply(client, desired.serviceAccount, { signal });
     await apply(client, desired.configMap, { signal });
     await apply(client, desired.service, { signal });
@@ -179,7 +178,8 @@ async function resolveInputs(deps: AgentReconcilerDeps, agent: Agent, signal: Ab
       );
     credentialsVersion = secret.metadata?.resourceVersion;
   }
-  return { soul: soul ?? "", credentialsVersion };
+  const tokenVersion = await ensureTokenSecret(deps.client, agent, signal);
+  return { soul: soul ?? "", credentialsVersion, tokenVersion };
 }
 
 async function getOrUndefined<T>(client: KubeClient, path: string, signal: AbortSignal): Promise<T | undefined> {
@@ -191,12 +191,13 @@ async function getOrUndefined<T>(client: KubeClient, path: string, signal: Abort
   }
 }
 
-/** Creates the gateway token once; an existing Secret is never overwritten. */
-async function ensureTokenSecret(client: KubeClient, agent: Agent, signal: AbortSignal): Promise<void> {
+/** Creates the gateway token once; an existing Secret is never overwritten. Returns the Secret's uid. */
+async function ensureTokenSecret(client: KubeClient, agent: Agent, signal: AbortSignal): Promise<string | undefined> {
   const ns = agent.metadata.namespace!;
   const name = agentObjectNames(agent.metadata.name!).tokenSecret;
-  const existing = await getOrUndefined<V1Secret>(client, `/api/v1/namespaces/${ns}/secrets/${name}`, signal);
-  if (existing?.data?.[TOKEN_KEY]) return;
+  const path = `/api/v1/namespaces/${ns}/secrets/${name}`;
+  const existing = await getOrUndefined<V1Secret>(client, path, signal);
+  if (existing?.data?.[TOKEN_KEY]) return existing.metadata?.uid;
   if (existing) {
     throw new ConfigProblemError(
       "TokenSecretInvalid",
@@ -204,12 +205,14 @@ async function ensureTokenSecret(client: KubeClient, agent: Agent, signal: Abort
     );
   }
   try {
-    await client.request("POST", `/api/v1/namespaces/${ns}/secrets`, {
+    const created = await client.request<V1Secret>("POST", `/api/v1/namespaces/${ns}/secrets`, {
       body: tokenSecret(agent, randomBytes(32).toString("base64url")),
       signal,
     });
+    return created.metadata?.uid;
   } catch (error) {
     if (!isAlreadyExists(error)) throw error;
+    return (await client.get<V1Secret>(path, { signal })).metadata?.uid;
   }
 }
 

@@ -213,6 +213,23 @@ describe("Agent controller", () => {
     expect((await getJson("agent/researcher"))!.status.configHash).toBe(hash);
   });
 
+  it("generates a new token when its Secret is deleted, and rolls the pods onto it", async () => {
+    const before = (await getJson("agent/researcher"))!.status.configHash;
+    const oldToken = (await getJson("secret/researcher-token"))!.data.token;
+    await k("delete", "secret/researcher-token");
+    const fresh = await eventually("a new token Secret", async () => {
+      const secret = await getJson("secret/researcher-token");
+      return secret && secret.data.token !== oldToken ? secret : undefined;
+    });
+    expect(fresh.metadata.ownerReferences[0]).toMatchObject({ kind: "Agent", name: "researcher" });
+    const after = await eventually("a new config hash", async () => {
+      const a = await getJson("agent/researcher");
+      return a && a.status.configHash !== before ? a : undefined;
+    });
+    const deploy = (await getJson("deployment/researcher"))!;
+    expect(deploy.spec.template.metadata.annotations["clawcrew.io/config-hash"]).toBe(after.status.configHash);
+  });
+
   it("reports a missing soulFrom ConfigMap, keeps the last good Deployment, and heals", async () => {
     await applyObj(agent("writer"));
     await waitForCondition("writer", "Ready", "True");
