@@ -329,4 +329,30 @@ describe("Agent controller", () => {
       operator = standby;
     }
   });
+
+  it("on SIGTERM releases the Lease so a standby leads at once, and exits 0", async () => {
+    const standby = await startOperator(kubeconfig, `${ns}-op-c`, [
+      `--namespace=${ns}`,
+      `--leader-election-namespace=${ns}`,
+    ]);
+    try {
+      await eventually("the standby to serve probes", async () => standby.probes());
+      const code = await operator.stop("SIGTERM");
+      const stoppedAt = performance.now();
+      expect(code).toBe(0);
+      expect(operator.logs.some((l) => l.msg === "stopped")).toBe(true);
+      await eventually(
+        "the standby to lead",
+        async () => (standby.logs.some((l) => l.msg === "controllers started") ? true : undefined),
+        {
+          timeoutMs: 40_000,
+        },
+      );
+      console.log(`standby took over ${(performance.now() - stoppedAt).toFixed(0)} ms after a graceful stop`);
+      const lease = JSON.parse(await k("get", "lease/clawcrew-operator", "-o", "json"));
+      expect(lease.spec.holderIdentity).toBe(standby.identity);
+    } finally {
+      operator = standby;
+    }
+  });
 });
