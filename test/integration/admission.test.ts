@@ -3,7 +3,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { kubectl, kubectlOk } from "../support/kubectl.ts";
+import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
 import { repoRoot } from "../support/manifests.ts";
 
 const kubeconfig = inject("kubeconfig");
@@ -227,15 +227,7 @@ const rejected: [string, Obj, string[]][] = [
 
 describe("CRDs on a real API server", () => {
   beforeAll(async () => {
-    await kubectlOk(kubeconfig, ["apply", "--server-side", "-f", join(repoRoot, "crds")]);
-    await kubectlOk(kubeconfig, [
-      "wait",
-      "--for=condition=Established",
-      "--timeout=60s",
-      "crd",
-      "-l",
-      "app.kubernetes.io/part-of=clawcrew",
-    ]);
+    await installCrds(kubeconfig);
     await kubectlOk(kubeconfig, ["create", "namespace", ns]);
   });
 

@@ -1,8 +1,5 @@
-// The real operator process reconciles Agents on the real control plane (kwok pods).
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { kubectl, kubectlOk } from "../support/kubectl.ts";
-import { repoRoot } from "../support/manifests.ts";
+import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
 import { type OperatorProcess, startOperator } from "../support/operator-process.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
 
@@ -49,20 +46,23 @@ async function waitForCondition(name: string, type: string, status: string, reas
   );
 }
 
+/** Waits until the operator process has started its controllers, i.e. leads. */
+const waitUntilLeading = (op: OperatorProcess) =>
+  eventually(
+    `${op.identity} to lead`,
+    async () => (op.logs.some((l) => l.msg === "controllers started") ? true : undefined),
+    {
+      timeoutMs: 40_000,
+    },
+  );
+
 async function eventReasons(name: string): Promise<string[]> {
   const out = JSON.parse(await k("get", "events.events.k8s.io", "-o", "json")) as { items: Obj[] };
   return out.items.filter((e) => e.regarding?.name === name && e.regarding?.kind === "Agent").map((e) => e.reason);
 }
 
 beforeAll(async () => {
-  await kubectlOk(kubeconfig, ["apply", "--server-side", "-f", join(repoRoot, "crds")]);
-  await kubectlOk(kubeconfig, [
-    "wait",
-    "--for=condition=Established",
-    "crd",
-    "-l",
-    "app.kubernetes.io/part-of=clawcrew",
-  ]);
+  await installCrds(kubeconfig);
   await kubectlOk(kubeconfig, ["create", "namespace", ns]);
   operator = await startOperator(kubeconfig, `${ns}-op-a`, [`--namespace=${ns}`, `--leader-election-namespace=${ns}`]);
 });
@@ -314,13 +314,7 @@ describe("Agent controller", () => {
 
       await operator.stop("SIGKILL");
       const killedAt = performance.now();
-      await eventually(
-        "the standby to lead",
-        async () => (standby.logs.some((l) => l.msg === "controllers started") ? true : undefined),
-        {
-          timeoutMs: 40_000,
-        },
-      );
+      await waitUntilLeading(standby);
       const takeoverMs = performance.now() - killedAt;
       console.log(`standby took over ${takeoverMs.toFixed(0)} ms after the leader was killed`);
       await applyObj(agent("after-failover"));
@@ -341,13 +335,7 @@ describe("Agent controller", () => {
       const stoppedAt = performance.now();
       expect(code).toBe(0);
       expect(operator.logs.some((l) => l.msg === "stopped")).toBe(true);
-      await eventually(
-        "the standby to lead",
-        async () => (standby.logs.some((l) => l.msg === "controllers started") ? true : undefined),
-        {
-          timeoutMs: 40_000,
-        },
-      );
+      await waitUntilLeading(standby);
       console.log(`standby took over ${(performance.now() - stoppedAt).toFixed(0)} ms after a graceful stop`);
       const lease = JSON.parse(await k("get", "lease/clawcrew-operator", "-o", "json"));
       expect(lease.spec.holderIdentity).toBe(standby.identity);

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as yaml from "js-yaml";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
-import { kubectl, kubectlOk } from "../support/kubectl.ts";
+import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
 import { repoRoot } from "../support/manifests.ts";
 import { type OperatorProcess, startOperator } from "../support/operator-process.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
@@ -28,7 +28,7 @@ function helm(): string {
 }
 
 beforeAll(async () => {
-  await kubectlOk(admin, ["apply", "--server-side", "-f", join(repoRoot, "crds")]);
+  await installCrds(admin);
   await kubectlOk(admin, ["create", "namespace", ns]);
   const manifest = execFileSync(
     helm(),

@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
+import { join } from "node:path";
 import * as yaml from "js-yaml";
+import { repoRoot } from "./manifests.ts";
 
 export interface KubectlResult {
   code: number;
@@ -31,4 +33,17 @@ export async function kubectlOk(kubeconfig: string, args: string[], input?: unkn
   const result = await kubectl(kubeconfig, args, input);
   if (result.code !== 0) throw new Error(`kubectl ${args.join(" ")} failed (${result.code}): ${result.stderr}`);
   return result.stdout;
+}
+
+/** Installs the clawcrew CRDs from crds/ and waits until they are served. */
+export async function installCrds(kubeconfig: string): Promise<void> {
+  await kubectlOk(kubeconfig, ["apply", "--server-side", "-f", join(repoRoot, "crds")]);
+  await kubectlOk(kubeconfig, [
+    "wait",
+    "--for=condition=Established",
+    "--timeout=60s",
+    "crd",
+    "-l",
+    "app.kubernetes.io/part-of=clawcrew",
+  ]);
 }
