@@ -287,6 +287,8 @@ for pair in ${q(node)}:${SCRATCH}/node ${q(prefix)}:${SCRATCH}/app; do
   mount --bind "\${pair%%:*}" "\${pair#*:}"; mount -o remount,bind,ro "\${pair#*:}"
 done
 mount --bind ${q(join(work, "sockets"))} ${sockets}
+# The checkout may live under /tmp or /home, which the pod's volumes cover below: keep a copy of the forwarder.
+cp ${q(forwarder)} ${SCRATCH}/forward.ts
 mkdir -p ${CONFIG_DIR}
 mount -t tmpfs -o mode=0755 config ${CONFIG_DIR}
 cp -a ${q(join(work, "configmap"))}/. ${CONFIG_DIR}/
@@ -298,8 +300,8 @@ mkdir ${WORKSPACE_DIR}
 mount -t tmpfs ${emptyDir} workspace ${WORKSPACE_DIR}
 mount -t tmpfs ${emptyDir} tmp ${TMP_DIR}
 
-node ${q(forwarder)} 127.0.0.1:${stubPort} ${sockets}/stub.sock & stub_fwd=$!
-node ${q(forwarder)} ${sockets}/gateway.sock 127.0.0.1:${GATEWAY_PORT} & gateway_fwd=$!
+${SCRATCH}/node/bin/node ${SCRATCH}/forward.ts 127.0.0.1:${stubPort} ${sockets}/stub.sock & stub_fwd=$!
+${SCRATCH}/node/bin/node ${SCRATCH}/forward.ts ${sockets}/gateway.sock 127.0.0.1:${GATEWAY_PORT} & gateway_fwd=$!
 
 env -i PATH="$PATH" HOME=${HOME_DIR} ${asImageUser} ${INIT_COMMAND.map(q).join(" ")}
 
