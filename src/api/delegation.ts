@@ -9,6 +9,22 @@ export const MAX_INLINE_RESULT_BYTES = 16 * 1024;
 export const DELEGATION_PHASES = ["Pending", "Running", "Succeeded", "Failed"] as const;
 export type DelegationPhase = (typeof DELEGATION_PHASES)[number];
 
+/** status.reason of a finished Delegation. Not an enum in the CRD, so new reasons stay compatible. */
+export const DELEGATION_REASONS = [
+  "Completed",
+  "TimedOut",
+  "Rejected",
+  "Cancelled",
+  "AgentUnavailable",
+  "AgentError",
+  "StageOutputTooLarge",
+] as const;
+export type DelegationReason = (typeof DELEGATION_REASONS)[number];
+
+/** attempts[].reason: the Delegation reasons, and why an attempt ended without ending the Delegation. */
+export const ATTEMPT_REASONS = [...DELEGATION_REASONS, "Interrupted", "PodGone"] as const;
+export type AttemptReason = (typeof ATTEMPT_REASONS)[number];
+
 export const ContextMessage = z.object({
   role: z.enum(["system", "user", "assistant"]),
   content: z.string().max(MAX_TASK_BYTES),
@@ -71,6 +87,8 @@ export const DelegationSpec = cel(
 );
 
 export const Attempt = z.object({
+  /** Random per attempt; only the holder of the current attempt may write the next status. */
+  id: z.string().max(64).optional(),
   number: z.int().min(1),
   agent: z.string().max(253).optional(),
   pod: z.string().max(253).optional(),

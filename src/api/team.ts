@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { agentRef, cel, conditions, identifier, ObjectMeta } from "./meta.ts";
+import { agentRef, cel, conditions, freeFormObject, identifier, ObjectMeta } from "./meta.ts";
 
 export const TEAM_PATTERNS = ["hubAndSpoke", "pipeline", "federated", "swarm"] as const;
 export type TeamPattern = (typeof TEAM_PATTERNS)[number];
@@ -63,6 +63,11 @@ export const AgentTeamSpec = cel(
       .boolean()
       .default(true)
       .describe("Compile NetworkPolicies so that only the topology's edges can carry traffic."),
+    networkEgress: z
+      .array(freeFormObject("A core/v1 NetworkPolicyEgressRule."))
+      .max(16)
+      .optional()
+      .describe("Egress the team's agents may use (DNS, LLM APIs); replaces the operator's default."),
   }),
   {
     rule: "!(self.pattern in ['hubAndSpoke', 'federated']) || has(self.lead)",
