@@ -287,6 +287,23 @@ describe("Agent controller", () => {
     await waitForCondition("ops", "Ready", "True");
   });
 
+  it("serves probes and Prometheus metrics for reconciles, the queue and leadership", async () => {
+    const probes = operator.probes()!;
+    expect((await fetch(`http://${probes}/healthz`)).status).toBe(200);
+    expect((await fetch(`http://${probes}/readyz`)).status).toBe(200);
+    const text = await (await fetch(`http://${operator.metrics()}/metrics`)).text();
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+    expect(
+      value(/^controller_runtime_reconcile_total\{controller="agent",kind="Agent",result="success"\} (\d+)/m),
+    ).toBeGreaterThan(0);
+    expect(
+      value(/^controller_runtime_reconcile_time_seconds_count\{controller="agent",kind="Agent"\} (\d+)/m),
+    ).toBeGreaterThan(0);
+    expect(text).toMatch(/^workqueue_depth\{controller="agent",kind="Agent"\} \d+/m);
+    expect(text).toMatch(/^# TYPE controller_runtime_reconcile_errors_total counter$/m);
+    expect(value(/^leader_election_master_status\{name="clawcrew-operator"\} (\d+)/m)).toBe(1);
+  });
+
   it("garbage-collects every child when the Agent is deleted", async () => {
     await k("delete", "agent/ops", "--wait=true");
     for (const ref of [
