@@ -1,0 +1,74 @@
+/**
+ * The delegation endpoint: MCP for OpenClaw leads at /mcp, and REST for scripts at /v1. Every request
+ * authenticates with an agent's gateway token. A refused request creates nothing.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Logger } from "../runtime/log.ts";
+import { handleMcp } from "./mcp.ts";
+import { type Caller, DelegateRequest, type DelegationService, EndpointError } from "./service.ts";
+
+/** Bodies larger than this are refused (a task is at most 64 KiB). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+}
+
+function sendError(res: ServerResponse, error: EndpointError): void {
+  sendJson(res, error.status, { error: { code: error.code, message: error.message } });
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new EndpointError(413, "TooLarge", `request body over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    throw new EndpointError(400, "Invalid", "request body is not JSON");
+  }
+}
+
+function authenticate(req: IncomingMessage, service: DelegationService): Caller {
+  const header = req.headers.authorization ?? "";
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  const caller = match ? service.authenticate(match[1]!) : undefined;
+  if (!caller)
+    throw new EndpointError(401, "Unauthenticated", "send an agent's gateway token as Authorization: Bearer <token>");
+  return caller;
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, service: DelegationService): Promise<void> {
+  const path = (req.url ?? "/").split("?")[0];
+  const caller = authenticate(req, service);
+  if (path === "/mcp")
+    return handleMcp(req, res, req.method === "POST" ? await readJson(req) : undefined, caller, service);
+  if (path === "/v1/team" && req.method === "GET") return sendJson(res, 200, await service.listTeam(caller));
+  if (path === "/v1/delegations" && req.method === "POST") {
+    const parsed = DelegateRequest.safeParse((await readJson(req)) ?? {});
+    if (!parsed.success) {
+      const message = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
+      throw new EndpointError(400, "Invalid", message);
+    }
+    const abort = new AbortController();
+    res.on("close", () => abort.abort());
+    return sendJson(res, 200, await service.delegate(caller, parsed.data, abort.signal));
+  }
+  throw new EndpointError(404, "NotFound", `no route ${req.method} ${path}`);
+}
+
+export function createDelegationServer(service: DelegationService, logger: Logger): Server {
+  return createServer((req, res) => {
+    route(req, res, service).catch((error: unknown) => {
+      if (res.headersSent || res.destroyed) return;
+      if (error instanceof EndpointError) return sendError(res, error);
+      logger.error({ err: error, path: req.url }, "delegation endpoint failed");
+      sendError(res, new EndpointError(500, "Internal", "internal error"));
+    });
+  });
+}

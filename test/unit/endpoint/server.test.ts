@@ -1,0 +1,150 @@
+// The endpoint's protocol layer, driven by the official MCP SDK client and plain fetch.
+import type { AddressInfo } from "node:net";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDelegationServer } from "../../../src/endpoint/server.ts";
+import {
+  type Caller,
+  type DelegateOutcome,
+  type DelegateRequest,
+  type DelegationService,
+  EndpointError,
+} from "../../../src/endpoint/service.ts";
+
+const calls: { caller: Caller; request: DelegateRequest }[] = [];
+const service: DelegationService = {
+  authenticate: (token) => (token === "lead-token" ? { namespace: "ns", agent: "ceo" } : undefined),
+  async delegate(caller, request): Promise<DelegateOutcome> {
+    calls.push({ caller, request });
+    if (request.agent === "ceo") throw new EndpointError(403, "Forbidden", "in team company only ceo may delegate");
+    if (request.agent === "flaky")
+      return { delegation: "ceo-2", phase: "Failed", reason: "TimedOut", message: "after 600 s" };
+    return {
+      delegation: "ceo-1",
+      phase: "Succeeded",
+      agent: request.agent,
+      result: `done: ${request.task}`,
+      usage: { totalTokens: 3 },
+    };
+  },
+  listTeam: async (caller) => ({ caller: caller.agent, teams: [{ name: "company", members: ["researcher"] }] }),
+};
+
+let base: string;
+const server = createDelegationServer(service, pino({ level: "silent" }));
+
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+async function mcpClient(token: string) {
+  const client = new Client({ name: "test", version: "1" });
+  const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  });
+  await client.connect(transport);
+  return client;
+}
+
+describe("MCP", () => {
+  it("lists the delegate and list_team tools with input schemas", async () => {
+    const client = await mcpClient("lead-token");
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(["delegate", "list_team"]);
+    const delegate = tools[0]!;
+    expect(delegate.inputSchema.required).toEqual(["task"]);
+    expect(Object.keys(delegate.inputSchema.properties ?? {})).toEqual(
+      expect.arrayContaining(["agent", "capability", "task", "timeoutSeconds", "parent"]),
+    );
+    await client.close();
+  });
+
+  it("delegates as the authenticated caller and returns the result as text", async () => {
+    const client = await mcpClient("lead-token");
+    const result = await client.callTool({ name: "delegate", arguments: { agent: "researcher", task: "Task T-7" } });
+    expect(result.isError).toBeFalsy();
+    expect(result.content).toEqual([{ type: "text", text: "done: Task T-7" }]);
+    expect(result.structuredContent).toMatchObject({ delegation: "ceo-1", phase: "Succeeded" });
+    expect(calls.at(-1)).toEqual({
+      caller: { namespace: "ns", agent: "ceo" },
+      request: { agent: "researcher", task: "Task T-7" },
+    });
+    await client.close();
+  });
+
+  it("answers a refusal, a failure and bad arguments as tool errors the model can read", async () => {
+    const client = await mcpClient("lead-token");
+    const refused = await client.callTool({ name: "delegate", arguments: { agent: "ceo", task: "x" } });
+    expect(refused.isError).toBe(true);
+    expect(refused.content).toEqual([
+      { type: "text", text: "refused (Forbidden): in team company only ceo may delegate" },
+    ]);
+    const failed = await client.callTool({ name: "delegate", arguments: { agent: "flaky", task: "x" } });
+    expect(failed.isError).toBe(true);
+    expect((failed.content as { text: string }[])[0]!.text).toBe("Delegation ceo-2 failed (TimedOut): after 600 s");
+    const before = calls.length;
+    const bad = await client.callTool({ name: "delegate", arguments: { agent: "a", capability: "b", task: " " } });
+    expect(bad.isError).toBe(true);
+    expect((bad.content as { text: string }[])[0]!.text).toMatch(
+      /invalid arguments: .*task must not be blank.*capability: give agent or capability, not both/,
+    );
+    expect(calls.length).toBe(before);
+    await client.close();
+  });
+
+  it("serves list_team", async () => {
+    const client = await mcpClient("lead-token");
+    const result = await client.callTool({ name: "list_team", arguments: {} });
+    expect(result.structuredContent).toEqual({ caller: "ceo", teams: [{ name: "company", members: ["researcher"] }] });
+    await client.close();
+  });
+
+  it("refuses a client without a valid token before any MCP exchange", async () => {
+    await expect(mcpClient("wrong")).rejects.toThrow(/401|Unauthenticated/);
+  });
+
+  it("answers GET with 405: the server has no SSE stream", async () => {
+    const res = await fetch(`${base}/mcp`, { headers: { Authorization: "Bearer lead-token" } });
+    expect(res.status).toBe(405);
+  });
+});
+
+describe("REST", () => {
+  const post = (body: unknown, token = "lead-token") =>
+    fetch(`${base}/v1/delegations`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+
+  it("creates, waits and returns the outcome", async () => {
+    const res = await post({ agent: "researcher", task: "Summarise" });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ delegation: "ceo-1", phase: "Succeeded", result: "done: Summarise" });
+  });
+
+  it.each([
+    ["no token", { agent: "researcher", task: "x" }, "nope", 401, "Unauthenticated"],
+    ["a refusal", { agent: "ceo", task: "x" }, "lead-token", 403, "Forbidden"],
+    ["a task over 64 KiB", { agent: "researcher", task: "€".repeat(22000) }, "lead-token", 400, "Invalid"],
+    ["malformed JSON", "{", "lead-token", 400, "Invalid"],
+  ])("answers %s with a clear error", async (_, body, token, status, code) => {
+    const res = await post(body, token);
+    expect(res.status).toBe(status);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+  });
+
+  it("refuses bodies over the size limit", async () => {
+    const res = await post({ agent: "researcher", task: "x".repeat(2 * 1024 * 1024) });
+    expect(res.status).toBe(413);
+  });
+
+  it("serves the caller's team view", async () => {
+    const res = await fetch(`${base}/v1/team`, { headers: { Authorization: "Bearer lead-token" } });
+    expect(await res.json()).toMatchObject({ caller: "ceo" });
+  });
+});
