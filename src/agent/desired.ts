@@ -37,8 +37,10 @@ import {
   WORKSPACE_DIR,
 } from "../openclaw/pod-layout.ts";
 import { DEFAULT_IMAGE, GATEWAY_PORT, IMAGE_GROUP_ID, IMAGE_USER_ID, IMAGE_WORKDIR } from "../openclaw/version.ts";
-import { renderWorkspaceFiles } from "../openclaw/workspace.ts";
-import { ANNOTATION_CONFIG_HASH, agentLabels, agentObjectNames, selectorLabels } from "./names.ts";
+import { renderWorkspaceFiles, WorkspaceError } from "../openclaw/workspace.ts";
+import { MAX_TEAM_APPENDIX_BYTES, renderTeamFiles, TEAM_SKILL_NAME } from "../team/files.ts";
+import type { LeadView } from "../team/view.ts";
+import { ANNOTATION_CONFIG_HASH, agentLabels, agentObjectNames, LABEL_DELEGATOR, selectorLabels } from "./names.ts";
 
 /** What the reconciler resolved from other objects before rendering. */
 export interface ResolvedInputs {
@@ -52,6 +54,11 @@ export interface ResolvedInputs {
   mcpServers?: Record<string, McpServer> | undefined;
   /** Extra env for the gateway, such as the token an MCP server expects. */
   extraEnv?: V1EnvVar[] | undefined;
+  /**
+   * The teams in which the agent delegates: the roster and the delegation skill go into its workspace
+   * and its pods get the delegator label. Set mcpServers to the delegation endpoint along with it.
+   */
+  team?: LeadView | undefined;
 }
 
 /**
@@ -113,11 +120,24 @@ export function desiredObjects(agent: Agent, inputs: ResolvedInputs): AgentObjec
   const name = agent.metadata.name!;
   const names = agentObjectNames(name);
   const spec = agent.spec;
-  const config = renderOpenClawConfig({ agentName: name, spec, mcpServers: inputs.mcpServers });
-  const files = configVolumeFiles(
-    config,
-    renderWorkspaceFiles({ soul: inputs.soul, instructions: spec.instructions, skills: spec.skills }),
-  );
+  const userSkills = spec.skills ?? [];
+  if (userSkills.some((s) => s.name === TEAM_SKILL_NAME)) {
+    throw new WorkspaceError(`skill name ${TEAM_SKILL_NAME} is reserved for the operator's delegation skill`);
+  }
+  const team = inputs.team ? renderTeamFiles(inputs.team) : undefined;
+  const config = renderOpenClawConfig({
+    agentName: name,
+    spec,
+    mcpServers: inputs.mcpServers,
+    bootstrapExtraChars: team ? MAX_TEAM_APPENDIX_BYTES + 2 : 0,
+  });
+  const instructions = team
+    ? spec.instructions
+      ? `${spec.instructions}\n\n${team.agentsAppendix}`
+      : team.agentsAppendix
+    : spec.instructions;
+  const skills = team ? [...userSkills, { name: TEAM_SKILL_NAME, content: team.skill }] : userSkills;
+  const files = configVolumeFiles(config, renderWorkspaceFiles({ soul: inputs.soul, instructions, skills }));
   const data = Object.fromEntries(files.map((f) => [f.key, f.content]));
   const hash = configHash(data, { credentials: inputs.credentialsVersion, token: inputs.tokenVersion });
 
@@ -302,10 +322,12 @@ function podTemplate(
     ...(overrides?.affinity && { affinity: overrides.affinity }),
     ...(overrides?.priorityClassName && { priorityClassName: overrides.priorityClassName }),
   };
+  // Only the operator marks delegators: the operator's NetworkPolicy admits them to the delegation endpoint.
+  const { [LABEL_DELEGATOR]: _ignored, ...userLabels } = overrides?.metadata?.labels ?? {};
   return {
     metadata: {
       // Our labels and the config hash win over podTemplate overrides: the selector and rollouts depend on them.
-      labels: { ...overrides?.metadata?.labels, ...agentLabels(name) },
+      labels: { ...userLabels, ...agentLabels(name), ...(inputs.team && { [LABEL_DELEGATOR]: "true" }) },
       annotations: { ...overrides?.metadata?.annotations, [ANNOTATION_CONFIG_HASH]: hash },
     },
     spec: podSpec,

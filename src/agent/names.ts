@@ -2,6 +2,8 @@
 
 export const LABEL_AGENT = "clawcrew.io/agent";
 export const ANNOTATION_CONFIG_HASH = "clawcrew.io/config-hash";
+/** On the pods of an agent that delegates in some team; the operator's NetworkPolicy admits them to its endpoint. */
+export const LABEL_DELEGATOR = "clawcrew.io/delegator";
 
 export const agentObjectNames = (agent: string) => ({
   workload: agent,

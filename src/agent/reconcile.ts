@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import type { KubernetesObject, V1ConfigMap, V1Deployment, V1Secret, V1StatefulSet } from "@kubernetes/client-node";
 import { Agent, type AgentStatus } from "../api/agent.ts";
 import { ConfigInputError, ConfigOverlayError } from "../openclaw/config.ts";
-import { CONFIG_FILE } from "../openclaw/pod-layout.ts";
+import { CONFIG_FILE, GATEWAY_TOKEN_ENV } from "../openclaw/pod-layout.ts";
 import { validateOpenClawConfig } from "../openclaw/schema.ts";
 import { GATEWAY_PORT } from "../openclaw/version.ts";
 import { WorkspaceError } from "../openclaw/workspace.ts";
@@ -19,6 +19,8 @@ import { isAlreadyExists, isNotFound } from "../runtime/errors.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { Informer } from "../runtime/informer.ts";
 import { keyOf } from "../runtime/store.ts";
+import { DELEGATION_MCP_SERVER } from "../team/files.ts";
+import { leadView } from "../team/lookup.ts";
 import { type AgentObjects, desiredObjects, type ResolvedInputs, TOKEN_KEY, tokenSecret } from "./desired.ts";
 import { agentObjectNames, selectorString } from "./names.ts";
 import { agentStatus, type ConfigProblem, type WorkloadState } from "./status.ts";
@@ -32,6 +34,13 @@ export interface AgentReconcilerDeps {
   events: EventRecorder;
   /** In-cluster DNS suffix for status.endpoint. */
   clusterDomain?: string;
+  /**
+   * The shared AgentTeam informer. With delegationEndpointUrl, an agent that delegates in a team gets
+   * the roster, the delegation skill, the MCP client of the endpoint and the delegator pod label.
+   */
+  teams?: Informer<KubernetesObject>;
+  /** URL of the operator's delegation MCP endpoint, as the agents' pods reach it (--delegation-url). */
+  delegationEndpointUrl?: string;
 }
 
 /** A referenced object is missing, or the spec cannot be rendered into a config OpenClaw accepts. */
@@ -179,7 +188,15 @@ async function resolveInputs(deps: AgentReconcilerDeps, agent: Agent, signal: Ab
     credentialsVersion = secret.metadata?.resourceVersion;
   }
   const tokenVersion = await ensureTokenSecret(deps.client, agent, signal);
-  return { soul: soul ?? "", credentialsVersion, tokenVersion };
+  const url = deps.delegationEndpointUrl;
+  const team = deps.teams && url ? leadView(deps.teams, deps.agents, ns, agent.metadata.name!) : undefined;
+  return {
+    soul: soul ?? "",
+    credentialsVersion,
+    tokenVersion,
+    // The lead authenticates to the endpoint with its own gateway token.
+    ...(team && url && { team, mcpServers: { [DELEGATION_MCP_SERVER]: { url, tokenEnv: GATEWAY_TOKEN_ENV } } }),
+  };
 }
 
 async function getOrUndefined<T>(client: KubeClient, path: string, signal: AbortSignal): Promise<T | undefined> {

@@ -17,6 +17,8 @@ export interface RenderInput {
   agentName: string;
   spec: AgentSpec;
   mcpServers?: Record<string, McpServer> | undefined;
+  /** Room for operator text appended to AGENTS.md (a lead's team section), on top of MAX_PERSONA_BYTES. */
+  bootstrapExtraChars?: number | undefined;
 }
 
 /** spec.config tries to set a key the operator owns, or is not a plain JSON object. */
@@ -53,7 +55,7 @@ function envRef(name: string, field: string): string {
 
 type Json = Record<string, unknown>;
 
-export function renderOpenClawConfig({ agentName, spec, mcpServers = {} }: RenderInput): Json {
+export function renderOpenClawConfig({ agentName, spec, mcpServers = {}, bootstrapExtraChars = 0 }: RenderInput): Json {
   if (!AGENT_ID.test(agentName)) throw new ConfigInputError("metadata.name", `is not an OpenClaw agent id ${AGENT_ID}`);
   const timeoutSeconds = spec.timeoutSeconds;
   const providers = (spec.model.providers ?? []).map((p, i) => [
@@ -105,7 +107,7 @@ export function renderOpenClawConfig({ agentName, spec, mcpServers = {} }: Rende
         workspace: WORKSPACE_DIR,
         skipBootstrap: true,
         // SOUL.md and AGENTS.md in full, and room for files the agent writes (MEMORY.md).
-        bootstrapMaxChars: MAX_PERSONA_BYTES,
+        bootstrapMaxChars: MAX_PERSONA_BYTES + bootstrapExtraChars,
         bootstrapTotalMaxChars: 3 * MAX_PERSONA_BYTES,
         timeoutSeconds,
         maxConcurrent: spec.maxConcurrentTasks,

@@ -1,0 +1,156 @@
+/**
+ * The AgentTeam reconciler: level-triggered and idempotent. It reads the team's Agents from the
+ * cache into status, and applies (or removes) the NetworkPolicies compiled from the topology. It never
+ * touches Agent-owned objects: a lead's roster is rendered by the Agent reconciler.
+ *
+ * A missing Agent is a status (Degraded, MembersMissing), not an error: the reconcile returns normally
+ * and the Agent watch brings the team back when the Agent appears.
+ */
+import type { KubernetesObject, V1NetworkPolicy } from "@kubernetes/client-node";
+import { AgentTeam, type AgentTeamStatus } from "../api/team.ts";
+import { apply, applyStatus, deleteIgnoringNotFound } from "../runtime/apply.ts";
+import type { KubeClient } from "../runtime/client.ts";
+import { findCondition } from "../runtime/conditions.ts";
+import type { Reconciler } from "../runtime/controller.ts";
+import { FieldValidationError, isInvalid } from "../runtime/errors.ts";
+import type { EventRecorder } from "../runtime/events.ts";
+import type { Informer } from "../runtime/informer.ts";
+import { keyOf } from "../runtime/store.ts";
+import { LABEL_TEAM, type NetworkOptions, networkPolicies } from "./desired.ts";
+import { type ObservedMember, teamStatus } from "./status.ts";
+import { teamAgents } from "./topology.ts";
+
+/** How often a team that does not match the schema is looked at again, besides watch events. */
+export const INVALID_TEAM_RECHECK_MS = 15_000;
+
+export interface TeamReconcilerDeps {
+  client: KubeClient;
+  teams: Informer<KubernetesObject>;
+  agents: Informer<KubernetesObject>;
+  /** NetworkPolicies labelled app.kubernetes.io/managed-by=clawcrew. */
+  networkPolicies: Informer<KubernetesObject>;
+  events: EventRecorder;
+  network: NetworkOptions;
+}
+
+interface AgentLike {
+  spec?: { replicas?: number };
+  status?: { readyReplicas?: number; conditions?: { type: string; status: string; message?: string }[] };
+}
+
+function observeMember(agents: Informer<KubernetesObject>, namespace: string, name: string): ObservedMember {
+  const obj = agents.get(keyOf({ namespace, name })) as (KubernetesObject & AgentLike) | undefined;
+  if (!obj || obj.metadata?.deletionTimestamp) {
+    return { agent: name, found: false, ready: false, readyReplicas: 0, desiredReplicas: 0 };
+  }
+  const ready = obj.status?.conditions?.find((c) => c.type === "Ready");
+  return {
+    agent: name,
+    found: true,
+    ready: ready?.status === "True",
+    readyReplicas: obj.status?.readyReplicas ?? 0,
+    desiredReplicas: obj.spec?.replicas ?? 1,
+    readyMessage: ready?.message,
+  };
+}
+
+export function teamReconciler(deps: TeamReconcilerDeps): Reconciler {
+  return async (request, context) => {
+    const { client } = deps;
+    const { signal, logger } = context;
+    const raw = deps.teams.get(keyOf(request));
+    if (!raw || raw.metadata?.deletionTimestamp) return;
+    const parsed = AgentTeam.safeParse(raw);
+    if (!parsed.success) {
+      // Admission validates every AgentTeam; this only happens with a CRD older than the operator.
+      const message = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+      deps.events.event(raw, "Warning", "InvalidSpec", message.slice(0, 1024));
+      logger.warn({ problem: message }, "AgentTeam does not match the schema");
+      return { requeueAfter: INVALID_TEAM_RECHECK_MS };
+    }
+    const team = parsed.data;
+    const previous = team.status;
+
+    // NetworkPolicies: apply the wanted ones, then remove the ones this team owns and no longer wants.
+    let networkProblem: string | undefined;
+    const desired = networkPolicies(team, deps.network);
+    for (const policy of desired) {
+      try {
+        await apply<V1NetworkPolicy>(client, policy, { signal });
+      } catch (error) {
+        if (!(error instanceof FieldValidationError) && !isInvalid(error)) throw error;
+        networkProblem = `NetworkPolicy ${policy.metadata!.name} rejected: ${(error as Error).message}`;
+      }
+    }
+    const wanted = new Set(desired.map((p) => p.metadata!.name!));
+    for (const existing of deps.networkPolicies.list()) {
+      const meta = existing.metadata;
+      if (meta?.namespace !== request.namespace || wanted.has(meta.name ?? "")) continue;
+      if (meta.labels?.[LABEL_TEAM] !== request.name) continue;
+      const owned = meta.ownerReferences?.some((r) => r.uid === team.metadata.uid && r.controller === true);
+      if (!owned) continue;
+      await deleteIgnoringNotFound(
+        client,
+        {
+          apiVersion: "networking.k8s.io/v1",
+          kind: "NetworkPolicy",
+          metadata: { name: meta.name, namespace: meta.namespace },
+        },
+        { signal, uid: meta.uid },
+      );
+    }
+
+    const status = teamStatus(previous, {
+      generation: team.metadata.generation ?? 0,
+      members: teamAgents(team).map((name) => observeMember(deps.agents, request.namespace, name)),
+      networkProblem,
+    });
+    recordTransitions(deps.events, raw, previous, status);
+    if (canonicalJson(status) !== canonicalJson(previous)) {
+      await applyStatus(
+        client,
+        {
+          apiVersion: raw.apiVersion,
+          kind: "AgentTeam",
+          metadata: { name: request.name, namespace: request.namespace },
+          status,
+        },
+        { signal },
+      );
+    }
+    return undefined;
+  };
+}
+
+/** Events for what a person watching the team wants to know: members missing or not ready, recovery. */
+function recordTransitions(
+  events: EventRecorder,
+  team: KubernetesObject,
+  previous: AgentTeamStatus | undefined,
+  next: AgentTeamStatus,
+): void {
+  const was = (type: string) => findCondition(previous?.conditions, type);
+  const degraded = findCondition(next.conditions, "Degraded")!;
+  const ready = findCondition(next.conditions, "Ready")!;
+  if (
+    degraded.status === "True" &&
+    (was("Degraded")?.status !== "True" || was("Degraded")?.reason !== degraded.reason)
+  ) {
+    events.event(team, "Warning", degraded.reason, degraded.message);
+  }
+  if (degraded.status === "False" && was("Degraded")?.status === "True") {
+    events.event(team, "Normal", "Recovered", degraded.message);
+  }
+  if (ready.status === "True" && was("Ready")?.status !== "True") events.event(team, "Normal", "Ready", ready.message);
+}
+
+/** JSON with sorted keys: the API server's key order differs from ours. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
+}
