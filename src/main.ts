@@ -6,7 +6,7 @@ import { pino } from "pino";
 import { address, serveMetrics, serveProbes } from "./operator/http.ts";
 import { createMetrics } from "./operator/metrics.ts";
 import { Operator } from "./operator/operator.ts";
-import { OptionsError, parseOptions } from "./operator/options.ts";
+import { delegationPort, delegationUrl, OptionsError, operatorNamespace, parseOptions } from "./operator/options.ts";
 import { KubeClient } from "./runtime/client.ts";
 import { EventRecorder } from "./runtime/events.ts";
 import { LeaderElector } from "./runtime/leader-election.ts";
@@ -37,6 +37,11 @@ async function main(): Promise<number> {
     logger,
     namespace: options.watchNamespace,
     concurrency: options.concurrency,
+    delegationEndpointUrl: delegationUrl(options),
+    operatorNamespace: operatorNamespace(options),
+    operatorPodLabels: options.operatorPodLabels,
+    delegationPort: delegationPort(options),
+    agentEgress: options.agentEgress,
   });
 
   let leading = false;

@@ -1,6 +1,7 @@
 /** Builds the informers and controllers of the operator and runs them while this process leads. */
-import type { KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject, V1NetworkPolicyEgressRule } from "@kubernetes/client-node";
 import { agentReconciler } from "../agent/reconcile.ts";
+import { teamWatches } from "../agent/watches.ts";
 import { API_VERSION, GROUP, VERSION } from "../api/meta.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { Controller } from "../runtime/controller.ts";
@@ -9,6 +10,7 @@ import { Informer } from "../runtime/informer.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { ControllerMetrics } from "../runtime/metrics.ts";
 import type { GroupVersionResource } from "../runtime/resource.ts";
+import { createTeamController } from "../team/controller.ts";
 
 /** Only objects the operator created are cached, never every Secret in the cluster. */
 const MANAGED = "app.kubernetes.io/managed-by=clawcrew";
@@ -32,6 +34,12 @@ export interface OperatorDeps {
   /** "" watches every namespace. */
   namespace: string;
   concurrency: number;
+  /** The URL a lead's MCP client calls (--delegation-url). */
+  delegationEndpointUrl: string;
+  operatorNamespace: string;
+  operatorPodLabels: Record<string, string>;
+  delegationPort: number;
+  agentEgress?: V1NetworkPolicyEgressRule[] | undefined;
 }
 
 export class Operator {
@@ -42,17 +50,46 @@ export class Operator {
   constructor(deps: OperatorDeps) {
     this.#deps = deps;
     const agents = this.#informer({ group: GROUP, version: VERSION, plural: "agents" });
+    const teams = this.#informer({ group: GROUP, version: VERSION, plural: "agentteams" });
+    const networkPolicies = this.#informer(
+      { group: "networking.k8s.io", version: "v1", plural: "networkpolicies" },
+      MANAGED,
+    );
     const owned = OWNED_BY_AGENT.map((resource) => ({ informer: this.#informer(resource, MANAGED) }));
+    const common = {
+      client: deps.client,
+      events: deps.events,
+      metrics: deps.metrics,
+      logger: deps.logger,
+      concurrency: deps.concurrency,
+    };
     this.#controllers.push(
       new Controller({
         name: "agent",
         forKind: { apiVersion: API_VERSION, kind: "Agent" },
         primary: agents,
         owns: owned,
-        reconcile: agentReconciler({ client: deps.client, agents, events: deps.events }),
+        watches: teamWatches(teams, agents),
+        reconcile: agentReconciler({
+          client: deps.client,
+          agents,
+          events: deps.events,
+          teams,
+          delegationEndpointUrl: deps.delegationEndpointUrl,
+        }),
         concurrency: deps.concurrency,
         metrics: deps.metrics,
         logger: deps.logger,
+      }),
+      createTeamController({
+        ...common,
+        agents,
+        teams,
+        networkPolicies,
+        operatorNamespace: deps.operatorNamespace,
+        operatorPodLabels: deps.operatorPodLabels,
+        delegationPort: deps.delegationPort,
+        ...(deps.agentEgress && { agentEgress: deps.agentEgress }),
       }),
     );
   }

@@ -12,6 +12,21 @@ const address = z
   .regex(/^(\[[0-9a-fA-F:]+\]|[0-9.]*|[A-Za-z0-9.-]*):\d{1,5}$/, "must be host:port or :port")
   .refine((a) => Number(a.slice(a.lastIndexOf(":") + 1)) <= 65535, "port must be at most 65535");
 
+/** `k=v,k2=v2`, as a label selector of equality terms. */
+const labelMap = z
+  .string()
+  .regex(/^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*(,[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*)*$/, "must be key=value[,key=value...]")
+  .transform((s) => Object.fromEntries(s.split(",").map((kv) => kv.split("=") as [string, string])));
+
+const jsonArray = z.string().transform((s, ctx) => {
+  try {
+    const value: unknown = JSON.parse(s);
+    if (Array.isArray(value)) return value as Record<string, unknown>[];
+  } catch {}
+  ctx.addIssue({ code: "custom", message: "must be a JSON array of NetworkPolicyEgressRule objects" });
+  return z.NEVER;
+});
+
 const boolFlag = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
 
 export const OperatorOptions = z.object({
@@ -26,6 +41,18 @@ export const OperatorOptions = z.object({
   concurrency: z.coerce.number().int().min(1).max(64).default(4),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
   kubeconfig: z.string().optional(),
+  delegationBindAddress: z.union([address, z.literal("")]).default(":8082"),
+  /** Where agents reach the delegation endpoint; defaults to its in-cluster Service. */
+  delegationUrl: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, "must be an http(s) URL")
+    .optional(),
+  operatorNamespace: z.string().min(1).max(63).optional(),
+  operatorPodLabels: labelMap.default({
+    "app.kubernetes.io/name": "clawcrew",
+    "app.kubernetes.io/component": "operator",
+  }),
+  agentEgress: jsonArray.optional(),
 });
 export type OperatorOptions = z.infer<typeof OperatorOptions>;
 
@@ -41,6 +68,11 @@ const FLAGS = {
   concurrency: "concurrency",
   "log-level": "logLevel",
   kubeconfig: "kubeconfig",
+  "delegation-bind-address": "delegationBindAddress",
+  "delegation-url": "delegationUrl",
+  "operator-namespace": "operatorNamespace",
+  "operator-pod-labels": "operatorPodLabels",
+  "agent-egress": "agentEgress",
 } as const satisfies Record<string, keyof OperatorOptions>;
 
 type FlagName = keyof typeof FLAGS;
@@ -62,6 +94,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
   const raw: Record<string, unknown> = {
     identity: env.POD_NAME ?? `${hostname()}-${process.pid}`,
     leaderElectionNamespace: env.POD_NAMESPACE,
+    operatorNamespace: env.POD_NAMESPACE,
     kubeconfig: env.KUBECONFIG,
   };
   for (const [flag, key] of Object.entries(FLAGS) as [FlagName, keyof OperatorOptions][]) {
@@ -77,4 +110,23 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
     throw new OptionsError(`invalid --${flag} (or ${envName(flag)}): ${issue.message}`);
   }
   return result.data;
+}
+
+/** The port of --delegation-bind-address (8082 when the endpoint is disabled, for NetworkPolicies). */
+export function delegationPort(options: OperatorOptions): number {
+  const a = options.delegationBindAddress;
+  return a ? Number(a.slice(a.lastIndexOf(":") + 1)) : 8082;
+}
+
+/** The namespace of the operator's pods: --operator-namespace, else the leader-election namespace. */
+export function operatorNamespace(options: OperatorOptions): string {
+  return options.operatorNamespace ?? options.leaderElectionNamespace;
+}
+
+/** The URL agents call: --delegation-url, else the in-cluster Service the Helm chart creates. */
+export function delegationUrl(options: OperatorOptions): string {
+  return (
+    options.delegationUrl ??
+    `http://clawcrew-delegation.${operatorNamespace(options)}.svc.cluster.local:${delegationPort(options)}/mcp`
+  );
 }

@@ -74,7 +74,7 @@ it("grants the operator's ServiceAccount what it needs and no more", async () =>
   expect(await can("delete", "agents.clawcrew.io", "-n", ns)).toBe("no");
 });
 
-it("lets the operator lead, reconcile an Agent to Ready and record events, with no request forbidden", async () => {
+it("lets the operator lead, reconcile an Agent and a team to Ready and record events, with no request forbidden", async () => {
   await kubectlOk(admin, ["-n", ns, "create", "secret", "generic", "keys", "--from-literal=OPENAI_API_KEY=x"]);
   await kubectlOk(admin, ["-n", ns, "apply", "-f", "-"], {
     apiVersion: "clawcrew.io/v1alpha1",
@@ -102,6 +102,24 @@ it("lets the operator lead, reconcile an Agent to Ready and record events, with 
     },
     { timeoutMs: 60_000 },
   );
+  await kubectlOk(admin, ["-n", ns, "apply", "-f", "-"], {
+    apiVersion: "clawcrew.io/v1alpha1",
+    kind: "AgentTeam",
+    metadata: { name: "solo" },
+    spec: { pattern: "swarm", members: [{ agent: "scout" }] },
+  });
+  await eventually("team solo Ready with its NetworkPolicy", async () => {
+    const ready = await kubectl(admin, [
+      "-n",
+      ns,
+      "get",
+      "agentteam/solo",
+      "-o",
+      'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+    ]);
+    const policy = await kubectl(admin, ["-n", ns, "get", "networkpolicy/solo-gateways", "-o", "name"]);
+    return ready.stdout === "True" && policy.code === 0 ? true : undefined;
+  });
   const events = await kubectlOk(admin, ["-n", ns, "get", "events.events.k8s.io", "-o", "jsonpath={.items[*].reason}"]);
   expect(events.split(" ")).toContain("Ready");
   await kubectlOk(admin, ["-n", ns, "get", "poddisruptionbudget/scout"]);
