@@ -1,0 +1,146 @@
+/** Results: inline in status when small, otherwise in a ConfigMap owned by the Delegation (design §3.6). */
+import type { V1ConfigMap } from "@kubernetes/client-node";
+import { type Delegation, MAX_INLINE_RESULT_BYTES } from "../api/delegation.ts";
+import type { KubeClient } from "../runtime/client.ts";
+import { isAlreadyExists, isConflict, isNotFound } from "../runtime/errors.ts";
+import { resourcePath } from "../runtime/resource.ts";
+import { LABEL_DELEGATION, MANAGED_BY } from "./common.ts";
+
+/** Results longer than this are cut before they are stored anywhere (a ConfigMap holds at most 1 MiB). */
+export const MAX_RESULT_BYTES = 1_000_000;
+export const RESULT_KEY = "result";
+export const ANNOTATION_ATTEMPT_ID = "clawcrew.io/attempt-id";
+
+/** The longest prefix of `text` that is at most `maxBytes` of UTF-8, never splitting a character. */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  if (maxBytes <= 0) return "";
+  // Fast path: every UTF-16 unit is at most 3 bytes.
+  if (text.length * 3 <= maxBytes) return text;
+  const bytes = Buffer.from(text, "utf8");
+  if (bytes.length <= maxBytes) return text;
+  let end = maxBytes;
+  // Back up over continuation bytes (10xxxxxx) to the start of the character that does not fit.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString("utf8");
+}
+
+export function byteLength(text: string): number {
+  return Buffer.byteLength(text, "utf8");
+}
+
+export function resultConfigMapName(delegation: string, attemptNumber: number): string {
+  return `${delegation}-result-${attemptNumber}`;
+}
+
+/** The ConfigMap holding a long result; GC removes it with its Delegation. */
+export function resultConfigMap(d: Delegation, attemptNumber: number, text: string, attemptId?: string): V1ConfigMap {
+  const name = d.metadata.name!;
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name: resultConfigMapName(name, attemptNumber),
+      namespace: d.metadata.namespace!,
+      labels: { ...MANAGED_BY, [LABEL_DELEGATION]: name },
+      ...(attemptId && { annotations: { [ANNOTATION_ATTEMPT_ID]: attemptId } }),
+      ownerReferences: [
+        {
+          apiVersion: d.apiVersion,
+          kind: "Delegation",
+          name,
+          uid: d.metadata.uid!,
+          controller: true,
+          // true would need update on delegations/finalizers under OwnerReferencesPermissionEnforcement.
+          blockOwnerDeletion: false,
+        },
+      ],
+    },
+    data: { [RESULT_KEY]: text },
+  };
+}
+
+export interface InlineResult {
+  /** status.result: the whole text, or a prefix plus a pointer to the ConfigMap. */
+  result: string;
+  /** The whole text (already cut at MAX_RESULT_BYTES) when it does not fit inline. */
+  overflow?: string;
+  /** Set when the text was cut at MAX_RESULT_BYTES. */
+  cutMessage?: string;
+}
+
+/** Splits a reply into what status.result holds and what goes to a ConfigMap. */
+export function splitResult(text: string, configMapName: string): InlineResult {
+  const size = byteLength(text);
+  if (size <= MAX_INLINE_RESULT_BYTES) return { result: text };
+  const full = size > MAX_RESULT_BYTES ? truncateUtf8(text, MAX_RESULT_BYTES) : text;
+  const suffix = `\n…[truncated: full result in ConfigMap ${configMapName}]`;
+  const budget = Math.min(MAX_INLINE_RESULT_BYTES - 64, MAX_INLINE_RESULT_BYTES - byteLength(suffix));
+  return {
+    result: truncateUtf8(full, budget) + suffix,
+    overflow: full,
+    ...(size > MAX_RESULT_BYTES && {
+      cutMessage: `the result was ${size} bytes; only the first ${MAX_RESULT_BYTES} bytes were kept`,
+    }),
+  };
+}
+
+/** Where long results go; a fake in unit tests. */
+export interface ResultStore {
+  /** Stores the text and returns the key reference for status.resultRef. */
+  save(d: Delegation, attemptNumber: number, attemptId: string, text: string): Promise<{ name: string; key: string }>;
+  /** Removes a ConfigMap this attempt wrote, after its terminal write lost. */
+  discard(d: Delegation, attemptNumber: number, attemptId: string): Promise<void>;
+  /** Reads a stored result (pipeline stages pass the full text on). */
+  read(namespace: string, ref: { name: string; key: string }): Promise<string | undefined>;
+}
+
+export class ConfigMapResultStore implements ResultStore {
+  readonly #client: KubeClient;
+
+  constructor(client: KubeClient) {
+    this.#client = client;
+  }
+
+  async save(d: Delegation, attemptNumber: number, attemptId: string, text: string) {
+    const cm = resultConfigMap(d, attemptNumber, text, attemptId);
+    const ns = d.metadata.namespace!;
+    const path = resourcePath({ group: "", version: "v1", plural: "configmaps" }, { namespace: ns });
+    try {
+      await this.#client.request("POST", path, { body: cm });
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+      // Two leaders ran the same attempt number: the last writer's text stands (both ran the same task).
+      await this.#client.request("PUT", `${path}/${encodeURIComponent(cm.metadata!.name!)}`, { body: cm });
+    }
+    return { name: cm.metadata!.name!, key: RESULT_KEY };
+  }
+
+  async discard(d: Delegation, attemptNumber: number, attemptId: string): Promise<void> {
+    const ns = d.metadata.namespace!;
+    const path = resourcePath(
+      { group: "", version: "v1", plural: "configmaps" },
+      { namespace: ns, name: resultConfigMapName(d.metadata.name!, attemptNumber) },
+    );
+    try {
+      const cm = await this.#client.get<V1ConfigMap>(path);
+      if (cm?.metadata?.annotations?.[ANNOTATION_ATTEMPT_ID] !== attemptId) return;
+      await this.#client.request("DELETE", path, {
+        body: { apiVersion: "v1", kind: "DeleteOptions", preconditions: { uid: cm.metadata.uid } },
+      });
+    } catch (error) {
+      if (isNotFound(error) || isConflict(error)) return;
+      throw error;
+    }
+  }
+
+  async read(namespace: string, ref: { name: string; key: string }): Promise<string | undefined> {
+    const path = resourcePath({ group: "", version: "v1", plural: "configmaps" }, { namespace, name: ref.name });
+    try {
+      const cm = await this.#client.get<V1ConfigMap>(path);
+      return cm?.data?.[ref.key];
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Status writes for Delegations: a JSON merge patch on /status that carries
+ * `metadata.resourceVersion`, so a writer with a stale view gets 409 Conflict. On a conflict the
+ * object is read again; the write is retried only if `isStillMine(fresh)` (design §3.5).
+ * Writes for one object are serialized; at most `maxConcurrent` run at once overall.
+ */
+import type { Delegation, DelegationStatus } from "../api/delegation.ts";
+import type { KubeClient } from "../runtime/client.ts";
+import { isConflict, isNotFound } from "../runtime/errors.ts";
+import { delegationPath } from "./common.ts";
+
+export interface StatusWriter {
+  /**
+   * Writes `next` as the whole status of `known` (fields `known` has and `next` lacks are removed).
+   * Resolves with the stored object, or undefined when the write was dropped: the object is gone, or
+   * it changed and is no longer ours.
+   */
+  commit(
+    known: Delegation,
+    next: DelegationStatus,
+    isStillMine: (fresh: Delegation) => boolean,
+    signal?: AbortSignal,
+  ): Promise<Delegation | undefined>;
+}
+
+/** The merge patch that turns `previous` into `next`: removed keys become null. */
+export function statusPatch(
+  resourceVersion: string | undefined,
+  previous: DelegationStatus | undefined,
+  next: DelegationStatus,
+): Record<string, unknown> {
+  const status: Record<string, unknown> = { ...next };
+  for (const key of Object.keys(previous ?? {})) {
+    if (!(key in next) || (next as Record<string, unknown>)[key] === undefined) status[key] = null;
+  }
+  for (const [key, value] of Object.entries(status)) if (value === undefined) delete status[key];
+  return { metadata: { resourceVersion }, status };
+}
+
+/** A counting semaphore. */
+class Limiter {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(limit: number) {
+    this.#free = limit;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}
+
+export interface KubeStatusWriterOptions {
+  maxConcurrent?: number;
+  /** Conflicts retried in a row before giving up (the error is thrown). Default 5. */
+  maxConflicts?: number;
+}
+
+export class KubeStatusWriter implements StatusWriter {
+  readonly #client: KubeClient;
+  readonly #limiter: Limiter;
+  readonly #maxConflicts: number;
+  readonly #chains = new Map<string, Promise<unknown>>();
+
+  constructor(client: KubeClient, options: KubeStatusWriterOptions = {}) {
+    this.#client = client;
+    this.#limiter = new Limiter(options.maxConcurrent ?? 32);
+    this.#maxConflicts = options.maxConflicts ?? 5;
+  }
+
+  commit(
+    known: Delegation,
+    next: DelegationStatus,
+    isStillMine: (fresh: Delegation) => boolean,
+    signal?: AbortSignal,
+  ): Promise<Delegation | undefined> {
+    const uid = known.metadata.uid ?? `${known.metadata.namespace}/${known.metadata.name}`;
+    const previous = this.#chains.get(uid) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(() => this.#write(known, next, isStillMine, signal));
+    const settled = run.catch(() => undefined);
+    this.#chains.set(uid, settled);
+    void settled.then(() => {
+      if (this.#chains.get(uid) === settled) this.#chains.delete(uid);
+    });
+    return run;
+  }
+
+  async #write(
+    known: Delegation,
+    next: DelegationStatus,
+    isStillMine: (fresh: Delegation) => boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<Delegation | undefined> {
+    const ns = known.metadata.namespace!;
+    const name = known.metadata.name!;
+    const path = delegationPath(ns, name, "status");
+    let base = known;
+    for (let conflicts = 0; ; conflicts++) {
+      try {
+        return await this.#limiter.run(() =>
+          this.#client.request<Delegation>("PATCH", path, {
+            body: statusPatch(base.metadata.resourceVersion, base.status, next),
+            contentType: "application/merge-patch+json",
+            ...(signal && { signal }),
+          }),
+        );
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        if (!isConflict(error) || conflicts >= this.#maxConflicts) throw error;
+      }
+      let fresh: Delegation;
+      try {
+        fresh = await this.#limiter.run(() =>
+          this.#client.get<Delegation>(delegationPath(ns, name), { ...(signal && { signal }) }),
+        );
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+      if (fresh.metadata.uid !== known.metadata.uid || !isStillMine(fresh)) return undefined;
+      base = fresh;
+    }
+  }
+}
