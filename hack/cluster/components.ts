@@ -8,6 +8,17 @@ export const SERVICE_CLUSTER_IP_RANGE = "10.96.0.0/16";
 /** Every kwok node's spec.podCIDR is a /24 inside this range. */
 export const POD_IP_RANGE = "10.250.0.0/16";
 export const KWOK_STAGES_FILE = fileURLToPath(new URL("./kwok-stages.yaml", import.meta.url));
+/** The same stages, except that pods stay Ready=False until something else marks them (podReadiness "external"). */
+export const KWOK_STAGES_EXTERNAL_READY_FILE = fileURLToPath(
+  new URL("./kwok-stages-external-ready.yaml", import.meta.url),
+);
+
+/** Who sets a pod's Ready condition: kwok at once ("kwok"), or an outside agent ("external"). */
+export type PodReadiness = "kwok" | "external";
+
+export function kwokStagesFile(readiness: PodReadiness): string {
+  return readiness === "external" ? KWOK_STAGES_EXTERNAL_READY_FILE : KWOK_STAGES_FILE;
+}
 
 export interface Layout {
   dataDir: string;
@@ -127,10 +138,10 @@ export function schedulerArgs(layout: Layout, ports: Ports): string[] {
   return componentArgs(layout, "kube-scheduler", ports.scheduler);
 }
 
-export function kwokArgs(layout: Layout): string[] {
+export function kwokArgs(layout: Layout, stagesFile: string = KWOK_STAGES_FILE): string[] {
   return [
     `--kubeconfig=${layout.kubeconfigPath}`,
-    `--config=${KWOK_STAGES_FILE}`,
+    `--config=${stagesFile}`,
     "--manage-all-nodes=false",
     `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=${KWOK_NODE_ANNOTATION_VALUE}`,
     // kwok keeps a Lease per node, so the node lifecycle controller sees them alive.

@@ -19,8 +19,10 @@ import {
   etcdArgs,
   etcdEndpoint,
   kwokArgs,
+  kwokStagesFile,
   makeLayout,
   POD_IP_RANGE,
+  type PodReadiness,
   type Ports,
   SERVICE_CLUSTER_IP_RANGE,
   schedulerArgs,
@@ -41,7 +43,13 @@ import { probe } from "./probe.ts";
 import { ManagedProcess, registerTempDir, unregisterTempDir } from "./process.ts";
 import { throwIfAborted, waitFor } from "./wait.ts";
 
-export { KWOK_STAGES_FILE, POD_IP_RANGE, SERVICE_CLUSTER_IP_RANGE } from "./components.ts";
+export {
+  KWOK_STAGES_EXTERNAL_READY_FILE,
+  KWOK_STAGES_FILE,
+  POD_IP_RANGE,
+  type PodReadiness,
+  SERVICE_CLUSTER_IP_RANGE,
+} from "./components.ts";
 export {
   BinariesError,
   ControlPlaneError,
@@ -55,6 +63,12 @@ export interface ControlPlaneOptions {
   nodes?: number;
   /** allocatable and capacity of each node. Default 32 cpu, 256Gi memory, 110 pods. */
   nodeResources?: NodeResources;
+  /**
+   * "kwok" (default): kwok marks pods Running and Ready at once. "external": kwok gives pods their IP,
+   * phase Running and running container states, but leaves Ready/ContainersReady False for an outside
+   * agent (test/support/podnet's pod agent) to set through pods/status.
+   */
+  podReadiness?: PodReadiness;
   /** Paths that override those of hack/control-plane-bins.sh (which still runs). */
   binaries?: Partial<Binaries>;
   /** Parent of the fresh temporary data dir. Default os.tmpdir(). */
@@ -93,6 +107,8 @@ export interface ControlPlane {
   nodeNames: string[];
   serviceClusterIPRange: string;
   podIPRange: string;
+  /** Who sets pods' Ready condition (ControlPlaneOptions.podReadiness). */
+  podReadiness: PodReadiness;
   etcdEndpoint: string;
   processes: ControlPlaneProcess[];
   /** Milliseconds from the call to ready (binary resolution included). */
@@ -111,6 +127,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const stopGraceMs = options.stopGraceMs ?? 10_000;
   const signal = options.signal;
   const nodeCount = options.nodes ?? 1;
+  const podReadiness = options.podReadiness ?? "kwok";
+  if (podReadiness !== "kwok" && podReadiness !== "external") {
+    throw new ControlPlaneError(`podReadiness must be "kwok" or "external", got ${String(podReadiness)}`);
+  }
   if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 256) {
     throw new ControlPlaneError(`nodes must be an integer in 1..256, got ${nodeCount}`);
   }
@@ -189,7 +209,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     // --- controllers, scheduler, kwok ---
     start("kube-controller-manager", controllerManagerArgs(layout, ports));
     start("kube-scheduler", schedulerArgs(layout, ports));
-    start("kwok", kwokArgs(layout), { ...process.env, HOME: layout.kwokHome });
+    start("kwok", kwokArgs(layout, kwokStagesFile(podReadiness)), { ...process.env, HOME: layout.kwokHome });
 
     // --- nodes ---
     const kc = new KubeConfig();
@@ -233,6 +253,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       nodeNames: nodes.map((n) => n.name),
       serviceClusterIPRange: SERVICE_CLUSTER_IP_RANGE,
       podIPRange: POD_IP_RANGE,
+      podReadiness,
       etcdEndpoint: etcdEndpoint(ports),
       processes: processes.map((p) => ({ name: p.name, pid: p.pid, logFile: p.logFile })),
       startupMs,

@@ -38,6 +38,7 @@ export function tailFile(path: string, lines = 40): string {
 // synchronously even when nobody called stop() (uncaught error, process.exit, signals).
 const liveChildren = new Set<ChildProcess>();
 const liveDirs = new Set<string>();
+const exitCleanups = new Set<() => void>();
 let exitHookInstalled = false;
 
 function installExitHook(): void {
@@ -46,8 +47,26 @@ function installExitHook(): void {
   process.on("exit", emergencyCleanup);
 }
 
-/** Kills every child with SIGKILL and removes registered directories, synchronously. */
+/**
+ * Registers a synchronous clean-up (for example removing network namespaces) that
+ * emergencyCleanup() runs before it kills the children. Returns the unregister function.
+ */
+export function registerExitCleanup(cleanup: () => void): () => void {
+  installExitHook();
+  exitCleanups.add(cleanup);
+  return () => exitCleanups.delete(cleanup);
+}
+
+/** Runs registered clean-ups, kills every child with SIGKILL and removes registered directories, synchronously. */
 export function emergencyCleanup(): void {
+  for (const cleanup of [...exitCleanups]) {
+    exitCleanups.delete(cleanup);
+    try {
+      cleanup();
+    } catch {
+      // best effort
+    }
+  }
   for (const child of liveChildren) {
     try {
       child.kill("SIGKILL");

@@ -1,0 +1,7 @@
+/** A test-only pod network for the local control plane: see docs/podnet.md. */
+export * from "./errors.ts";
+export * from "./network.ts";
+export * from "./pod-agent.ts";
+export { type ExitInfo, type PodProcess, type PodRuntime, STUB_GATEWAY_FILE, startPodProcess } from "./pod-process.ts";
+export { createSandbox, type Sandbox, sandboxNames } from "./sandbox.ts";
+export { startStubGateway } from "./stub-gateway.ts";
