@@ -9,13 +9,16 @@
  * --nodes <n>          number of kwok nodes (default 1)
  * --keep-data          keep the temporary data dir (etcd data, certificates, logs) on exit
  * --operator           install the CRDs and run the operator (src/main.ts) against the cluster;
- *                      its JSON logs go to operator.log in the log dir
+ *                      its JSON logs go to operator.log in the log dir. Agent pods run a stub
+ *                      gateway each, in a network namespace at the pod's IP (test/support/podnet;
+ *                      needs root), so Delegations are routed to real addresses on this machine.
  * --example <dir>      apply examples/<dir> (with a placeholder llm-credentials Secret) once the CRDs are in
  */
 import { spawn } from "node:child_process";
 import { copyFileSync, createWriteStream, existsSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { createPodNetwork, startPodAgent } from "../test/support/podnet/index.ts";
 import { type ControlPlane, startControlPlane } from "./cluster/control-plane.ts";
 import { StartAbortedError } from "./cluster/errors.ts";
 
@@ -95,6 +98,8 @@ async function main(): Promise<number> {
       nodes: options.nodes,
       keepDataDir: options.keepData,
       signal: abort.signal,
+      // With the operator, pods become Ready only when their stub gateway in the pod network answers.
+      ...(options.operator && { podReadiness: "external" as const }),
     });
   } catch (error) {
     if (error instanceof StartAbortedError) return 130;
@@ -160,6 +165,9 @@ async function startExtras(
   await kubectl(kubeconfig, ["wait", "--for=condition=Established", "crd", "-l", "app.kubernetes.io/part-of=clawcrew"]);
   let stop: (() => Promise<void>) | undefined;
   if (options.operator) {
+    const network = await createPodNetwork({ nodes: 1 });
+    const pods = await startPodAgent({ kubeconfig, runtime: "stub" });
+    process.stdout.write(`pod net:    agent pods run stub gateways on ${network.bridge} (${network.cidr})\n`);
     const logFile = join(logDir, "operator.log");
     const log = createWriteStream(logFile);
     const child = spawn(
@@ -170,6 +178,7 @@ async function startExtras(
         "--leader-elect=false",
         "--metrics-bind-address=127.0.0.1:8080",
         "--health-probe-bind-address=127.0.0.1:8081",
+        "--delegation-bind-address=127.0.0.1:8082",
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
@@ -180,6 +189,8 @@ async function startExtras(
     stop = async () => {
       child.kill("SIGTERM");
       await exited;
+      await pods.stop();
+      await network.destroy();
     };
   }
   if (options.example) {

@@ -3,7 +3,8 @@
 import type { Server } from "node:http";
 import { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
-import { address, serveMetrics, serveProbes } from "./operator/http.ts";
+import { createDelegationServer } from "./endpoint/server.ts";
+import { address, listen, serveMetrics, serveProbes } from "./operator/http.ts";
 import { createMetrics } from "./operator/metrics.ts";
 import { Operator } from "./operator/operator.ts";
 import { delegationPort, delegationUrl, OptionsError, operatorNamespace, parseOptions } from "./operator/options.ts";
@@ -44,27 +45,29 @@ async function main(): Promise<number> {
     agentEgress: options.agentEgress,
   });
 
-  let leading = false;
-  let started = false;
+  operator.startCaches();
   const servers: Server[] = [
-    await serveProbes(options.healthProbeBindAddress, () => !leading || (started && operator.synced())),
+    // Ready once the caches are warm, on the leader and on a standby alike: both serve the endpoint.
+    await serveProbes(options.healthProbeBindAddress, () => operator.synced()),
     await serveMetrics(options.metricsBindAddress, metrics.registry),
   ];
+  if (options.delegationBindAddress) {
+    servers.push(await listen(createDelegationServer(operator.service, logger), options.delegationBindAddress));
+  }
   logger.info(
     {
       identity: options.identity,
       leaderElect: options.leaderElect,
       probes: address(servers[0]!),
       metrics: address(servers[1]!),
+      ...(servers[2] && { delegation: address(servers[2]) }),
     },
     "operator starting",
   );
 
   const lead = async () => {
-    leading = true;
     metrics.setLeader(true);
-    await operator.start();
-    started = true;
+    await operator.startControllers();
     logger.info("controllers started");
   };
   const elector = options.leaderElect
@@ -78,7 +81,6 @@ async function main(): Promise<number> {
         retryPeriodMs: Math.max(500, Math.floor(options.leaseDurationSeconds * 1000 * (2 / 15))),
         onStartedLeading: lead,
         onStoppedLeading: async () => {
-          leading = false;
           metrics.setLeader(false);
           await operator.stop();
           if (!stopping) {

@@ -10,7 +10,8 @@ function hostPort(address: string): { host: string | undefined; port: number } {
   return { host: host || undefined, port: Number(address.slice(i + 1)) };
 }
 
-async function listen(server: Server, address: string): Promise<Server> {
+/** Starts `server` on `host:port` (`:port` binds every address). */
+export async function listen(server: Server, address: string): Promise<Server> {
   const { host, port } = hostPort(address);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -2,7 +2,13 @@
 import type { KubernetesObject, V1NetworkPolicyEgressRule } from "@kubernetes/client-node";
 import { agentReconciler } from "../agent/reconcile.ts";
 import { teamWatches } from "../agent/watches.ts";
+import type { Delegation } from "../api/delegation.ts";
 import { API_VERSION, GROUP, VERSION } from "../api/meta.ts";
+import { createDelegationController, type DelegationController } from "../delegation/controller.ts";
+import { EndpointTracker } from "../delegation/endpoints.ts";
+import { TokenStore } from "../delegation/tokens.ts";
+import { WaiterRegistry } from "../delegation/waiters.ts";
+import { KubeDelegationService } from "../endpoint/kube-service.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { Controller } from "../runtime/controller.ts";
 import type { EventRecorder } from "../runtime/events.ts";
@@ -42,20 +48,87 @@ export interface OperatorDeps {
   agentEgress?: V1NetworkPolicyEgressRule[] | undefined;
 }
 
+/**
+ * Caches (informers) run on every replica, so a standby serves the delegation endpoint and takes
+ * over warm; controllers and the dispatcher run only while this process leads.
+ */
 export class Operator {
   readonly #deps: OperatorDeps;
   readonly #informers: Informer<KubernetesObject>[] = [];
   readonly #controllers: Controller[] = [];
+  readonly #caches: {
+    agents: Informer<KubernetesObject>;
+    teams: Informer<KubernetesObject>;
+    delegations: Informer<KubernetesObject>;
+    networkPolicies: Informer<KubernetesObject>;
+    endpointSlices: Informer<KubernetesObject>;
+    secrets: Informer<KubernetesObject>;
+    owned: { informer: Informer<KubernetesObject> }[];
+  };
+  readonly #shared: { endpoints: EndpointTracker; tokens: TokenStore; waiters: WaiterRegistry };
+  #delegation: DelegationController | undefined;
+  readonly service: KubeDelegationService;
 
   constructor(deps: OperatorDeps) {
     this.#deps = deps;
     const agents = this.#informer({ group: GROUP, version: VERSION, plural: "agents" });
     const teams = this.#informer({ group: GROUP, version: VERSION, plural: "agentteams" });
+    const delegations = this.#informer({ group: GROUP, version: VERSION, plural: "delegations" });
     const networkPolicies = this.#informer(
       { group: "networking.k8s.io", version: "v1", plural: "networkpolicies" },
       MANAGED,
     );
+    const endpointSlices = this.#informer(
+      { group: "discovery.k8s.io", version: "v1", plural: "endpointslices" },
+      MANAGED,
+    );
     const owned = OWNED_BY_AGENT.map((resource) => ({ informer: this.#informer(resource, MANAGED) }));
+    const secrets = owned.find((o) => o.informer.resource.plural === "secrets")!.informer;
+    this.#caches = { agents, teams, delegations, networkPolicies, endpointSlices, secrets, owned };
+    const waiters = new WaiterRegistry((ns, name) => delegations.get(`${ns}/${name}`) as Delegation | undefined);
+    waiters.watch(delegations);
+    this.#shared = {
+      endpoints: new EndpointTracker({ slices: endpointSlices }),
+      tokens: new TokenStore(secrets, (ns, agent) => agents.get(`${ns}/${agent}`)?.metadata?.uid),
+      waiters,
+    };
+    this.service = new KubeDelegationService({
+      client: deps.client,
+      agents,
+      teams,
+      delegations,
+      tokens: this.#shared.tokens,
+      waiters,
+    });
+  }
+
+  #informer(resource: GroupVersionResource, labelSelector?: string): Informer<KubernetesObject> {
+    const informer = new Informer<KubernetesObject>({
+      client: this.#deps.client,
+      resource,
+      ...(this.#deps.namespace && { namespace: this.#deps.namespace }),
+      ...(labelSelector && { labelSelector }),
+      resyncPeriodMs: RESYNC_MS,
+      logger: this.#deps.logger,
+    });
+    this.#informers.push(informer);
+    return informer;
+  }
+
+  /** True once every informer has listed its objects. */
+  synced(): boolean {
+    return this.#informers.every((i) => i.hasSynced());
+  }
+
+  /** Starts the caches; on every replica, at boot. */
+  startCaches(): void {
+    for (const informer of this.#informers) informer.start();
+  }
+
+  /** Builds and starts the controllers; once, when this process starts leading. */
+  async startControllers(): Promise<void> {
+    const deps = this.#deps;
+    const { agents, teams, delegations, networkPolicies, endpointSlices, secrets, owned } = this.#caches;
     const common = {
       client: deps.client,
       events: deps.events,
@@ -63,6 +136,15 @@ export class Operator {
       logger: deps.logger,
       concurrency: deps.concurrency,
     };
+    this.#delegation = createDelegationController({
+      ...common,
+      delegations,
+      agents,
+      teams,
+      endpointSlices,
+      secrets,
+      shared: this.#shared,
+    });
     this.#controllers.push(
       new Controller({
         name: "agent",
@@ -91,35 +173,20 @@ export class Operator {
         delegationPort: deps.delegationPort,
         ...(deps.agentEgress && { agentEgress: deps.agentEgress }),
       }),
+      this.#delegation.controller,
     );
-  }
-
-  #informer(resource: GroupVersionResource, labelSelector?: string): Informer<KubernetesObject> {
-    const informer = new Informer<KubernetesObject>({
-      client: this.#deps.client,
-      resource,
-      ...(this.#deps.namespace && { namespace: this.#deps.namespace }),
-      ...(labelSelector && { labelSelector }),
-      resyncPeriodMs: RESYNC_MS,
-      logger: this.#deps.logger,
-    });
-    this.#informers.push(informer);
-    return informer;
-  }
-
-  /** True once every informer has listed its objects. */
-  synced(): boolean {
-    return this.#informers.every((i) => i.hasSynced());
-  }
-
-  async start(): Promise<void> {
-    for (const informer of this.#informers) informer.start();
     await Promise.all(this.#controllers.map((c) => c.start()));
   }
 
-  /** Stops taking work, lets in-flight reconciles finish their writes, then stops watching. */
+  /** Aborts deliveries (they are re-dispatched by the next leader), lets in-flight reconciles finish their writes, then stops watching. */
   async stop(): Promise<void> {
-    await Promise.all(this.#controllers.map((c) => c.stop({ graceMs: 20_000 })));
+    const delegation = this.#delegation;
+    await delegation?.stop({ graceMs: 20_000 });
+    const rest = this.#controllers.filter((c) => c !== delegation?.controller);
+    await Promise.all(rest.map((c) => c.stop({ graceMs: 20_000 })));
+    this.#shared.endpoints.close();
+    this.#shared.waiters.close();
+    this.#shared.tokens.close();
     await Promise.all(this.#informers.map((i) => i.stop()));
   }
 }

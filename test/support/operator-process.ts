@@ -12,9 +12,10 @@ export interface OperatorProcess {
   /** Every JSON log line so far. */
   logs: Record<string, unknown>[];
   logFile: string;
-  /** host:port of /metrics and of /healthz, /readyz. */
+  /** host:port of /metrics, of /healthz and /readyz, and of the delegation endpoint. */
   metrics: () => string | undefined;
   probes: () => string | undefined;
+  delegation: () => string | undefined;
   exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -35,6 +36,7 @@ export async function startOperator(
       `--identity=${identity}`,
       "--metrics-bind-address=127.0.0.1:0",
       "--health-probe-bind-address=127.0.0.1:0",
+      "--delegation-bind-address=127.0.0.1:0",
       ...args,
     ],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, POD_NAME: identity } },
@@ -66,6 +68,7 @@ export async function startOperator(
     logFile,
     metrics: field("metrics"),
     probes: field("probes"),
+    delegation: field("delegation"),
     exited,
     async stop(signal: NodeJS.Signals = "SIGTERM") {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

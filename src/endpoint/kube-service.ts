@@ -1,0 +1,139 @@
+/**
+ * The delegation endpoint's service on the cluster: authorise against the caches, create one
+ * Delegation (the only write), and wait until the leader's dispatcher finishes it.
+ */
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { type Delegation, Delegation as DelegationSchema } from "../api/delegation.ts";
+import { API_VERSION } from "../api/meta.ts";
+import { type AuthorizeCode, authorize } from "../delegation/authorize.ts";
+import type { TokenStore } from "../delegation/tokens.ts";
+import type { WaiterRegistry } from "../delegation/waiters.ts";
+import type { KubeClient } from "../runtime/client.ts";
+import type { Informer } from "../runtime/informer.ts";
+import { parseAgent, teamsInNamespace } from "../team/lookup.ts";
+import { targetsFor, teamAgents } from "../team/topology.ts";
+import {
+  type Caller,
+  type DelegateOutcome,
+  type DelegateRequest,
+  type DelegationService,
+  EndpointError,
+} from "./service.ts";
+
+const HTTP_STATUS: Record<AuthorizeCode, number> = {
+  NotFound: 404,
+  Forbidden: 403,
+  MaxDepth: 403,
+  Loop: 403,
+  Ambiguous: 409,
+};
+
+export interface KubeDelegationServiceDeps {
+  client: KubeClient;
+  agents: Informer<KubernetesObject>;
+  teams: Informer<KubernetesObject>;
+  delegations: Informer<KubernetesObject>;
+  tokens: TokenStore;
+  waiters: WaiterRegistry;
+}
+
+function parseDelegation(obj: KubernetesObject | undefined): Delegation | undefined {
+  const parsed = obj ? DelegationSchema.safeParse(obj) : undefined;
+  return parsed?.success ? parsed.data : undefined;
+}
+
+function outcome(d: Delegation): DelegateOutcome {
+  const s = d.status ?? {};
+  return {
+    delegation: d.metadata.name!,
+    phase: s.phase === "Succeeded" ? "Succeeded" : "Failed",
+    reason: s.reason,
+    message: s.message,
+    agent: s.agent,
+    result: s.result,
+    resultRef: s.resultRef,
+    usage: s.usage as Record<string, number> | undefined,
+  };
+}
+
+export class KubeDelegationService implements DelegationService {
+  readonly #deps: KubeDelegationServiceDeps;
+
+  constructor(deps: KubeDelegationServiceDeps) {
+    this.#deps = deps;
+  }
+
+  authenticate(token: string): Caller | undefined {
+    return this.#deps.tokens.authenticate(token);
+  }
+
+  async delegate(caller: Caller, request: DelegateRequest, signal: AbortSignal): Promise<DelegateOutcome> {
+    const { agents, delegations, teams, client } = this.#deps;
+    const ns = caller.namespace;
+    const verdict = authorize({
+      caller: caller.agent,
+      team: request.team,
+      to: request.agent,
+      capability: request.capability,
+      parent: request.parent,
+      teams: teamsInNamespace(teams, ns),
+      agent: (name) => parseAgent(agents.get(`${ns}/${name}`)),
+      delegation: (name) => parseDelegation(delegations.get(`${ns}/${name}`)),
+      strictParent: true,
+    });
+    if (!verdict.ok) throw new EndpointError(HTTP_STATUS[verdict.code], verdict.code, verdict.message);
+    const team = verdict.team?.metadata.name;
+    const created = await client.request<Delegation>("POST", `/apis/${API_VERSION}/namespaces/${ns}/delegations`, {
+      body: {
+        apiVersion: API_VERSION,
+        kind: "Delegation",
+        metadata: {
+          generateName: `${caller.agent}-`,
+          labels: {
+            "clawcrew.io/from": caller.agent,
+            ...(team && { "clawcrew.io/team": team }),
+            ...(request.agent && { "clawcrew.io/agent": request.agent }),
+          },
+        },
+        spec: {
+          ...(team && { team }),
+          ...(request.agent && { to: request.agent }),
+          ...(request.capability && { capability: request.capability }),
+          from: caller.agent,
+          task: request.task,
+          ...(request.parent && { parent: request.parent }),
+          ...(request.timeoutSeconds && { timeoutSeconds: request.timeoutSeconds }),
+        },
+      },
+      signal,
+    });
+    return outcome(await this.#deps.waiters.wait(ns, created.metadata.name!, signal));
+  }
+
+  async listTeam(caller: Caller): Promise<unknown> {
+    const { agents, teams } = this.#deps;
+    const ns = caller.namespace;
+    const mine = teamsInNamespace(teams, ns).filter((t) => teamAgents(t).includes(caller.agent));
+    return {
+      agent: caller.agent,
+      teams: mine.map((team) => ({
+        name: team.metadata.name,
+        pattern: team.spec.pattern,
+        lead: team.spec.lead,
+        mayDelegateTo: targetsFor(team, caller.agent),
+        members: teamAgents(team).map((name) => {
+          const agent = parseAgent(agents.get(`${ns}/${name}`));
+          const role = team.spec.members?.find((m) => m.agent === name)?.role;
+          return {
+            name,
+            ...(role && { role }),
+            exists: agent !== undefined,
+            description: agent?.spec.description,
+            capabilities: agent?.spec.capabilities ?? [],
+            readyReplicas: agent?.status?.readyReplicas ?? 0,
+          };
+        }),
+      })),
+    };
+  }
+}
