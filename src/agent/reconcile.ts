@@ -3,6 +3,7 @@
  * renders the objects it owns, applies them with server-side apply, and writes status.
  * When the configuration cannot be rendered, the last good workload keeps running untouched.
  */
+
 import { randomBytes } from "node:crypto";
 import type { KubernetesObject, V1ConfigMap, V1Deployment, V1Secret, V1StatefulSet } from "@kubernetes/client-node";
 import { Agent, type AgentStatus } from "../api/agent.ts";
@@ -18,6 +19,7 @@ import type { ReconcileContext, Reconciler, Request } from "../runtime/controlle
 import { isAlreadyExists, isNotFound } from "../runtime/errors.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { Informer } from "../runtime/informer.ts";
+import { sameJson } from "../runtime/json.ts";
 import { keyOf } from "../runtime/store.ts";
 import { DELEGATION_MCP_SERVER } from "../team/files.ts";
 import { leadView } from "../team/lookup.ts";
@@ -129,7 +131,7 @@ async function reconcileAgent(deps: AgentReconcilerDeps, agent: Agent, request: 
     endpoint: `http://${names.service}.${request.namespace}.svc.${deps.clusterDomain ?? "cluster.local"}:${GATEWAY_PORT}`,
   });
   recordTransitions(deps.events, agent, previous, status, desired?.configHash);
-  if (JSON.stringify(status) !== JSON.stringify(previous)) {
+  if (!sameJson(status, previous)) {
     await applyStatus(
       client,
       {

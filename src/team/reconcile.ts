@@ -6,6 +6,7 @@
  * A missing Agent is a status (Degraded, MembersMissing), not an error: the reconcile returns normally
  * and the Agent watch brings the team back when the Agent appears.
  */
+
 import type { KubernetesObject, V1NetworkPolicy } from "@kubernetes/client-node";
 import { AgentTeam, type AgentTeamStatus } from "../api/team.ts";
 import { apply, applyStatus, deleteIgnoringNotFound } from "../runtime/apply.ts";
@@ -15,6 +16,7 @@ import type { Reconciler } from "../runtime/controller.ts";
 import { FieldValidationError, isInvalid } from "../runtime/errors.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { Informer } from "../runtime/informer.ts";
+import { sameJson } from "../runtime/json.ts";
 import { keyOf } from "../runtime/store.ts";
 import { LABEL_TEAM, type NetworkOptions, networkPolicies } from "./desired.ts";
 import { type ObservedMember, teamStatus } from "./status.ts";
@@ -106,7 +108,7 @@ export function teamReconciler(deps: TeamReconcilerDeps): Reconciler {
       networkProblem,
     });
     recordTransitions(deps.events, raw, previous, status);
-    if (canonicalJson(status) !== canonicalJson(previous)) {
+    if (!sameJson(status, previous)) {
       await applyStatus(
         client,
         {
@@ -142,15 +144,4 @@ function recordTransitions(
     events.event(team, "Normal", "Recovered", degraded.message);
   }
   if (ready.status === "True" && was("Ready")?.status !== "True") events.event(team, "Normal", "Ready", ready.message);
-}
-
-/** JSON with sorted keys: the API server's key order differs from ours. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : v,
-  );
 }
