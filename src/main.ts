@@ -45,6 +45,7 @@ async function main(): Promise<number> {
     agentEgress: options.agentEgress,
   });
 
+  metrics.observeLoads(() => operator.loads());
   operator.startCaches();
   const servers: Server[] = [
     // Ready once the caches are warm, on the leader and on a standby alike: both serve the endpoint.

@@ -2,10 +2,18 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { ControllerLabels, ControllerMetrics } from "../runtime/metrics.ts";
 
+export interface AgentLoadSample {
+  namespace: string;
+  agent: string;
+  load: { queued: number; inFlight: number };
+}
+
 export interface OperatorMetrics {
   registry: Registry;
   controllers: ControllerMetrics;
   setLeader(leading: boolean): void;
+  /** Reads pending delegations per agent at each scrape (for KEDA or an HPA with external metrics). */
+  observeLoads(read: () => AgentLoadSample[]): void;
 }
 
 export function createMetrics(): OperatorMetrics {
@@ -63,10 +71,27 @@ export function createMetrics(): OperatorMetrics {
     registers: [registry],
   });
   leader.set({ name: "clawcrew-operator" }, 0);
+  let readLoads: () => AgentLoadSample[] = () => [];
+  const loadGauge = (name: string, help: string, pick: (s: AgentLoadSample) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["namespace", "agent"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const sample of readLoads()) this.set({ namespace: sample.namespace, agent: sample.agent }, pick(sample));
+      },
+    });
+  loadGauge("clawcrew_delegations_queued", "Delegations waiting for a free slot of the agent.", (s) => s.load.queued);
+  loadGauge("clawcrew_delegations_in_flight", "Delegations the agent is working on.", (s) => s.load.inFlight);
   const l = (labels: ControllerLabels) => ({ controller: labels.controller, kind: labels.kind });
   return {
     registry,
     setLeader: (leading) => leader.set({ name: "clawcrew-operator" }, leading ? 1 : 0),
+    observeLoads: (read) => {
+      readLoads = read;
+    },
     controllers: {
       reconcileCompleted(labels, outcome, seconds) {
         reconciles.inc({ ...l(labels), result: outcome });

@@ -16,6 +16,7 @@ import { Informer } from "../runtime/informer.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { ControllerMetrics } from "../runtime/metrics.ts";
 import type { GroupVersionResource } from "../runtime/resource.ts";
+import { Autoscaler } from "../scaling/autoscaler.ts";
 import { createTeamController } from "../team/controller.ts";
 
 /** Only objects the operator created are cached, never every Secret in the cluster. */
@@ -67,6 +68,7 @@ export class Operator {
   };
   readonly #shared: { endpoints: EndpointTracker; tokens: TokenStore; waiters: WaiterRegistry };
   #delegation: DelegationController | undefined;
+  #autoscaler: Autoscaler | undefined;
   readonly service: KubeDelegationService;
 
   constructor(deps: OperatorDeps) {
@@ -176,10 +178,24 @@ export class Operator {
       this.#delegation.controller,
     );
     await Promise.all(this.#controllers.map((c) => c.start()));
+    this.#autoscaler = new Autoscaler({
+      client: deps.client,
+      agents,
+      dispatcher: this.#delegation.dispatcher,
+      events: deps.events,
+      logger: deps.logger,
+    });
+    this.#autoscaler.start();
+  }
+
+  /** Pending and running delegations per agent, while leading (for metrics). */
+  loads() {
+    return this.#delegation?.dispatcher.loads() ?? [];
   }
 
   /** Aborts deliveries (they are re-dispatched by the next leader), lets in-flight reconciles finish their writes, then stops watching. */
   async stop(): Promise<void> {
+    await this.#autoscaler?.stop();
     const delegation = this.#delegation;
     await delegation?.stop({ graceMs: 20_000 });
     const rest = this.#controllers.filter((c) => c !== delegation?.controller);
