@@ -12,14 +12,13 @@ import { CONFIG_FILE, GATEWAY_TOKEN_ENV } from "../openclaw/pod-layout.ts";
 import { validateOpenClawConfig } from "../openclaw/schema.ts";
 import { GATEWAY_PORT } from "../openclaw/version.ts";
 import { WorkspaceError } from "../openclaw/workspace.ts";
-import { apply, applyStatus, deleteIgnoringNotFound } from "../runtime/apply.ts";
+import { apply, applyStatusIfChanged, deleteIgnoringNotFound } from "../runtime/apply.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { findCondition } from "../runtime/conditions.ts";
 import type { ReconcileContext, Reconciler, Request } from "../runtime/controller.ts";
 import { isAlreadyExists, isNotFound } from "../runtime/errors.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { Informer } from "../runtime/informer.ts";
-import { sameJson } from "../runtime/json.ts";
 import { keyOf } from "../runtime/store.ts";
 import { DELEGATION_MCP_SERVER } from "../team/files.ts";
 import { leadView } from "../team/lookup.ts";
@@ -131,18 +130,13 @@ async function reconcileAgent(deps: AgentReconcilerDeps, agent: Agent, request: 
     endpoint: `http://${names.service}.${request.namespace}.svc.${deps.clusterDomain ?? "cluster.local"}:${GATEWAY_PORT}`,
   });
   recordTransitions(deps.events, agent, previous, status, desired?.configHash);
-  if (!sameJson(status, previous)) {
-    await applyStatus(
-      client,
-      {
-        apiVersion: agent.apiVersion,
-        kind: "Agent",
-        metadata: { name: request.name, namespace: request.namespace },
-        status,
-      },
-      { signal },
-    );
-  }
+  await applyStatusIfChanged(
+    client,
+    { apiVersion: agent.apiVersion, kind: "Agent", namespace: request.namespace, name: request.name },
+    previous,
+    status,
+    { signal },
+  );
   if (problem) {
     logger.info({ reason: problem.reason, problem: problem.message }, "configuration invalid; workload left as it was");
     return { requeueAfter: INVALID_CONFIG_RECHECK_MS };

@@ -12,6 +12,7 @@
 import type { KubernetesObject, V1OwnerReference } from "@kubernetes/client-node";
 import type { KubeClient } from "./client.ts";
 import { asFieldValidationError, isNotFound, KubeApiError } from "./errors.ts";
+import { sameJson } from "./json.ts";
 import { resourcePath } from "./resource.ts";
 
 export const FIELD_MANAGER = "clawcrew-operator";
@@ -41,6 +42,23 @@ export function applyStatus<T extends KubernetesObject>(
   options: WriteOptions = {},
 ): Promise<T> {
   return patchApply(client, obj, "status", options);
+}
+
+/**
+ * Applies `status` to the object's status subresource unless it equals `previous` (key order
+ * ignored): a reconcile that changes nothing writes nothing. Resolves true when it wrote.
+ */
+export async function applyStatusIfChanged(
+  client: KubeClient,
+  target: { apiVersion: string; kind: string; namespace: string; name: string },
+  previous: unknown,
+  status: unknown,
+  options: WriteOptions = {},
+): Promise<boolean> {
+  if (sameJson(status, previous)) return false;
+  const { apiVersion, kind, namespace, name } = target;
+  await applyStatus(client, { apiVersion, kind, metadata: { name, namespace }, status } as KubernetesObject, options);
+  return true;
 }
 
 async function patchApply<T extends KubernetesObject>(

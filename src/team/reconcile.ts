@@ -8,15 +8,15 @@
  */
 
 import type { KubernetesObject, V1NetworkPolicy } from "@kubernetes/client-node";
+import { API_VERSION } from "../api/meta.ts";
 import { AgentTeam, type AgentTeamStatus } from "../api/team.ts";
-import { apply, applyStatus, deleteIgnoringNotFound } from "../runtime/apply.ts";
+import { apply, applyStatusIfChanged, deleteIgnoringNotFound } from "../runtime/apply.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { findCondition } from "../runtime/conditions.ts";
 import type { Reconciler } from "../runtime/controller.ts";
 import { FieldValidationError, isInvalid } from "../runtime/errors.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { Informer } from "../runtime/informer.ts";
-import { sameJson } from "../runtime/json.ts";
 import { keyOf } from "../runtime/store.ts";
 import { LABEL_TEAM, type NetworkOptions, networkPolicies } from "./desired.ts";
 import { type ObservedMember, teamStatus } from "./status.ts";
@@ -108,18 +108,13 @@ export function teamReconciler(deps: TeamReconcilerDeps): Reconciler {
       networkProblem,
     });
     recordTransitions(deps.events, raw, previous, status);
-    if (!sameJson(status, previous)) {
-      await applyStatus(
-        client,
-        {
-          apiVersion: raw.apiVersion,
-          kind: "AgentTeam",
-          metadata: { name: request.name, namespace: request.namespace },
-          status,
-        },
-        { signal },
-      );
-    }
+    await applyStatusIfChanged(
+      client,
+      { apiVersion: API_VERSION, kind: "AgentTeam", namespace: request.namespace, name: request.name },
+      previous,
+      status,
+      { signal },
+    );
     return undefined;
   };
 }
