@@ -258,7 +258,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       });
       // List items carry no apiVersion/kind; handlers (owner references, events) want them.
       const kind = page?.kind?.replace(/List$/, "");
-      for (const item of page?.items ?? []) items.push({ apiVersion: page?.apiVersion, kind, ...item });
+      for (const item of page?.items ?? []) items.push(withoutManagedFields({ apiVersion: page?.apiVersion, kind, ...item }));
       resourceVersion = page?.metadata?.resourceVersion;
       continueToken = page?.metadata?.continue || undefined;
     } while (continueToken);
@@ -337,7 +337,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   }
 
   #handleEvent(event: WatchEvent): void {
-    const obj = event.object as T;
+    const obj = withoutManagedFields(event.object as T);
     if (event.type === "ERROR") throw errorFromWatchStatus(event.object, { verb: "WATCH", path: this.#path });
     const resourceVersion = obj?.metadata?.resourceVersion;
     if (event.type === "BOOKMARK") {
@@ -416,4 +416,14 @@ function readLines(res: http.IncomingMessage, onLine: (line: string) => void): P
     res.on("error", fail);
     res.on("close", () => fail(new Error("watch connection closed before the stream ended")));
   });
+}
+
+/**
+ * Drops metadata.managedFields, as client-go's SetTransform is commonly used to: nothing reads them
+ * from a cache (server-side apply tracks them on the server), and they are often the largest part
+ * of an object.
+ */
+function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
+  if (obj?.metadata?.managedFields) delete obj.metadata.managedFields;
+  return obj;
 }

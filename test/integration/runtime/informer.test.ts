@@ -79,11 +79,13 @@ describe("Informer", () => {
     expect(sorted(informer.list())).toEqual(["before-start"]);
     expect(informer.get(`${namespace}/before-start`)?.data).toEqual({ v: "1" });
     expect(informer.get(`${namespace}/before-start`)?.kind).toBe("ConfigMap"); // filled in for list items
+    expect(informer.get(`${namespace}/before-start`)?.metadata?.managedFields).toBeUndefined(); // not cached
 
     await t.core.createNamespacedConfigMap({ namespace, body: configMap("a") });
     await eventually("add a", async () => (seen.events.includes("add a") ? true : undefined));
     await t.mergePatch("configmaps", namespace, "a", { data: { v: "2" } });
     await eventually("update a", async () => (informer.get(`${namespace}/a`)?.data?.v === "2" ? true : undefined));
+    expect(informer.get(`${namespace}/a`)?.metadata?.managedFields).toBeUndefined();
     await t.core.deleteNamespacedConfigMap({ namespace, name: "a" });
     await eventually("delete a", async () => (seen.events.includes("delete a") ? true : undefined));
     await t.core.createNamespacedConfigMap({ namespace, body: configMap("unlabelled-2", {}, { app: "other" }) });
