@@ -6,6 +6,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { type Delegation, Delegation as DelegationSchema } from "../api/delegation.ts";
 import { API_VERSION } from "../api/meta.ts";
 import { type AuthorizeCode, authorize } from "../delegation/authorize.ts";
+import { ANNOTATION_CANCEL } from "../delegation/common.ts";
 import type { TokenStore } from "../delegation/tokens.ts";
 import type { WaiterRegistry } from "../delegation/waiters.ts";
 import type { KubeClient } from "../runtime/client.ts";
@@ -46,7 +47,7 @@ function outcome(d: Delegation): DelegateOutcome {
   const s = d.status ?? {};
   return {
     delegation: d.metadata.name!,
-    phase: s.phase === "Succeeded" ? "Succeeded" : "Failed",
+    phase: s.phase ?? "Pending",
     reason: s.reason,
     message: s.message,
     agent: s.agent,
@@ -67,7 +68,12 @@ export class KubeDelegationService implements DelegationService {
     return this.#deps.tokens.authenticate(token);
   }
 
-  async delegate(caller: Caller, request: DelegateRequest, signal: AbortSignal): Promise<DelegateOutcome> {
+  async delegate(
+    caller: Caller,
+    request: DelegateRequest,
+    signal: AbortSignal,
+    options: { wait?: boolean } = {},
+  ): Promise<DelegateOutcome> {
     const { agents, delegations, teams, client } = this.#deps;
     const ns = caller.namespace;
     const verdict = authorize({
@@ -107,7 +113,35 @@ export class KubeDelegationService implements DelegationService {
       },
       signal,
     });
+    if (options.wait === false) return outcome(created);
     return outcome(await this.#deps.waiters.wait(ns, created.metadata.name!, signal));
+  }
+
+  async get(caller: Caller, name: string, options: { wait: boolean; signal: AbortSignal }): Promise<DelegateOutcome> {
+    const d = this.#own(caller, name);
+    if (!options.wait) return outcome(d);
+    return outcome(await this.#deps.waiters.wait(caller.namespace, name, options.signal));
+  }
+
+  async cancel(caller: Caller, name: string, options: { keep: boolean }): Promise<void> {
+    const d = this.#own(caller, name);
+    const path = `/apis/${API_VERSION}/namespaces/${caller.namespace}/delegations/${name}`;
+    if (options.keep) {
+      await this.#deps.client.request("PATCH", path, {
+        body: { metadata: { annotations: { [ANNOTATION_CANCEL]: "true" } } },
+        contentType: "application/merge-patch+json",
+      });
+    } else {
+      await this.#deps.client.request("DELETE", path, { body: { preconditions: { uid: d.metadata.uid } } });
+    }
+  }
+
+  /** A Delegation in the cache that the caller made; NotFound for anything else, so names do not leak. */
+  #own(caller: Caller, name: string): Delegation {
+    const d = parseDelegation(this.#deps.delegations.get(`${caller.namespace}/${name}`));
+    if (!d || d.spec.from !== caller.agent)
+      throw new EndpointError(404, "NotFound", `no Delegation ${name} made by ${caller.agent}`);
+    return d;
   }
 
   async listTeam(caller: Caller): Promise<unknown> {

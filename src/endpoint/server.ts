@@ -15,6 +15,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function sendError(res: ServerResponse, error: EndpointError): void {
+  // The rest of a too-large body stays unread: that connection cannot carry another request.
+  if (error.status === 413) res.setHeader("connection", "close");
   sendJson(res, error.status, { error: { code: error.code, message: error.message } });
 }
 
@@ -43,8 +45,18 @@ function authenticate(req: IncomingMessage, service: DelegationService): Caller 
   return caller;
 }
 
+const ONE_DELEGATION = /^\/v1\/delegations\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)$/;
+
+function abortOnClose(res: ServerResponse): AbortSignal {
+  const abort = new AbortController();
+  res.on("close", () => abort.abort());
+  return abort.signal;
+}
+
 async function route(req: IncomingMessage, res: ServerResponse, service: DelegationService): Promise<void> {
-  const path = (req.url ?? "/").split("?")[0];
+  const url = new URL(req.url ?? "/", "http://endpoint");
+  const path = url.pathname;
+  const flag = (name: string, fallback: boolean) => (url.searchParams.get(name) ?? String(fallback)) === "true";
   const caller = authenticate(req, service);
   if (path === "/mcp")
     return handleMcp(req, res, req.method === "POST" ? await readJson(req) : undefined, caller, service);
@@ -55,9 +67,21 @@ async function route(req: IncomingMessage, res: ServerResponse, service: Delegat
       const message = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
       throw new EndpointError(400, "Invalid", message);
     }
-    const abort = new AbortController();
-    res.on("close", () => abort.abort());
-    return sendJson(res, 200, await service.delegate(caller, parsed.data, abort.signal));
+    const wait = flag("wait", true);
+    const outcome = await service.delegate(caller, parsed.data, abortOnClose(res), { wait });
+    return sendJson(res, wait ? 200 : 202, outcome);
+  }
+  const one = ONE_DELEGATION.exec(path);
+  if (one && req.method === "GET") {
+    return sendJson(
+      res,
+      200,
+      await service.get(caller, one[1]!, { wait: flag("wait", false), signal: abortOnClose(res) }),
+    );
+  }
+  if (one && req.method === "DELETE") {
+    await service.cancel(caller, one[1]!, { keep: flag("keep", false) });
+    return sendJson(res, 202, { delegation: one[1], cancelled: true });
   }
   throw new EndpointError(404, "NotFound", `no route ${req.method} ${path}`);
 }

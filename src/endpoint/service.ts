@@ -41,7 +41,7 @@ export class EndpointError extends Error {
 /** The outcome of a finished Delegation, as the caller sees it. */
 export interface DelegateOutcome {
   delegation: string;
-  phase: "Succeeded" | "Failed";
+  phase: "Pending" | "Running" | "Succeeded" | "Failed";
   reason?: string | undefined;
   message?: string | undefined;
   agent?: string | undefined;
@@ -53,8 +53,20 @@ export interface DelegateOutcome {
 export interface DelegationService {
   /** Maps a bearer token to its agent, or undefined. */
   authenticate(token: string): Caller | undefined;
-  /** Authorises, creates the Delegation, waits for it and returns the outcome. Throws EndpointError when refused. */
-  delegate(caller: Caller, request: DelegateRequest, signal: AbortSignal): Promise<DelegateOutcome>;
+  /**
+   * Authorises and creates the Delegation; unless `wait` is false, waits for it and returns the
+   * outcome. Throws EndpointError when refused (and then creates nothing).
+   */
+  delegate(
+    caller: Caller,
+    request: DelegateRequest,
+    signal: AbortSignal,
+    options?: { wait?: boolean },
+  ): Promise<DelegateOutcome>;
+  /** A Delegation the caller made, optionally once it has finished. Throws EndpointError NotFound otherwise. */
+  get(caller: Caller, name: string, options: { wait: boolean; signal: AbortSignal }): Promise<DelegateOutcome>;
+  /** Cancels a Delegation the caller made: deletes it, or with `keep` records it as Failed/Cancelled. */
+  cancel(caller: Caller, name: string, options: { keep: boolean }): Promise<void>;
   /** The caller's teams, members and whom it may delegate to. */
   listTeam(caller: Caller): Promise<unknown>;
 }

@@ -14,10 +14,12 @@ import {
 } from "../../../src/endpoint/service.ts";
 
 const calls: { caller: Caller; request: DelegateRequest }[] = [];
+const cancelled: { name: string; keep: boolean }[] = [];
 const service: DelegationService = {
   authenticate: (token) => (token === "lead-token" ? { namespace: "ns", agent: "ceo" } : undefined),
-  async delegate(caller, request): Promise<DelegateOutcome> {
+  async delegate(caller, request, _signal, options): Promise<DelegateOutcome> {
     calls.push({ caller, request });
+    if (options?.wait === false) return { delegation: "ceo-3", phase: "Pending" };
     if (request.agent === "ceo") throw new EndpointError(403, "Forbidden", "in team company only ceo may delegate");
     if (request.agent === "flaky")
       return { delegation: "ceo-2", phase: "Failed", reason: "TimedOut", message: "after 600 s" };
@@ -30,6 +32,13 @@ const service: DelegationService = {
     };
   },
   listTeam: async (caller) => ({ caller: caller.agent, teams: [{ name: "company", members: ["researcher"] }] }),
+  async get(_caller, name, { wait }) {
+    if (name !== "ceo-1") throw new EndpointError(404, "NotFound", `no Delegation ${name} made by ceo`);
+    return wait ? { delegation: name, phase: "Succeeded", result: "done" } : { delegation: name, phase: "Running" };
+  },
+  async cancel(_caller, name, { keep }) {
+    cancelled.push({ name, keep });
+  },
 };
 
 let base: string;
@@ -146,5 +155,34 @@ describe("REST", () => {
   it("serves the caller's team view", async () => {
     const res = await fetch(`${base}/v1/team`, { headers: { Authorization: "Bearer lead-token" } });
     expect(await res.json()).toMatchObject({ caller: "ceo" });
+  });
+
+  it("creates without waiting on wait=false", async () => {
+    const res = await fetch(`${base}/v1/delegations?wait=false`, {
+      method: "POST",
+      headers: { Authorization: "Bearer lead-token", "content-type": "application/json" },
+      body: JSON.stringify({ agent: "researcher", task: "Later" }),
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ delegation: "ceo-3", phase: "Pending" });
+  });
+
+  it("reads, waits for and cancels the caller's own Delegations", async () => {
+    const auth = { Authorization: "Bearer lead-token" };
+    expect(await (await fetch(`${base}/v1/delegations/ceo-1`, { headers: auth })).json()).toMatchObject({
+      phase: "Running",
+    });
+    expect(await (await fetch(`${base}/v1/delegations/ceo-1?wait=true`, { headers: auth })).json()).toMatchObject({
+      phase: "Succeeded",
+    });
+    expect((await fetch(`${base}/v1/delegations/someone-else`, { headers: auth })).status).toBe(404);
+    expect((await fetch(`${base}/v1/delegations/ceo-1?keep=true`, { method: "DELETE", headers: auth })).status).toBe(
+      202,
+    );
+    expect((await fetch(`${base}/v1/delegations/ceo-1`, { method: "DELETE", headers: auth })).status).toBe(202);
+    expect(cancelled).toEqual([
+      { name: "ceo-1", keep: true },
+      { name: "ceo-1", keep: false },
+    ]);
   });
 });
