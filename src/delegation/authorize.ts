@@ -63,11 +63,16 @@ export function authorize(input: AuthorizeInput): AuthorizeResult {
     team = input.teams.find((t) => t.metadata.name === input.team);
     if (!team) return refuse("NotFound", `AgentTeam ${input.team} not found`, "team");
   } else if (caller !== undefined) {
+    const capable = (t: AgentTeam) =>
+      targetsFor(t, caller).some((a) => input.agent(a)?.spec.capabilities?.includes(capability!));
     const usable = input.teams.filter((t) =>
-      to ? targetsFor(t, caller).includes(to) : isDelegator(t, caller) && !capability,
+      to ? targetsFor(t, caller).includes(to) : capability ? capable(t) : isDelegator(t, caller),
     );
     if (to && usable.length === 0) {
       return refuse("Forbidden", `refused: ${caller} may not delegate to ${to} in any team`);
+    }
+    if (capability && usable.length === 0) {
+      return refuse("Forbidden", `refused: no team lets ${caller} delegate to an agent with capability ${capability}`);
     }
     if (!to) {
       if (usable.length === 0) return refuse("Forbidden", `refused: ${caller} delegates in no team`);

@@ -51,6 +51,8 @@ function outcome(d: Delegation): DelegateOutcome {
     reason: s.reason,
     message: s.message,
     agent: s.agent,
+    pod: s.pod,
+    attempts: s.attempts?.length,
     result: s.result,
     resultRef: s.resultRef,
     usage: s.usage as Record<string, number> | undefined,

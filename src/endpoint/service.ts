@@ -45,6 +45,8 @@ export interface DelegateOutcome {
   reason?: string | undefined;
   message?: string | undefined;
   agent?: string | undefined;
+  pod?: string | undefined;
+  attempts?: number | undefined;
   result?: string | undefined;
   resultRef?: { name: string; key: string } | undefined;
   usage?: Record<string, number> | undefined;
