@@ -1,6 +1,7 @@
 /**
- * A stub OpenAI-compatible LLM on 127.0.0.1 for tests: GET /v1/models and POST /v1/chat/completions,
- * streaming (SSE) and not. Replies are scripted; every request is recorded.
+ * A stub OpenAI-compatible LLM for tests, on 127.0.0.1 or `host` (e.g. the pod network's bridge address):
+ * GET /v1/models and POST /v1/chat/completions, streaming (SSE) and not. Replies are scripted (a script may
+ * return a Promise to hold an answer); every request is recorded.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -31,8 +32,11 @@ export interface ChatRequest {
   [key: string]: unknown;
 }
 
-/** Decides the reply to each chat request; `turn` counts chat requests from 0. */
-export type Script = (request: ChatRequest, turn: number) => StubReply;
+/**
+ * Decides the reply to each chat request; `turn` counts chat requests from 0. A Promise holds the answer
+ * until it settles (a rejection answers 500).
+ */
+export type Script = (request: ChatRequest, turn: number) => StubReply | Promise<StubReply>;
 
 export interface RecordedRequest {
   method: string;
@@ -42,7 +46,7 @@ export interface RecordedRequest {
 }
 
 export interface StubLlm {
-  /** Base URL for an OpenAI-compatible provider: `http://127.0.0.1:<port>/v1`. */
+  /** Base URL for an OpenAI-compatible provider: `http://<host>:<port>/v1`. */
   baseUrl: string;
   requests: RecordedRequest[];
   /** The bodies of the chat completion requests received so far. */
@@ -56,11 +60,14 @@ export interface StubLlmOptions {
   /** Model ids listed by GET /v1/models. */
   models?: string[];
   reply?: StubReply | Script;
+  /** Address to listen on. Default 127.0.0.1. */
+  host?: string;
 }
 
 export async function startStubLlm({
   models = ["stub-model"],
   reply = { content: "stub reply" },
+  host = "127.0.0.1",
 }: StubLlmOptions = {}): Promise<StubLlm> {
   const requests: RecordedRequest[] = [];
   let script: Script = toScript(reply);
@@ -80,17 +87,20 @@ export async function startStubLlm({
         }
         if (req.method === "POST" && path === "/v1/chat/completions") {
           const request = body as ChatRequest;
-          return answer(res, request, script(request, turn++));
+          return Promise.resolve(script(request, turn++)).then(
+            (reply) => answer(res, request, reply),
+            (error: unknown) => json(res, 500, { error: { message: String(error), type: "server_error" } }),
+          );
         }
         json(res, 404, { error: { message: `stub LLM: no route ${req.method} ${path}`, type: "not_found" } });
       })
       .catch((error: unknown) => json(res, 400, { error: { message: String(error), type: "invalid_request_error" } }));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
 
   return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
+    baseUrl: `http://${host.includes(":") ? `[${host}]` : host}:${port}/v1`,
     requests,
     chatRequests: () =>
       requests
