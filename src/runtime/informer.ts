@@ -258,7 +258,8 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       });
       // List items carry no apiVersion/kind; handlers (owner references, events) want them.
       const kind = page?.kind?.replace(/List$/, "");
-      for (const item of page?.items ?? []) items.push(withoutManagedFields({ apiVersion: page?.apiVersion, kind, ...item }));
+      for (const item of page?.items ?? [])
+        items.push(withoutManagedFields({ apiVersion: page?.apiVersion, kind, ...item }));
       resourceVersion = page?.metadata?.resourceVersion;
       continueToken = page?.metadata?.continue || undefined;
     } while (continueToken);
