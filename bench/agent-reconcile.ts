@@ -1,18 +1,4 @@
-/**
- * Benchmark: how long the real operator takes to bring Agents to Ready on the local control plane
- * (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok pods), next to what a plain
- * Deployment needs on the same cluster; the operator's memory; and how fast a config change
- * reaches the pod template. Prints a markdown report on stdout (progress goes to stderr).
- *
- *   hack/node24.sh node bench/agent-reconcile.ts [--agents 20] [--idle-seconds 10]
- *       [--timeout-seconds 120] [--concurrency <operator workers>] [--keep-logs]
- *
- * See docs/benchmarks.md for what each row means.
- */
-import { rmSync } from "node:fs";
-import { rm } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, release } from "node:os";
-import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import {
@@ -29,7 +15,7 @@ import { tailFile } from "../hack/cluster/process.ts";
 import { KubeClient } from "../src/runtime/client.ts";
 import { kubectlOk } from "../test/support/kubectl.ts";
 import { repoRoot } from "../test/support/manifests.ts";
-import { type OperatorProcess, startOperator } from "../test/support/operator-process.ts";
+import { startBenchOperator } from "./lib/operator.ts";
 import { procCpuMs, procMemory } from "./lib/proc.ts";
 import { parse, type Samples, scrape, series, sum } from "./lib/prom.ts";
 import { mib, ms, type Summary, summarize, table } from "./lib/stats.ts";
@@ -352,47 +338,26 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
 
   // --- the operator ---
   log("starting the operator");
-  const spawnedAt = performance.now();
-  const operator: OperatorProcess = await startOperator(kubeconfig, "bench-operator", [
-    `--namespace=${NAMESPACE}`,
-    `--leader-election-namespace=${NAMESPACE}`,
-    ...(options.concurrency ? [`--concurrency=${options.concurrency}`] : []),
-  ]);
+  const {
+    operator,
+    runSignal,
+    startMs: operatorStartMs,
+  } = await startBenchOperator(kubeconfig, {
+    args: [
+      `--namespace=${NAMESPACE}`,
+      `--leader-election-namespace=${NAMESPACE}`,
+      ...(options.concurrency ? [`--concurrency=${options.concurrency}`] : []),
+    ],
+    keepLogs: options.keepLogs,
+    timeoutMs: options.timeoutMs,
+    stopGraceMs: 15_000,
+    cleanups,
+    log,
+    signal,
+  });
   operatorLogFile = operator.logFile;
-  let stoppingOperator = false;
-  const killOperator = () => {
-    if (operator.child.exitCode === null && operator.child.signalCode === null) operator.child.kill("SIGKILL");
-  };
-  const onExit = () => {
-    killOperator();
-    if (!options.keepLogs) rmSync(dirname(operator.logFile), { recursive: true, force: true });
-  };
-  process.on("exit", onExit);
-  const operatorFailed = new AbortController();
-  void operator.exited.then((code) => {
-    if (!stoppingOperator)
-      operatorFailed.abort(new Error(`the operator exited (code ${code}); log: ${operator.logFile}`));
-  });
-  cleanups.push(async () => {
-    stoppingOperator = true;
-    log("stopping the operator");
-    const timer = setTimeout(killOperator, 15_000);
-    await operator.stop();
-    clearTimeout(timer);
-    process.off("exit", onExit);
-    if (options.keepLogs) log(`operator log: ${operator.logFile}`);
-    else await rm(dirname(operator.logFile), { recursive: true, force: true });
-  });
-  const runSignal = AbortSignal.any([signal, operatorFailed.signal]);
   wait.signal = runSignal;
   const pid = operator.child.pid!;
-
-  const startDeadline = performance.now() + options.timeoutMs;
-  while (!operator.logs.some((l) => l.msg === "controllers started")) {
-    if (performance.now() > startDeadline) throw new Error("the operator did not start its controllers in time");
-    await sleep(10, undefined, { signal: runSignal });
-  }
-  const operatorStartMs = performance.now() - spawnedAt;
   const metricsAddress = operator.metrics();
   if (!metricsAddress) throw new Error("the operator did not log its metrics address");
   const apiserverClient = new KubeClient(kc);

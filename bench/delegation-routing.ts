@@ -10,10 +10,8 @@
  *
  * See docs/benchmarks.md ("Delegation routing") for what each row means.
  */
-import { readFileSync, rmSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release } from "node:os";
-import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesObject, VersionApi } from "@kubernetes/client-node";
@@ -22,7 +20,6 @@ import { tailFile } from "../hack/cluster/process.ts";
 import { KubeClient } from "../src/runtime/client.ts";
 import { kubectlOk } from "../test/support/kubectl.ts";
 import { repoRoot } from "../test/support/manifests.ts";
-import { type OperatorProcess, startOperator } from "../test/support/operator-process.ts";
 import {
   createPodNetwork,
   type PodAgent,
@@ -31,6 +28,7 @@ import {
   startPodAgent,
 } from "../test/support/podnet/index.ts";
 import { JsonClient } from "./lib/http.ts";
+import { startBenchOperator } from "./lib/operator.ts";
 import { procCpuMs, procMemory } from "./lib/proc.ts";
 import { parse, type Samples, scrape, series, sum } from "./lib/prom.ts";
 import { mib, ms, type Summary, summarize, table } from "./lib/stats.ts";
@@ -324,45 +322,19 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
 
   // --- the operator ---
   log("starting the operator");
-  const operator: OperatorProcess = await startOperator(kubeconfig, "bench-operator", [
-    `--namespace=${NAMESPACE}`,
-    "--leader-elect=false",
-    `--delegation-bind-address=${network.address}:0`,
-  ]);
+  // Its clean-up runs before the pod agent's (clean-ups run in reverse): no new pods are made while pods go.
+  const { operator, runSignal } = await startBenchOperator(kubeconfig, {
+    args: [`--namespace=${NAMESPACE}`, "--leader-elect=false", `--delegation-bind-address=${network.address}:0`],
+    keepLogs: options.keepLogs,
+    timeoutMs: options.timeoutMs,
+    stopGraceMs: 30_000,
+    cleanups,
+    log,
+    signal,
+  });
   operatorLogFile = operator.logFile;
-  let stoppingOperator = false;
-  const killOperator = () => {
-    if (operator.child.exitCode === null && operator.child.signalCode === null) operator.child.kill("SIGKILL");
-  };
-  const onExit = () => {
-    killOperator();
-    if (!options.keepLogs) rmSync(dirname(operator.logFile), { recursive: true, force: true });
-  };
-  process.on("exit", onExit);
-  const operatorFailed = new AbortController();
-  void operator.exited.then((code) => {
-    if (!stoppingOperator)
-      operatorFailed.abort(new Error(`the operator exited (code ${code}); log: ${operator.logFile}`));
-  });
-  // Runs before the pod agent's clean-up (cleanups run in reverse): no new pods are made while pods go.
-  cleanups.push(async () => {
-    stoppingOperator = true;
-    log("stopping the operator");
-    const timer = setTimeout(killOperator, 30_000);
-    await operator.stop();
-    clearTimeout(timer);
-    process.off("exit", onExit);
-    if (options.keepLogs) log(`operator log: ${operator.logFile}`);
-    else await rm(dirname(operator.logFile), { recursive: true, force: true });
-  });
-  const runSignal = AbortSignal.any([signal, operatorFailed.signal]);
   wait.signal = runSignal;
   const pid = operator.child.pid!;
-  const startDeadline = performance.now() + options.timeoutMs;
-  while (!operator.logs.some((l) => l.msg === "controllers started")) {
-    if (performance.now() > startDeadline) throw new Error("the operator did not start its controllers in time");
-    await sleep(10, undefined, { signal: runSignal });
-  }
   const endpoint = operator.delegation();
   const metricsAddress = operator.metrics();
   if (!endpoint || !metricsAddress) throw new Error("the operator did not log its delegation and metrics addresses");
