@@ -20,13 +20,7 @@ import { tailFile } from "../hack/cluster/process.ts";
 import { KubeClient } from "../src/runtime/client.ts";
 import { kubectlOk } from "../test/support/kubectl.ts";
 import { repoRoot } from "../test/support/manifests.ts";
-import {
-  createPodNetwork,
-  type PodAgent,
-  PodNetBusyError,
-  type PodNetwork,
-  startPodAgent,
-} from "../test/support/podnet/index.ts";
+import { acquirePodNetwork, type PodAgent, startPodAgent } from "../test/support/podnet/index.ts";
 import { JsonClient } from "./lib/http.ts";
 import { startBenchOperator } from "./lib/operator.ts";
 import { procCpuMs, procMemory } from "./lib/proc.ts";
@@ -174,26 +168,19 @@ interface Cpu {
 
 // --- the benchmark ----------------------------------------------------------------------------
 
-async function acquirePodNetwork(options: Options, signal: AbortSignal): Promise<PodNetwork> {
-  const deadline = performance.now() + options.podnetWaitMs;
-  for (;;) {
-    try {
-      return await createPodNetwork({ nodes: 1, log: (m) => log(`podnet: ${m}`) });
-    } catch (error) {
-      if (!(error instanceof PodNetBusyError) || performance.now() > deadline) throw error;
-      log(`${error.message}; retrying in ${PODNET_POLL_MS / 1000} s`);
-      await sleep(PODNET_POLL_MS, undefined, { signal });
-    }
-  }
-}
-
 async function main(options: Options, signal: AbortSignal, cleanups: (() => Promise<void>)[]): Promise<string> {
   const wait = { timeoutMs: options.timeoutMs, signal };
   const started = new Date();
   const load0 = loadavg();
 
   // --- the pod network first: if another run holds it, wait before starting anything heavy ---
-  const network = await acquirePodNetwork(options, signal);
+  const network = await acquirePodNetwork({
+    nodes: 1,
+    waitMs: options.podnetWaitMs,
+    pollMs: PODNET_POLL_MS,
+    signal,
+    log: (m) => log(`podnet: ${m}`),
+  });
   cleanups.push(async () => {
     log("removing the pod network");
     await network.destroy();

@@ -23,14 +23,13 @@ import { resourcePath } from "../../src/runtime/resource.ts";
 import { installCrds, kubectlOk } from "../support/kubectl.ts";
 import { type OperatorProcess, startOperator } from "../support/operator-process.ts";
 import {
+  acquirePodNetwork,
   BRIDGE_ADDRESS,
   BRIDGE_NAME,
-  createPodNetwork,
   LOCK_FILE,
   listPodNetLinks,
   listSandboxNetns,
   type PodAgent,
-  PodNetBusyError,
   type PodNetwork,
   startPodAgent,
 } from "../support/podnet/index.ts";
@@ -51,19 +50,6 @@ const GVR = {
 type Obj = Record<string, any>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits for the single pod network of this machine: another run (a benchmark) may hold it for a while. */
-async function acquirePodNetwork(timeoutMs: number): Promise<PodNetwork> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await createPodNetwork({ log: () => {} });
-    } catch (error) {
-      if (!(error instanceof PodNetBusyError) || Date.now() > deadline) throw error;
-      await sleep(5_000);
-    }
-  }
-}
 
 function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -167,7 +153,7 @@ describe("delegation through the operator's endpoint, with stub gateways in a po
     if (process.getuid?.() !== 0) throw new Error("this test needs root: it creates network namespaces and a bridge");
     removeSignalCleanup = installSignalCleanup();
     let t0 = performance.now();
-    network = await acquirePodNetwork(360_000);
+    network = await acquirePodNetwork({ waitMs: 360_000, log: () => {} });
     timings.networkMs = Math.round(performance.now() - t0);
     t0 = performance.now();
     cp = await startControlPlane({ podReadiness: "external", log: () => {} });

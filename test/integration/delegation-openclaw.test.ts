@@ -20,14 +20,13 @@ import { resourcePath } from "../../src/runtime/resource.ts";
 import { installCrds, kubectlOk } from "../support/kubectl.ts";
 import { type OperatorProcess, startOperator } from "../support/operator-process.ts";
 import {
+  acquirePodNetwork,
   BRIDGE_ADDRESS,
   BRIDGE_NAME,
-  createPodNetwork,
   LOCK_FILE,
   listPodNetLinks,
   listSandboxNetns,
   type PodAgent,
-  PodNetBusyError,
   type PodNetwork,
   startPodAgent,
 } from "../support/podnet/index.ts";
@@ -52,18 +51,6 @@ const GVR = {
 type Obj = Record<string, any>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function acquirePodNetwork(timeoutMs: number): Promise<PodNetwork> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await createPodNetwork({ log: () => {} });
-    } catch (error) {
-      if (!(error instanceof PodNetBusyError) || Date.now() > deadline) throw error;
-      await sleep(5_000);
-    }
-  }
-}
 
 function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -138,7 +125,7 @@ describe("delegation between real OpenClaw gateways", () => {
     if (process.getuid?.() !== 0) throw new Error("this test needs root: it creates network namespaces and a bridge");
     removeSignalCleanup = installSignalCleanup();
     let t0 = performance.now();
-    network = await acquirePodNetwork(360_000);
+    network = await acquirePodNetwork({ waitMs: 360_000, log: () => {} });
     timings.networkMs = Math.round(performance.now() - t0);
     t0 = performance.now();
     cp = await startControlPlane({ podReadiness: "external", log: () => {} });

@@ -9,6 +9,7 @@
  * removed, and the new run goes on.
  */
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { registerExitCleanup } from "../../../hack/cluster/process.ts";
 import { ip, runSync } from "./command.ts";
 import { AddressConflictError, PodNetBusyError, PodNetError } from "./errors.ts";
@@ -221,4 +222,27 @@ export async function createPodNetwork(options: PodNetworkOptions = {}): Promise
       return destroying;
     },
   };
+}
+
+export interface AcquireOptions extends PodNetworkOptions {
+  /** How long to wait while another run holds the machine's pod network. */
+  waitMs: number;
+  /** Between attempts. Default 5 s. */
+  pollMs?: number;
+  signal?: AbortSignal;
+}
+
+/** createPodNetwork, waiting while another run (a test file, a benchmark) holds the lock. */
+export async function acquirePodNetwork(options: AcquireOptions): Promise<PodNetwork> {
+  const deadline = performance.now() + options.waitMs;
+  const pollMs = options.pollMs ?? 5_000;
+  for (;;) {
+    try {
+      return await createPodNetwork(options);
+    } catch (error) {
+      if (!(error instanceof PodNetBusyError) || performance.now() > deadline) throw error;
+      options.log?.(`${error.message}; retrying in ${pollMs / 1000} s`);
+      await sleep(pollMs, undefined, { signal: options.signal });
+    }
+  }
 }
