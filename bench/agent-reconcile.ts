@@ -11,13 +11,13 @@ import {
   VersionApi,
 } from "@kubernetes/client-node";
 import { type ControlPlane, startControlPlane } from "../hack/cluster/control-plane.ts";
-import { tailFile } from "../hack/cluster/process.ts";
 import { KubeClient } from "../src/runtime/client.ts";
 import { kubectlOk } from "../test/support/kubectl.ts";
 import { repoRoot } from "../test/support/manifests.ts";
 import { startBenchOperator } from "./lib/operator.ts";
 import { procCpuMs, procMemory } from "./lib/proc.ts";
 import { parse, type Samples, scrape, series, sum } from "./lib/prom.ts";
+import { runBench } from "./lib/run.ts";
 import { mib, ms, type Summary, summarize, table } from "./lib/stats.ts";
 import { TimedWatch } from "./lib/watch.ts";
 
@@ -658,51 +658,14 @@ function requestTimeTable(phases: PhaseStats[]): string {
   );
 }
 
-async function run(): Promise<number> {
-  let options: Options;
-  try {
-    options = parseOptions();
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
-    return 2;
-  }
-  const interrupt = new AbortController();
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
-      log(`${sig} again: exiting now`);
-      process.exit(130); // exit hooks kill the operator and the control plane with SIGKILL
-    }
-    log(`${sig}: stopping (again to exit at once)`);
-    interrupt.abort(new Error(`interrupted by ${sig}`));
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  process.on("SIGHUP", onSignal);
-  const signal = AbortSignal.any([interrupt.signal, AbortSignal.timeout(RUN_LIMIT_MS)]);
-
-  const cleanups: (() => Promise<void>)[] = [];
-  let code = 0;
-  try {
-    const report = await main(options, signal, cleanups);
-    process.stdout.write(report);
-  } catch (error) {
-    if (interrupt.signal.aborted) {
-      code = 130;
-      log(`${String(interrupt.signal.reason)}; cleaning up`);
-    } else {
-      code = 1;
-      log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      if (operatorLogFile) log(`end of the operator's log (${operatorLogFile}):\n${tailFile(operatorLogFile, 30)}`);
-    }
-  } finally {
-    for (const cleanup of cleanups.reverse()) {
-      await cleanup().catch((error: unknown) => log(`cleanup: ${String(error)}`));
-    }
-  }
-  return code;
-}
-
 // Exit explicitly: keep-alive sockets of the API clients would otherwise hold the process a while.
-process.exit(await run());
+process.exit(
+  await runBench({
+    usage: USAGE,
+    parseOptions,
+    main,
+    runLimitMs: RUN_LIMIT_MS,
+    log,
+    operatorLogFile: () => operatorLogFile,
+  }),
+);
