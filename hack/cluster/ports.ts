@@ -2,10 +2,10 @@ import { createServer, type Server } from "node:net";
 
 const LOOPBACK = "127.0.0.1";
 
-function listen(server: Server): Promise<number> {
+function listen(server: Server, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, LOOPBACK, () => {
+    server.listen(0, host, () => {
       const address = server.address();
       if (address === null || typeof address === "string") {
         reject(new Error("unexpected listen address"));
@@ -24,14 +24,19 @@ function close(server: Server): Promise<void> {
  * Returns `count` distinct TCP ports that were free on 127.0.0.1 a moment ago.
  * All listeners are held open until every port is chosen, so the ports differ from each other.
  */
-export async function freeLoopbackPorts(count: number): Promise<number[]> {
+export function freeLoopbackPorts(count: number): Promise<number[]> {
+  return freePorts(count, LOOPBACK);
+}
+
+/** Like freeLoopbackPorts, on another local address (such as the pod network's bridge). */
+export async function freePorts(count: number, host: string): Promise<number[]> {
   const servers: Server[] = [];
   try {
     const ports: number[] = [];
     for (let i = 0; i < count; i++) {
       const server = createServer();
       servers.push(server);
-      ports.push(await listen(server));
+      ports.push(await listen(server, host));
     }
     return ports;
   } finally {

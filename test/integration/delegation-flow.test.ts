@@ -8,12 +8,12 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ControlPlane, startControlPlane } from "../../hack/cluster/control-plane.ts";
+import { freePorts } from "../../hack/cluster/ports.ts";
 import { installSignalCleanup } from "../../hack/cluster/process.ts";
 import type { Delegation } from "../../src/api/delegation.ts";
 import { isTerminal } from "../../src/delegation/common.ts";
@@ -50,17 +50,6 @@ const GVR = {
 type Obj = Record<string, any>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe("delegation through the operator's endpoint, with stub gateways in a pod network", () => {
   let cp: ControlPlane | undefined;
@@ -161,7 +150,7 @@ describe("delegation through the operator's endpoint, with stub gateways in a po
     client = new KubeClient(loadKubeConfig(cp.kubeconfigPath));
     await installCrds(cp.kubeconfigPath);
     await client.request("POST", "/api/v1/namespaces", { body: { metadata: { name: NS } } });
-    port = await freePort(BRIDGE_ADDRESS);
+    port = (await freePorts(1, BRIDGE_ADDRESS))[0]!;
     endpoint = `http://${BRIDGE_ADDRESS}:${port}`;
 
     t0 = performance.now();

@@ -8,11 +8,11 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ControlPlane, startControlPlane } from "../../hack/cluster/control-plane.ts";
+import { freePorts } from "../../hack/cluster/ports.ts";
 import { installSignalCleanup } from "../../hack/cluster/process.ts";
 import type { Delegation } from "../../src/api/delegation.ts";
 import { KubeClient } from "../../src/runtime/client.ts";
@@ -51,17 +51,6 @@ const GVR = {
 type Obj = Record<string, any>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function text(content: unknown): string {
   if (typeof content === "string") return content;
@@ -135,7 +124,7 @@ describe("delegation between real OpenClaw gateways", () => {
     await client.request("POST", "/api/v1/namespaces", { body: { metadata: { name: NS } } });
     stub = await startStubLlm({ host: BRIDGE_ADDRESS, models: ["lead", "worker", "writer"], reply: script });
 
-    const port = await freePort(BRIDGE_ADDRESS);
+    const port = (await freePorts(1, BRIDGE_ADDRESS))[0]!;
     endpoint = `http://${BRIDGE_ADDRESS}:${port}`;
     op = await startOperator(cp.kubeconfigPath, "op-1", [
       `--namespace=${NS}`,
