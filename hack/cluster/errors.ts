@@ -1,18 +1,24 @@
-/** Errors raised while starting or stopping the local control plane. */
+/**
+ * Errors of the local cluster: its control plane (this directory) and the test pod network
+ * (test/support/podnet/errors.ts), one hierarchy under LocalClusterError.
+ */
 
-/** Base class: anything that went wrong with the local control plane. */
-export class ControlPlaneError extends Error {
-  override name = "ControlPlaneError";
+/** Base class: anything that went wrong with the local cluster. `name` is the concrete class's name. */
+export class LocalClusterError extends Error {
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
 }
+
+/** Anything that went wrong with the local control plane. */
+export class ControlPlaneError extends LocalClusterError {}
 
 /** hack/control-plane-bins.sh failed or printed no usable binaries. */
-export class BinariesError extends ControlPlaneError {
-  override name = "BinariesError";
-}
+export class BinariesError extends ControlPlaneError {}
 
 /** A component exited while it was expected to keep running. */
 export class ProcessExitedError extends ControlPlaneError {
-  override name = "ProcessExitedError";
   readonly component: string;
   readonly exitCode: number | null;
   readonly signal: string | null;
@@ -38,11 +44,7 @@ export class ProcessExitedError extends ControlPlaneError {
 }
 
 /** A readiness condition did not hold within its time limit. */
-export class ReadinessTimeoutError extends ControlPlaneError {
-  override name = "ReadinessTimeoutError";
-}
+export class ReadinessTimeoutError extends ControlPlaneError {}
 
 /** Start-up was cancelled through the AbortSignal passed in the options. */
-export class StartAbortedError extends ControlPlaneError {
-  override name = "StartAbortedError";
-}
+export class StartAbortedError extends ControlPlaneError {}

@@ -2,28 +2,19 @@
  * Starts a real OpenClaw gateway with exactly the files, env and args an agent pod gets (pod-layout.ts),
  * against a stub LLM, the only fake.
  *
- * The gateway runs in its own mount, PID and network namespaces (root needed):
+ * The gateway runs as the pod network's "openclaw" runtime (test/support/podnet/pod-process.ts) in its own
+ * mount, PID and network namespaces (root needed):
  * - mount: tmpfs volumes at the pod's absolute paths, the ConfigMap volume with kubelet's symlink layout
  *   (read-only), and an overlay on /etc holding the image's `node` user; the host is not touched.
- * - network: only loopback, so the gateway listens on the pod's port and bind and cannot reach anything
- *   but the stub; Unix-socket forwarders connect the test and the stub across the namespace.
+ * - network: no sandbox, so only loopback: the gateway listens on the pod's port and bind and cannot reach
+ *   anything but the stub; Unix-socket forwarders (sidecars in the pod, and here) connect the test and the
+ *   stub across the namespace.
  * - PID: the namespace's init stands in for the image's tini; when it exits no process is left.
  * The init container's copy step and the gateway run as uid 1000 without capabilities, as in the pod.
  * The installed openclaw package stands in for the image's /app and runs with Node 24.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import {
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,9 +27,7 @@ import {
   configVolumeFiles,
   GATEWAY_ENV,
   GATEWAY_TOKEN_ENV,
-  gatewayArgs,
   HOME_DIR,
-  INIT_COMMAND,
   LIVENESS_PATH,
   READINESS_PATH,
   STARTUP_PATH,
@@ -47,6 +36,14 @@ import {
 } from "../../src/openclaw/pod-layout.ts";
 import { GATEWAY_PORT, IMAGE_GROUP_ID, IMAGE_HOME, IMAGE_USER_ID } from "../../src/openclaw/version.ts";
 import { renderWorkspaceFiles } from "../../src/openclaw/workspace.ts";
+import {
+  childPids,
+  exitReport,
+  POD_SHARE_DIR,
+  type PodProcess,
+  startPodProcess,
+} from "../support/podnet/pod-process.ts";
+import { writeConfigMapVolume } from "../support/podnet/volume.ts";
 import { type StubLlm, startStubLlm } from "../support/stub-llm.ts";
 import { type Forwarder, forward } from "./forward.ts";
 import { openclawPackageDir } from "./openclaw.ts";
@@ -56,27 +53,15 @@ const SOUL = "You are Tally, a careful arithmetic worker. SOUL-MARKER-7f3a.";
 const INSTRUCTIONS = "Answer with the result only. AGENTS-MARKER-19c2.";
 const SKILL = "---\nname: tally\ndescription: Adds numbers carefully. SKILL-MARKER-5b8e.\n---\n\nAdd the numbers.\n";
 const READY_TIMEOUT_MS = 150_000;
-
-/** The image's PATH, with Node 24 from the namespace's scratch dir in front (the image has it in /usr/local/bin). */
-const SCRATCH = "/mnt";
-const IMAGE_PATH = `${SCRATCH}/node/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
-
-const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-
-interface Gateway {
-  /** `unshare`, which waits for the namespace's init and kills it when killed. */
-  unshare: ChildProcess;
-  /** The namespace's init, seen from the host. */
-  initPid: () => number;
-  exited: Promise<{ code: number | null; output: string }>;
-  output: () => string;
-}
+/** SIGKILL after this on shutdown; the test fails then (exit code null). */
+const STOP_GRACE_MS = 60_000;
+const FORWARDER_FILE = fileURLToPath(new URL("./forward.ts", import.meta.url));
 
 describe("OpenClaw gateway in the agent pod layout", () => {
   let work: string;
   let stub: StubLlm;
   const forwarders: Forwarder[] = [];
-  let gateway: Gateway | undefined;
+  let gateway: PodProcess | undefined;
   let gatewayUrl: string;
   let renderedConfig: string;
   const token = randomBytes(24).toString("hex");
@@ -94,11 +79,15 @@ describe("OpenClaw gateway in the agent pod layout", () => {
 
     const packageDir = openclawPackageDir();
     work = mkdtempSync(join(tmpdir(), "clawcrew-gateway-"));
-    mkdirSync(join(work, "sockets"));
+    // Shared with the pod at POD_SHARE_DIR: the forwarder (the checkout may sit under /tmp or /home, which the
+    // pod's volumes cover) and the sockets that cross the network namespace.
+    const share = join(work, "share");
+    mkdirSync(share);
+    copyFileSync(FORWARDER_FILE, join(share, "forward.ts"));
 
     stub = await startStubLlm({ models: ["stub-model"], reply: { content: STUB_ANSWER } });
     const stubPort = Number(new URL(stub.baseUrl).port);
-    forwarders.push(await forward({ path: join(work, "sockets", "stub.sock") }, { host: "127.0.0.1", port: stubPort }));
+    forwarders.push(await forward({ path: join(share, "stub.sock") }, { host: "127.0.0.1", port: stubPort }));
 
     const spec = AgentSpec.parse({
       soul: SOUL,
@@ -126,13 +115,24 @@ describe("OpenClaw gateway in the agent pod layout", () => {
 
     const env = {
       ...GATEWAY_ENV,
-      PATH: IMAGE_PATH,
       [GATEWAY_TOKEN_ENV]: token,
       STUB_API_KEY: providerKey, // a key of the credentials Secret
     };
+    const forwardInPod = (listen: string, target: string) => ["node", `${POD_SHARE_DIR}/forward.ts`, listen, target];
     const started = performance.now();
-    gateway = startPod({ work, packageDir, stubPort, env });
-    const forwarder = await forward({ host: "127.0.0.1", port: 0 }, { path: join(work, "sockets", "gateway.sock") });
+    gateway = startPodProcess({
+      runtime: "openclaw",
+      env,
+      configDir: join(work, "configmap"),
+      packageDir,
+      shareDir: share,
+      sidecars: [
+        forwardInPod(`127.0.0.1:${stubPort}`, `${POD_SHARE_DIR}/stub.sock`),
+        forwardInPod(`${POD_SHARE_DIR}/gateway.sock`, `127.0.0.1:${GATEWAY_PORT}`),
+      ],
+      exitReport: true,
+    });
+    const forwarder = await forward({ host: "127.0.0.1", port: 0 }, { path: join(share, "gateway.sock") });
     forwarders.push(forwarder);
     gatewayUrl = `http://127.0.0.1:${forwarder.port}`;
     await waitForReady(gatewayUrl, gateway);
@@ -141,11 +141,8 @@ describe("OpenClaw gateway in the agent pod layout", () => {
 
   afterAll(async () => {
     try {
-      if (gateway) {
-        // Only when a test failed before stopping it: killing unshare kills the whole namespace.
-        gateway.unshare.kill("SIGKILL");
-        await gateway.exited;
-      }
+      // Only when a test failed before stopping it: SIGKILL to the init kills the whole namespace.
+      await gateway?.kill();
       await Promise.all(forwarders.map((f) => f.close()));
       await stub?.close();
     } finally {
@@ -154,8 +151,8 @@ describe("OpenClaw gateway in the agent pod layout", () => {
     }
   });
 
-  it("lays out the files as the pod gets them", () => {
-    const pid = gatewayPid(gateway!);
+  it("lays out the files as the pod gets them", async () => {
+    const pid = await gatewayPid(gateway!);
     const root = `/proc/${pid}/root`;
     expect(lstatSync(join(root, CONFIG_PATH)).isFile()).toBe(true); // a copy, not the ConfigMap's symlink
     const copied = readFileSync(join(root, CONFIG_PATH), "utf8");
@@ -202,7 +199,7 @@ describe("OpenClaw gateway in the agent pod layout", () => {
     expect(prompt).toContain("AGENTS-MARKER-19c2");
     expect(prompt).toContain("tally");
     expect(prompt).toContain("compute 2+5");
-    timings.afterTurnRssMiB = rssMiB(gatewayPid(gateway!));
+    timings.afterTurnRssMiB = rssMiB(await gatewayPid(gateway!));
   });
 
   it("runs a tool the stub's model calls, then answers", async () => {
@@ -231,151 +228,22 @@ describe("OpenClaw gateway in the agent pod layout", () => {
   it("stops cleanly on SIGTERM and leaves no process behind", async () => {
     const running = gateway!;
     const started = performance.now();
-    process.kill(running.initPid(), "SIGTERM");
-    const { code, output } = await running.exited;
+    const { code } = await running.stop(STOP_GRACE_MS);
     gateway = undefined;
     timings.shutdownMs = performance.now() - started;
-    expect(output).not.toContain("LEFTOVER");
+    const output = running.output();
+    const { leftovers, config } = exitReport(output);
+    expect(leftovers).toEqual([]);
     expect(code, output.slice(-4000)).toBe(0);
     // The gateway did not rewrite its config, and tried to reach nothing but the stub.
-    const config = Buffer.from(/^CONFIG (\S*)$/m.exec(output)?.[1] ?? "", "base64").toString("utf8");
     expect(config).toBe(renderedConfig);
     expect(output).not.toMatch(/getaddrinfo|EAI_AGAIN|ENETUNREACH/);
   });
 });
 
-/** Writes files as kubelet serves a ConfigMap volume: a timestamped dir, `..data`, and top-level symlinks. */
-function writeConfigMapVolume(dir: string, files: { path: string; content: string }[]): void {
-  const version = "..2026_01_01_00_00_00.000000001";
-  for (const { path, content } of files) {
-    mkdirSync(dirname(join(dir, version, path)), { recursive: true });
-    writeFileSync(join(dir, version, path), content);
-  }
-  symlinkSync(version, join(dir, "..data"));
-  for (const top of readdirSync(join(dir, version))) symlinkSync(join("..data", top), join(dir, top));
-}
-
-function startPod({
-  work,
-  packageDir,
-  stubPort,
-  env,
-}: {
-  work: string;
-  packageDir: string;
-  stubPort: number;
-  env: Record<string, string>;
-}): Gateway {
-  const node = dirname(dirname(process.execPath));
-  const prefix = dirname(dirname(packageDir)); // holds node_modules/openclaw and its hoisted dependencies
-  const app = `${SCRATCH}/app/node_modules/openclaw`;
-  const sockets = `${SCRATCH}/sockets`;
-  const forwarder = fileURLToPath(new URL("./forward.ts", import.meta.url));
-  const asImageUser = `setpriv --reuid=${IMAGE_USER_ID} --regid=${IMAGE_GROUP_ID} --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all`;
-  const emptyDir = `-o mode=2777,gid=${IMAGE_GROUP_ID}`;
-  const script = `
-set -euo pipefail
-ip link set lo up
-mount -t tmpfs -o mode=0755 scratch ${SCRATCH}
-mkdir -p ${SCRATCH}/etc-upper ${SCRATCH}/etc-work ${SCRATCH}/node ${SCRATCH}/app ${sockets}
-mount -t overlay overlay -o lowerdir=/etc,upperdir=${SCRATCH}/etc-upper,workdir=${SCRATCH}/etc-work /etc
-sed -i '/^[^:]*:[^:]*:${IMAGE_USER_ID}:/d' /etc/passwd
-sed -i '/^[^:]*:[^:]*:${IMAGE_GROUP_ID}:/d' /etc/group
-echo 'node:x:${IMAGE_USER_ID}:${IMAGE_GROUP_ID}::${IMAGE_HOME}:/bin/sh' >> /etc/passwd
-echo 'node:x:${IMAGE_GROUP_ID}:' >> /etc/group
-for pair in ${q(node)}:${SCRATCH}/node ${q(prefix)}:${SCRATCH}/app; do
-  mount --bind "\${pair%%:*}" "\${pair#*:}"; mount -o remount,bind,ro "\${pair#*:}"
-done
-mount --bind ${q(join(work, "sockets"))} ${sockets}
-# The checkout may live under /tmp or /home, which the pod's volumes cover below: keep a copy of the forwarder.
-cp ${q(forwarder)} ${SCRATCH}/forward.ts
-mkdir -p ${CONFIG_DIR}
-mount -t tmpfs -o mode=0755 config ${CONFIG_DIR}
-cp -a ${q(join(work, "configmap"))}/. ${CONFIG_DIR}/
-mount -o remount,ro ${CONFIG_DIR}
-mount -t tmpfs -o mode=0755 home-parent ${dirname(HOME_DIR)}
-mkdir ${HOME_DIR}
-mount -t tmpfs ${emptyDir} home ${HOME_DIR}
-mkdir ${WORKSPACE_DIR}
-mount -t tmpfs ${emptyDir} workspace ${WORKSPACE_DIR}
-mount -t tmpfs ${emptyDir} tmp ${TMP_DIR}
-
-${SCRATCH}/node/bin/node ${SCRATCH}/forward.ts 127.0.0.1:${stubPort} ${sockets}/stub.sock & stub_fwd=$!
-${SCRATCH}/node/bin/node ${SCRATCH}/forward.ts ${sockets}/gateway.sock 127.0.0.1:${GATEWAY_PORT} & gateway_fwd=$!
-
-env -i PATH="$PATH" HOME=${HOME_DIR} ${asImageUser} ${INIT_COMMAND.map(q).join(" ")}
-
-cd ${app}
-${asImageUser} ${gatewayArgs().map(q).join(" ")} & gateway=$!
-trap 'kill -TERM $gateway 2>/dev/null || true' TERM
-set +e
-while :; do
-  wait $gateway; rc=$?
-  kill -0 $gateway 2>/dev/null || break
-done
-kill -TERM $stub_fwd $gateway_fwd; wait $stub_fwd $gateway_fwd
-echo "CONFIG $(base64 -w0 ${CONFIG_PATH})"
-for p in /proc/[0-9]*; do
-  [ "\${p#/proc/}" = 1 ] && continue
-  read -r comm < "$p/comm" 2>/dev/null && echo "LEFTOVER \${p#/proc/} $comm"
-done
-exit $rc
-`;
-  const child = spawn(
-    "unshare",
-    [
-      "--mount",
-      "--pid",
-      "--net",
-      "--fork",
-      "--mount-proc",
-      "--kill-child",
-      "--propagation",
-      "private",
-      "bash",
-      "-c",
-      script,
-    ],
-    {
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let output = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<{ code: number | null; output: string }>((resolve) =>
-    child.on("exit", (code) => resolve({ code, output })),
-  );
-  let initPid: number | undefined;
-  return { unshare: child, initPid: () => (initPid ??= waitForChild(child.pid!)), exited, output: () => output };
-}
-
-function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function waitForChild(pid: number): number {
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline) {
-    const [child] = childPids(pid);
-    if (child) return child;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-  }
-  throw new Error("unshare started no child");
-}
-
 /** The gateway's host PID: the namespace init's child that runs dist/index.js. */
-function gatewayPid(gateway: Gateway): number {
-  const pid = childPids(gateway.initPid()).find((p) => {
+async function gatewayPid(gateway: PodProcess): Promise<number> {
+  const pid = childPids(await gateway.initPid()).find((p) => {
     const cmdline = existsSync(`/proc/${p}/cmdline`) ? readFileSync(`/proc/${p}/cmdline`, "utf8") : "";
     return cmdline.includes("dist/index.js");
   });
@@ -388,7 +256,7 @@ function rssMiB(pid: number): number {
   return Math.round(kib / 1024);
 }
 
-async function waitForReady(url: string, gateway: Gateway): Promise<void> {
+async function waitForReady(url: string, gateway: PodProcess): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let exited = false;
   void gateway.exited.then(() => {

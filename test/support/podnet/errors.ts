@@ -1,13 +1,11 @@
-/** Errors of the test pod network (test/support/podnet). */
+/** Errors of the test pod network: the local cluster's error hierarchy (hack/cluster/errors.ts) under PodNetError. */
+import { LocalClusterError } from "../../../hack/cluster/errors.ts";
 
 /** Base class: anything that went wrong with the pod network. */
-export class PodNetError extends Error {
-  override name = "PodNetError";
-}
+export class PodNetError extends LocalClusterError {}
 
 /** Another live process holds the pod network's lock. */
 export class PodNetBusyError extends PodNetError {
-  override name = "PodNetBusyError";
   readonly holderPid: number;
   constructor(lockFile: string, holderPid: number) {
     super(`the pod network is in use by pid ${holderPid} (lock ${lockFile})`);
@@ -16,13 +14,10 @@ export class PodNetBusyError extends PodNetError {
 }
 
 /** The host already has an address or route that overlaps the pod range; refusing to shadow it. */
-export class AddressConflictError extends PodNetError {
-  override name = "AddressConflictError";
-}
+export class AddressConflictError extends PodNetError {}
 
 /** A command (ip, …) failed or timed out. */
 export class CommandError extends PodNetError {
-  override name = "CommandError";
   readonly command: string;
   readonly exitCode: number | null;
   readonly stderr: string;
@@ -37,21 +32,13 @@ export class CommandError extends PodNetError {
 }
 
 /** A pod's network sandbox could not be created. */
-export class SandboxError extends PodNetError {
-  override name = "SandboxError";
-}
+export class SandboxError extends PodNetError {}
 
 /** A pod asks for something the pod agent does not support (an env source, a volume shape). */
-export class PodSpecError extends PodNetError {
-  override name = "PodSpecError";
-}
+export class PodSpecError extends PodNetError {}
 
 /** A pod's process did not answer its readiness probe in time. */
-export class PodReadinessTimeoutError extends PodNetError {
-  override name = "PodReadinessTimeoutError";
-}
+export class PodReadinessTimeoutError extends PodNetError {}
 
 /** The process of a pod could not be started. */
-export class PodProcessError extends PodNetError {
-  override name = "PodProcessError";
-}
+export class PodProcessError extends PodNetError {}

@@ -2,6 +2,16 @@
 export * from "./errors.ts";
 export * from "./network.ts";
 export * from "./pod-agent.ts";
-export { type ExitInfo, type PodProcess, type PodRuntime, STUB_GATEWAY_FILE, startPodProcess } from "./pod-process.ts";
+export {
+  childPids,
+  type ExitInfo,
+  exitReport,
+  POD_SHARE_DIR,
+  type PodProcess,
+  type PodProcessOptions,
+  type PodRuntime,
+  STUB_GATEWAY_FILE,
+  startPodProcess,
+} from "./pod-process.ts";
 export { createSandbox, type Sandbox, sandboxNames } from "./sandbox.ts";
 export { startStubGateway } from "./stub-gateway.ts";
