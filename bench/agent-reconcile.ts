@@ -360,7 +360,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   const pid = operator.child.pid!;
   const metricsAddress = operator.metrics();
   if (!metricsAddress) throw new Error("the operator did not log its metrics address");
-  const apiserverClient = new KubeClient(kc);
+  const apiserverClient = KubeClient.load({ kubeconfig });
   cleanups.push(async () => apiserverClient.close());
   const snapshot = async (): Promise<Snapshot> => {
     const [operatorMetrics, apiserverMetrics] = await Promise.all([

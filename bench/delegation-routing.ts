@@ -382,7 +382,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
 
   const http = new JsonClient(Math.max(64, options.clients, options.queueConcurrency) + 8);
   cleanups.push(async () => http.close());
-  const apiserverClient = new KubeClient(kc);
+  const apiserverClient = KubeClient.load({ kubeconfig });
   cleanups.push(async () => apiserverClient.close());
 
   // The endpoint answers 401 until the operator's Secret cache has the lead's token: wait for a first success.

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 /** clawcrew-operator: runs the clawcrew controllers, leading through a Lease. */
 import type { Server } from "node:http";
-import { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { createDelegationServer } from "./endpoint/server.ts";
 import { address, listen, serveMetrics, serveProbes } from "./operator/http.ts";
@@ -10,6 +9,7 @@ import { Operator } from "./operator/operator.ts";
 import { delegationPort, delegationUrl, OptionsError, operatorNamespace, parseOptions } from "./operator/options.ts";
 import { KubeClient } from "./runtime/client.ts";
 import { EventRecorder } from "./runtime/events.ts";
+import { KubeConfigError } from "./runtime/kubeconfig.ts";
 import { LeaderElector } from "./runtime/leader-election.ts";
 import { errorFields } from "./runtime/log.ts";
 
@@ -25,10 +25,19 @@ async function main(): Promise<number> {
     throw error;
   }
   const logger = pino({ name: "clawcrew-operator", level: options.logLevel });
-  const kubeConfig = new KubeConfig();
-  if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
-  else kubeConfig.loadFromDefault();
-  const client = new KubeClient(kubeConfig);
+  let client: KubeClient;
+  try {
+    // --kubeconfig, else $KUBECONFIG, else ~/.kube/config, else the pod's service account. parseOptions
+    // defaults kubeconfig to $KUBECONFIG, which is a path list: leave that to the loader's KUBECONFIG rule.
+    const explicit = options.kubeconfig === process.env.KUBECONFIG ? undefined : options.kubeconfig;
+    client = KubeClient.load({ kubeconfig: explicit });
+  } catch (error) {
+    if (error instanceof KubeConfigError) {
+      process.stderr.write(`clawcrew-operator: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
   const metrics = createMetrics();
   const events = new EventRecorder({ client, reportingInstance: options.identity, logger });
   const operator = new Operator({

@@ -1,14 +1,14 @@
 /**
- * A small JSON client for the Kubernetes REST API on node:http(s), authenticated from a KubeConfig
- * (token, client certificates, exec plugins: whatever `applyToHTTPSOptions` applies). It exists
- * because the runtime needs what the generated clients do not give: any group/version/resource,
- * per-request AbortSignals and timeouts, query parameters such as `fieldValidation`, and the raw
- * watch stream.
+ * A small JSON client for the Kubernetes REST API on node:http(s), authenticated from a
+ * ClusterConnection (kubeconfig.ts: tokens, client certificates, and exec plugins through a lazily
+ * loaded client-node). It exists because the runtime needs what the generated clients do not give:
+ * any group/version/resource, per-request AbortSignals and timeouts, query parameters such as
+ * `fieldValidation`, and the raw watch stream.
  */
 import http from "node:http";
 import https from "node:https";
-import type { KubeConfig } from "@kubernetes/client-node";
 import { errorFromResponse, toKubeApiError } from "./errors.ts";
+import { type ClusterConnection, type Credentials, type LoadOptions, loadClusterConnection } from "./kubeconfig.ts";
 import { RestMapper } from "./restmapper.ts";
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -30,32 +30,34 @@ export interface KubeClientOptions {
   userAgent?: string;
 }
 
-/** The KubeConfig cannot be used (no current cluster). */
-export class KubeConfigError extends Error {
-  override readonly name = "KubeConfigError";
-}
-
 export class KubeClient {
-  readonly kubeConfig: KubeConfig;
+  readonly connection: ClusterConnection;
   readonly server: URL;
   readonly mapper: RestMapper;
+  /** The server URL without a trailing slash: request paths are appended (a server may have a path prefix). */
+  readonly #base: string;
   readonly #timeoutMs: number;
   readonly #userAgent: string;
-  // Our own keep-alive agent; client-node's agent is kept only when the cluster uses a proxy.
+  // Our own keep-alive agent; the connection supplies one only for a cluster behind a proxy-url.
   readonly #agent: http.Agent;
-  readonly #useOwnAgent: boolean;
 
-  constructor(kubeConfig: KubeConfig, options: KubeClientOptions = {}) {
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new KubeConfigError("kubeconfig has no current cluster");
-    this.kubeConfig = kubeConfig;
-    this.server = new URL(cluster.server);
+  constructor(connection: ClusterConnection, options: KubeClientOptions = {}) {
+    this.connection = connection;
+    this.server = connection.server;
+    this.#base = connection.server.href.replace(/\/+$/, "");
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#userAgent = options.userAgent ?? "clawcrew-operator";
-    this.#useOwnAgent = !cluster.proxyUrl;
     this.#agent =
       this.server.protocol === "https:" ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
     this.mapper = new RestMapper((path, signal) => this.request("GET", path, { signal }));
+  }
+
+  /**
+   * A client for `options.kubeconfig`, else `$KUBECONFIG`, else `~/.kube/config`, else the pod's
+   * service account (see loadClusterConnection). Throws KubeConfigError when none can be used.
+   */
+  static load(options: LoadOptions & KubeClientOptions = {}): KubeClient {
+    return new KubeClient(loadClusterConnection(options), options);
   }
 
   /** Sends one request and returns the parsed JSON body (undefined when empty). */
@@ -107,19 +109,19 @@ export class KubeClient {
     options: RequestOptions,
     signal: AbortSignal | undefined,
   ): Promise<http.IncomingMessage> {
-    const url = new URL(path, this.server);
+    const url = new URL(this.#base + (path.startsWith("/") ? path : `/${path}`));
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const tls: https.RequestOptions = {};
+    let credentials: Credentials;
     try {
-      await this.kubeConfig.applyToHTTPSOptions(tls);
+      credentials = await this.connection.credentials();
     } catch (error) {
       throw toKubeApiError(error, { verb, path });
     }
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers: http.OutgoingHttpHeaders = {
-      ...(tls.headers as http.OutgoingHttpHeaders | undefined),
+      ...credentials.headers,
       accept: "application/json",
       "user-agent": this.#userAgent,
     };
@@ -128,10 +130,10 @@ export class KubeClient {
       headers["content-length"] = Buffer.byteLength(payload);
     }
     const requestOptions: https.RequestOptions = {
-      ...tls,
+      ...credentials.tls,
       method: verb,
       headers,
-      agent: this.#useOwnAgent ? this.#agent : tls.agent,
+      agent: credentials.agent ?? this.#agent,
       signal,
     };
     const transport = url.protocol === "https:" ? https : http;

@@ -2,7 +2,6 @@
  * One error type for every failed call to the Kubernetes API, whichever client made it, plus the
  * predicates controllers branch on (like k8s.io/apimachinery/pkg/api/errors).
  */
-import { ApiException } from "@kubernetes/client-node";
 
 /** The fields of a metav1.Status body that callers use. */
 export interface ApiStatus {
@@ -166,6 +165,25 @@ export function errorFromWatchStatus(object: unknown, request: RequestInfo): Kub
   });
 }
 
+/**
+ * client-node's ApiException (`code`, `body`, `headers`), recognised by its shape: importing the
+ * class would load all of @kubernetes/client-node (~85 MiB) into the operator.
+ */
+interface ApiExceptionLike extends Error {
+  code: number;
+  body: unknown;
+  headers: Record<string, string> | undefined;
+}
+
+function isApiException(error: unknown): error is ApiExceptionLike {
+  return (
+    error instanceof Error &&
+    typeof (error as { code?: unknown }).code === "number" &&
+    "body" in error &&
+    "headers" in error
+  );
+}
+
 function transportReason(error: Error): (typeof TRANSPORT_REASONS)[number] {
   const cause = error.cause instanceof Error ? error.cause : undefined;
   const names = [error.name, cause?.name];
@@ -181,9 +199,8 @@ function transportReason(error: Error): (typeof TRANSPORT_REASONS)[number] {
  */
 export function toKubeApiError(error: unknown, request: RequestInfo = {}): KubeApiError {
   if (error instanceof KubeApiError) return error;
-  if (error instanceof ApiException) {
-    const headers = (error.headers ?? {}) as Record<string, string>;
-    return errorFromResponse(error.code, error.body, request, headers);
+  if (isApiException(error)) {
+    return errorFromResponse(error.code, error.body, request, error.headers ?? {});
   }
   // client-node's Watch reports a non-200 response as Error with a statusCode property.
   if (error instanceof Error && typeof (error as { statusCode?: unknown }).statusCode === "number") {
@@ -210,7 +227,7 @@ export function toKubeApiError(error: unknown, request: RequestInfo = {}): KubeA
 
 function asApiError(error: unknown): KubeApiError | undefined {
   if (error instanceof KubeApiError) return error;
-  if (error instanceof ApiException) return toKubeApiError(error);
+  if (isApiException(error)) return toKubeApiError(error);
   return undefined;
 }
 

@@ -7,6 +7,7 @@ export * from "./controller.ts";
 export * from "./errors.ts";
 export * from "./events.ts";
 export * from "./informer.ts";
+export * from "./kubeconfig.ts";
 export * from "./leader-election.ts";
 export * from "./log.ts";
 export * from "./metrics.ts";

@@ -18,7 +18,7 @@ import { Informer } from "../../src/runtime/informer.ts";
 import { resourcePath } from "../../src/runtime/resource.ts";
 import { installCrds, kubectlOk } from "../support/kubectl.ts";
 import { testLogger } from "./runtime/support/cluster.ts";
-import { eventually, loadKubeConfig, uniqueName } from "./support/kube.ts";
+import { eventually, uniqueName } from "./support/kube.ts";
 
 const kubeconfig = inject("kubeconfig");
 const ns = uniqueName("delegation");
@@ -116,8 +116,7 @@ const resolve = (_ns: string, _agent: string, e: PodEndpoint) => {
 
 // ------------------------------------------------------------------ cluster objects
 
-const kc = loadKubeConfig(kubeconfig);
-const client = new KubeClient(kc);
+const client = KubeClient.load({ kubeconfig });
 
 const post = (gvr: (typeof GVR)[keyof typeof GVR], body: Obj) =>
   client.request<Obj>("POST", resourcePath(gvr, { namespace: ns }), { body });

@@ -33,7 +33,7 @@ import {
   type PodNetwork,
   startPodAgent,
 } from "../support/podnet/index.ts";
-import { eventually, loadKubeConfig } from "./support/kube.ts";
+import { eventually } from "./support/kube.ts";
 
 const NS = "deleg-flow";
 /** The researcher's stub gateways hold every answer this long, so work is in flight long enough to observe. */
@@ -147,7 +147,7 @@ describe("delegation through the operator's endpoint, with stub gateways in a po
     t0 = performance.now();
     cp = await startControlPlane({ podReadiness: "external", log: () => {} });
     timings.controlPlaneMs = Math.round(performance.now() - t0);
-    client = new KubeClient(loadKubeConfig(cp.kubeconfigPath));
+    client = KubeClient.load({ kubeconfig: cp.kubeconfigPath });
     await installCrds(cp.kubeconfigPath);
     await client.request("POST", "/api/v1/namespaces", { body: { metadata: { name: NS } } });
     port = (await freePorts(1, BRIDGE_ADDRESS))[0]!;

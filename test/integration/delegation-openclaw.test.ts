@@ -31,7 +31,7 @@ import {
   startPodAgent,
 } from "../support/podnet/index.ts";
 import { type ChatMessage, type ChatRequest, type StubLlm, type StubReply, startStubLlm } from "../support/stub-llm.ts";
-import { eventually, loadKubeConfig } from "./support/kube.ts";
+import { eventually } from "./support/kube.ts";
 
 const NS = "deleg-openclaw";
 const TASK = "Task T-7: compute 3+4";
@@ -119,7 +119,7 @@ describe("delegation between real OpenClaw gateways", () => {
     t0 = performance.now();
     cp = await startControlPlane({ podReadiness: "external", log: () => {} });
     timings.controlPlaneMs = Math.round(performance.now() - t0);
-    client = new KubeClient(loadKubeConfig(cp.kubeconfigPath));
+    client = KubeClient.load({ kubeconfig: cp.kubeconfigPath });
     await installCrds(cp.kubeconfigPath);
     await client.request("POST", "/api/v1/namespaces", { body: { metadata: { name: NS } } });
     stub = await startStubLlm({ host: BRIDGE_ADDRESS, models: ["lead", "worker", "writer"], reply: script });

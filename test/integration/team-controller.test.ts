@@ -17,7 +17,7 @@ import type { ControllerMetrics, ReconcileOutcome } from "../../src/runtime/metr
 import type { GroupVersionResource } from "../../src/runtime/resource.ts";
 import { createTeamController } from "../../src/team/controller.ts";
 import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
-import { eventually, loadKubeConfig, uniqueName } from "./support/kube.ts";
+import { eventually, uniqueName } from "./support/kube.ts";
 
 const kubeconfig = inject("kubeconfig");
 const ns = uniqueName("teams");
@@ -97,7 +97,7 @@ const controllers: Controller[] = [];
 beforeAll(async () => {
   await installCrds(kubeconfig);
   await kubectlOk(kubeconfig, ["create", "namespace", ns]);
-  client = new KubeClient(loadKubeConfig(kubeconfig));
+  client = KubeClient.load({ kubeconfig });
   const informer = (resource: GroupVersionResource, labelSelector?: string) => {
     const i = new Informer<KubernetesObject>({
       client,

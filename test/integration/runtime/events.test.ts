@@ -5,7 +5,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KubeClient } from "../../../src/runtime/client.ts";
 import { EventRecorder, REPORTING_CONTROLLER } from "../../../src/runtime/events.ts";
-import { kubeConfigVia, TestResources, testLogger } from "./support/cluster.ts";
+import { connectionVia, TestResources, testLogger } from "./support/cluster.ts";
 import { FaultyProxy } from "./support/faulty-proxy.ts";
 
 let t: TestResources;
@@ -70,7 +70,7 @@ describe("EventRecorder", () => {
     const proxy = await FaultyProxy.start(t.kc.getCurrentCluster()!.server);
     t.defer(() => proxy.close());
     proxy.setMode("refuse");
-    const client = new KubeClient(kubeConfigVia(t.kc, proxy.url), { timeoutMs: 2_000 });
+    const client = new KubeClient(connectionVia(t.connection, proxy.url), { timeoutMs: 2_000 });
     t.defer(() => client.close());
     const { logger, lines } = capturingLogger();
     const recorder = new EventRecorder({ client, logger });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KubeClient } from "../../../src/runtime/client.ts";
 import { Informer, type InformerOptions } from "../../../src/runtime/informer.ts";
 import { eventually } from "../support/kube.ts";
-import { compactEtcd, etcdUrl, kubeConfigVia, TestResources, testLogger } from "./support/cluster.ts";
+import { compactEtcd, connectionVia, etcdUrl, TestResources, testLogger } from "./support/cluster.ts";
 import { FaultyProxy } from "./support/faulty-proxy.ts";
 
 const CONFIGMAPS = { group: "", version: "v1", plural: "configmaps" };
@@ -48,7 +48,7 @@ function startInformer<T extends KubernetesObject>(options: Omit<InformerOptions
 /** A KubeClient whose connections go through a new FaultyProxy. */
 async function clientBehindProxy(): Promise<{ proxy: FaultyProxy; client: KubeClient }> {
   const proxy = await FaultyProxy.start(t.kc.getCurrentCluster()!.server);
-  const client = new KubeClient(kubeConfigVia(t.kc, proxy.url));
+  const client = new KubeClient(connectionVia(t.connection, proxy.url));
   t.defer(() => proxy.close());
   t.defer(() => client.close());
   return { proxy, client };

@@ -8,7 +8,7 @@ import {
   LeaderElector,
 } from "../../../src/runtime/leader-election.ts";
 import { eventually } from "../support/kube.ts";
-import { kubeConfigVia, TestResources, testLogger } from "./support/cluster.ts";
+import { connectionVia, TestResources, testLogger } from "./support/cluster.ts";
 import { FaultyProxy } from "./support/faulty-proxy.ts";
 
 let t: TestResources;
@@ -110,7 +110,7 @@ describe("LeaderElector", () => {
     const timing = { leaseDurationMs: 5_000, renewDeadlineMs: 2_500, retryPeriodMs: 500 };
     const proxy = await FaultyProxy.start(t.kc.getCurrentCluster()!.server);
     t.defer(() => proxy.close());
-    const cutOffClient = new KubeClient(kubeConfigVia(t.kc, proxy.url));
+    const cutOffClient = new KubeClient(connectionVia(t.connection, proxy.url));
     t.defer(() => cutOffClient.close());
 
     const a = candidate("cut-off", namespace, cutOffClient, timing);

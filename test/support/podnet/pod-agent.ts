@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { KubeConfig, type V1ConfigMap, type V1Container, type V1Pod } from "@kubernetes/client-node";
+import type { V1ConfigMap, V1Container, V1Pod } from "@kubernetes/client-node";
 import { probe } from "../../../hack/cluster/probe.ts";
 import { registerTempDir, unregisterTempDir } from "../../../hack/cluster/process.ts";
 import { READINESS_PATH } from "../../../src/openclaw/pod-layout.ts";
@@ -22,6 +22,7 @@ import { GATEWAY_PORT } from "../../../src/openclaw/version.ts";
 import { KubeClient } from "../../../src/runtime/client.ts";
 import { isNotFound } from "../../../src/runtime/errors.ts";
 import { Informer } from "../../../src/runtime/informer.ts";
+import { type ClusterConnection, loadClusterConnection } from "../../../src/runtime/kubeconfig.ts";
 import { defaultLogger, type Logger } from "../../../src/runtime/log.ts";
 import { PodReadinessTimeoutError, PodSpecError, SandboxError } from "./errors.ts";
 import { resolveContainerEnv } from "./pod-env.ts";
@@ -32,8 +33,8 @@ import { configMapVolumeFiles, writeConfigMapVolume } from "./volume.ts";
 export const DEFAULT_POD_SELECTOR = "app.kubernetes.io/managed-by=clawcrew";
 
 export interface PodAgentOptions {
-  /** Path of a kubeconfig, or a loaded KubeConfig. */
-  kubeconfig: string | KubeConfig;
+  /** Path of a kubeconfig, or a loaded ClusterConnection. */
+  kubeconfig: string | ClusterConnection;
   /** What runs in each pod; a function picks per pod. */
   runtime: PodRuntime | ((pod: V1Pod) => PodRuntime);
   /** Watch one namespace; all when unset. */
@@ -133,14 +134,11 @@ export function startPodAgent(options: PodAgentOptions): PodAgent {
   const readyTimeoutMs = options.readyTimeoutMs ?? 180_000;
   const probeIntervalMs = options.probeIntervalMs ?? 500;
   const stopGraceMs = options.stopGraceMs ?? 10_000;
-  let kc: KubeConfig;
-  if (typeof options.kubeconfig === "string") {
-    kc = new KubeConfig();
-    kc.loadFromFile(options.kubeconfig);
-  } else {
-    kc = options.kubeconfig;
-  }
-  const client = new KubeClient(kc, { userAgent: "clawcrew-podnet-agent" });
+  const connection =
+    typeof options.kubeconfig === "string"
+      ? loadClusterConnection({ kubeconfig: options.kubeconfig })
+      : options.kubeconfig;
+  const client = new KubeClient(connection, { userAgent: "clawcrew-podnet-agent" });
   const informer = new Informer<V1Pod>({
     client,
     resource: { group: "", version: "v1", plural: "pods" },

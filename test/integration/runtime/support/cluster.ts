@@ -1,9 +1,10 @@
 /** Shared set-up of the runtime integration tests: clients, namespaces, the etcd URL, a test logger. */
 import { readdirSync, readFileSync } from "node:fs";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { type Logger, pino } from "pino";
 import { inject } from "vitest";
 import { KubeClient } from "../../../../src/runtime/client.ts";
+import { type ClusterConnection, loadClusterConnection } from "../../../../src/runtime/kubeconfig.ts";
 import { resourcePath } from "../../../../src/runtime/resource.ts";
 import { createNamespace, loadKubeConfig } from "../../support/kube.ts";
 
@@ -21,22 +22,16 @@ export function adminKubeConfig(): KubeConfig {
 }
 
 /** The same cluster and credentials, reached through another server URL (e.g. a FaultyProxy). */
-export function kubeConfigVia(base: KubeConfig, server: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: base.clusters.map((c) => (c.name === base.getCurrentCluster()?.name ? { ...c, server } : c)),
-    users: base.users,
-    contexts: base.contexts,
-    currentContext: base.currentContext,
-  });
-  return kc;
+export function connectionVia(base: ClusterConnection, server: string): ClusterConnection {
+  return { ...base, server: new URL(server) };
 }
 
 /** Tracks what a test created so afterAll can remove it. */
 export class TestResources {
   readonly kc = adminKubeConfig();
   readonly core = this.kc.makeApiClient(CoreV1Api);
-  readonly client = new KubeClient(this.kc);
+  readonly connection = loadClusterConnection({ kubeconfig: inject("kubeconfig") });
+  readonly client = new KubeClient(this.connection);
   readonly #cleanups: (() => Promise<unknown> | unknown)[] = [];
 
   async namespace(prefix: string): Promise<string> {
