@@ -15,6 +15,7 @@ import type { Logger } from "../runtime/log.ts";
 import type { ControllerMetrics } from "../runtime/metrics.ts";
 import { parseAgent, parseTeam, teamsInNamespace } from "../team/lookup.ts";
 import { isDelegator } from "../team/topology.ts";
+import { delegationReader } from "./cache.ts";
 import type { Clock } from "./clock.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { EndpointTracker, type ResolveEndpoint } from "./endpoints.ts";
@@ -75,7 +76,10 @@ export function createDelegationController(deps: DelegationControllerDeps): Dele
   const tokens = deps.shared?.tokens ?? new TokenStore(deps.secrets, (ns, agent) => agentObj(ns, agent)?.metadata?.uid);
   const waiters =
     deps.shared?.waiters ??
-    new WaiterRegistry((ns, name) => delegations.get(`${ns}/${name}`) as Delegation | undefined);
+    new WaiterRegistry({
+      lookup: (ns, name) => delegations.get(`${ns}/${name}`) as Delegation | undefined,
+      read: delegationReader(client),
+    });
   if (!deps.shared?.waiters) waiters.watch(delegations);
   const writer = deps.writer ?? new KubeStatusWriter(client);
   const results = deps.results ?? new ConfigMapResultStore(client);

@@ -62,6 +62,13 @@ function sumUsage(children: Delegation[]): UsageT | undefined {
   return any ? total : undefined;
 }
 
+/** The stage whose result `action` carries (the next stage's task, or the pipeline's result), if any. */
+export function resultSource(action: PipelineAction): number | undefined {
+  if (action.kind === "create") return action.index > 0 ? action.index - 1 : undefined;
+  if (action.kind === "succeed") return action.stages.length - 1;
+  return undefined;
+}
+
 export function pipelineStep(
   parent: Delegation,
   children: ReadonlyMap<number, Delegation>,

@@ -19,6 +19,7 @@ import { resourcePath } from "../runtime/resource.ts";
 import { metaTime } from "../runtime/time.ts";
 import { parseAgent, parseTeam, teamsInNamespace } from "../team/lookup.ts";
 import { authorize } from "./authorize.ts";
+import { delegationReader } from "./cache.ts";
 import { type Clock, realClock } from "./clock.ts";
 import {
   ANNOTATION_CANCEL,
@@ -30,7 +31,7 @@ import {
   isTerminal,
 } from "./common.ts";
 import type { Dispatcher } from "./dispatcher.ts";
-import { type PipelineAction, pipelineStep, stageChild, stageChildren } from "./pipeline.ts";
+import { type PipelineAction, pipelineStep, resultSource, stageChild, stageChildren } from "./pipeline.ts";
 import { effectivePolicy } from "./policy.ts";
 import { byteLength, type ResultStore } from "./result.ts";
 import type { StatusWriter } from "./status-writer.ts";
@@ -79,6 +80,7 @@ const notTerminal = (fresh: Delegation) => !isTerminal(fresh);
 export function delegationReconciler(deps: DelegationReconcilerDeps): Reconciler {
   const clock = deps.clock ?? realClock;
   const { dispatcher, writer } = deps;
+  const readDelegation = delegationReader(deps.client);
 
   const team = (ns: string, name: string | undefined): AgentTeam | undefined => {
     if (!name) return undefined;
@@ -122,7 +124,16 @@ export function delegationReconciler(deps: DelegationReconcilerDeps): Reconciler
       d,
       deps.delegations.list().filter((o) => o.metadata?.namespace === ns) as Delegation[],
     );
-    const action: PipelineAction = pipelineStep(d, children, t);
+    let action: PipelineAction = pipelineStep(d, children, t);
+    const source = resultSource(action);
+    if (source !== undefined) {
+      // The cache keeps a summary of finished Delegations: read the result's stage in full.
+      const summary = children.get(source)!;
+      const whole = await readDelegation(ns, summary.metadata.name!);
+      if (!whole || whole.metadata.uid !== summary.metadata.uid) return { requeueAfter: 500 };
+      children.set(source, whole);
+      action = pipelineStep(d, children, t);
+    }
     const policy = effectivePolicy(d, t, undefined, clock.now());
     const now = new Date(clock.now());
     switch (action.kind) {

@@ -1,12 +1,21 @@
 /**
  * Callers waiting for Delegations to finish (the REST and MCP endpoint). Resolved by the
  * dispatcher's terminal write (fast path) or by the Delegations informer (standby path); a delete
- * resolves with a Failed/Cancelled copy of the last known object.
+ * resolves with a Failed/Cancelled copy of the last known object. The informer's copy of a finished
+ * Delegation is a summary (cache.ts), so that path reads the whole object from the API first.
  */
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation } from "../api/delegation.ts";
 import type { Informer } from "../runtime/informer.ts";
+import type { DelegationReader } from "./cache.ts";
 import { isTerminal } from "./common.ts";
+
+export interface WaiterSources {
+  /** The informer's cache: a wait on an already finished Delegation resolves at once. */
+  lookup?: (namespace: string, name: string) => Delegation | undefined;
+  /** Reads a finished Delegation in full; without it, the cache's copy is returned as it is. */
+  read?: DelegationReader;
+}
 
 interface Waiter {
   resolve: (d: Delegation) => void;
@@ -15,17 +24,18 @@ interface Waiter {
 
 export class WaiterRegistry {
   readonly #waiters = new Map<string, Set<Waiter>>();
-  readonly #lookup: ((namespace: string, name: string) => Delegation | undefined) | undefined;
+  readonly #sources: WaiterSources;
+  /** Keys whose finished object is being read for their waiters. */
+  readonly #reading = new Set<string>();
   #unsubscribe: (() => void)[] = [];
 
-  /** `lookup` (the informer's cache) lets a wait on an already finished Delegation resolve at once. */
-  constructor(lookup?: (namespace: string, name: string) => Delegation | undefined) {
-    this.#lookup = lookup;
+  constructor(sources: WaiterSources = {}) {
+    this.#sources = sources;
   }
 
-  /** Feeds the registry from a Delegations informer. */
+  /** Feeds the registry from a Delegations informer (whose finished objects are summaries). */
   watch(informer: Informer<KubernetesObject>): void {
-    const seen = (obj: KubernetesObject) => this.observe(obj as Delegation);
+    const seen = (obj: KubernetesObject) => this.#sighted(obj as Delegation);
     this.#unsubscribe.push(
       informer.on("add", seen),
       informer.on("update", (_old, obj) => seen(obj)),
@@ -45,8 +55,8 @@ export class WaiterRegistry {
 
   /** Resolves with the terminal object; rejects with the signal's reason when it aborts first. */
   wait(namespace: string, name: string, signal?: AbortSignal): Promise<Delegation> {
-    const cached = this.#lookup?.(namespace, name);
-    if (cached && isTerminal(cached)) return Promise.resolve(cached);
+    const cached = this.#sources.lookup?.(namespace, name);
+    if (cached && isTerminal(cached)) return this.#whole(cached, signal);
     return new Promise<Delegation>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       const key = `${namespace}/${name}`;
@@ -64,17 +74,46 @@ export class WaiterRegistry {
           signal?.removeEventListener("abort", onAbort);
           resolve(d);
         },
-        reject,
+        reject: (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
       };
       set.add(waiter);
       signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
 
-  /** Any sighting of the object: resolves its waiters when it is terminal. */
+  /** The whole object as the API returned it: resolves its waiters when it is terminal. */
   observe(d: Delegation): void {
     if (!isTerminal(d)) return;
     this.#settle(d);
+  }
+
+  /** A cache sighting: when it is terminal and someone waits, read the whole object, then settle. */
+  #sighted(d: Delegation): void {
+    if (!isTerminal(d)) return;
+    const key = `${d.metadata.namespace}/${d.metadata.name}`;
+    if (!this.#waiters.has(key) || this.#reading.has(key)) return;
+    this.#reading.add(key);
+    this.#whole(d).then(
+      (whole) => {
+        this.#reading.delete(key);
+        this.#settle(whole);
+      },
+      (error: unknown) => {
+        this.#reading.delete(key);
+        this.#fail(key, error);
+      },
+    );
+  }
+
+  /** The whole object behind a finished cache entry; the entry itself once the object is gone. */
+  async #whole(summary: Delegation, signal?: AbortSignal): Promise<Delegation> {
+    const read = this.#sources.read;
+    if (!read) return summary;
+    const whole = await read(summary.metadata.namespace ?? "", summary.metadata.name ?? "", signal);
+    return whole && whole.metadata.uid === summary.metadata.uid && isTerminal(whole) ? whole : summary;
   }
 
   deleted(d: Delegation): void {
@@ -94,6 +133,13 @@ export class WaiterRegistry {
     if (!set) return;
     this.#waiters.delete(key);
     for (const waiter of set) waiter.resolve(d);
+  }
+
+  #fail(key: string, error: unknown): void {
+    const set = this.#waiters.get(key);
+    if (!set) return;
+    this.#waiters.delete(key);
+    for (const waiter of set) waiter.reject(error);
   }
 
   #remove(key: string, waiter: Waiter): void {

@@ -6,7 +6,8 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { type Delegation, Delegation as DelegationSchema } from "../api/delegation.ts";
 import { API_VERSION } from "../api/meta.ts";
 import { type AuthorizeCode, authorize } from "../delegation/authorize.ts";
-import { ANNOTATION_CANCEL } from "../delegation/common.ts";
+import { delegationReader } from "../delegation/cache.ts";
+import { ANNOTATION_CANCEL, isTerminal } from "../delegation/common.ts";
 import type { TokenStore } from "../delegation/tokens.ts";
 import type { WaiterRegistry } from "../delegation/waiters.ts";
 import type { KubeClient } from "../runtime/client.ts";
@@ -121,7 +122,12 @@ export class KubeDelegationService implements DelegationService {
 
   async get(caller: Caller, name: string, options: { wait: boolean; signal: AbortSignal }): Promise<DelegateOutcome> {
     const d = this.#own(caller, name);
-    if (!options.wait) return outcome(d);
+    if (!options.wait && !isTerminal(d)) return outcome(d);
+    if (!options.wait) {
+      // The cache keeps a summary of finished Delegations: the result comes from the API.
+      const whole = await delegationReader(this.#deps.client)(caller.namespace, name, options.signal);
+      return outcome(whole && whole.metadata.uid === d.metadata.uid ? whole : d);
+    }
     return outcome(await this.#deps.waiters.wait(caller.namespace, name, options.signal));
   }
 

@@ -4,6 +4,7 @@ import { agentReconciler } from "../agent/reconcile.ts";
 import { teamWatches } from "../agent/watches.ts";
 import type { Delegation } from "../api/delegation.ts";
 import { API_VERSION, GROUP, VERSION } from "../api/meta.ts";
+import { delegationReader, summarizeFinished } from "../delegation/cache.ts";
 import { createDelegationController, type DelegationController } from "../delegation/controller.ts";
 import { EndpointTracker } from "../delegation/endpoints.ts";
 import { TokenStore } from "../delegation/tokens.ts";
@@ -75,7 +76,11 @@ export class Operator {
     this.#deps = deps;
     const agents = this.#informer({ group: GROUP, version: VERSION, plural: "agents" });
     const teams = this.#informer({ group: GROUP, version: VERSION, plural: "agentteams" });
-    const delegations = this.#informer({ group: GROUP, version: VERSION, plural: "delegations" });
+    const delegations = this.#informer(
+      { group: GROUP, version: VERSION, plural: "delegations" },
+      undefined,
+      summarizeFinished,
+    );
     const networkPolicies = this.#informer(
       { group: "networking.k8s.io", version: "v1", plural: "networkpolicies" },
       MANAGED,
@@ -87,7 +92,10 @@ export class Operator {
     const owned = OWNED_BY_AGENT.map((resource) => ({ informer: this.#informer(resource, MANAGED) }));
     const secrets = owned.find((o) => o.informer.resource.plural === "secrets")!.informer;
     this.#caches = { agents, teams, delegations, networkPolicies, endpointSlices, secrets, owned };
-    const waiters = new WaiterRegistry((ns, name) => delegations.get(`${ns}/${name}`) as Delegation | undefined);
+    const waiters = new WaiterRegistry({
+      lookup: (ns, name) => delegations.get(`${ns}/${name}`) as Delegation | undefined,
+      read: delegationReader(deps.client),
+    });
     waiters.watch(delegations);
     this.#shared = {
       endpoints: new EndpointTracker({ slices: endpointSlices }),
@@ -104,12 +112,17 @@ export class Operator {
     });
   }
 
-  #informer(resource: GroupVersionResource, labelSelector?: string): Informer<KubernetesObject> {
+  #informer(
+    resource: GroupVersionResource,
+    labelSelector?: string,
+    transform?: (obj: KubernetesObject) => KubernetesObject,
+  ): Informer<KubernetesObject> {
     const informer = new Informer<KubernetesObject>({
       client: this.#deps.client,
       resource,
       ...(this.#deps.namespace && { namespace: this.#deps.namespace }),
       ...(labelSelector && { labelSelector }),
+      ...(transform && { transform }),
       resyncPeriodMs: RESYNC_MS,
       logger: this.#deps.logger,
     });

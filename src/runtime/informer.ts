@@ -21,7 +21,7 @@ import { defaultLogger, errorFields, type Logger } from "./log.ts";
 import { type GroupVersionResource, resourcePath } from "./resource.ts";
 import { diffSnapshot, objectFields, objectKey } from "./store.ts";
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubernetesObject = KubernetesObject> {
   client: KubeClient;
   resource: GroupVersionResource;
   /** Watch one namespace; all namespaces (or a cluster-scoped resource) when unset. */
@@ -38,6 +38,11 @@ export interface InformerOptions {
   pageSize?: number;
   /** Delay between failed attempts. Default 800 ms doubling to 30 s, jitter 0.5. */
   backoff?: BackoffOptions;
+  /**
+   * Applied to every listed or watched object (after managedFields are dropped) before it is stored
+   * and handed to handlers, like client-go's SetTransform: a way to keep less in memory.
+   */
+  transform?: (obj: T) => T;
   logger?: Logger;
 }
 
@@ -101,7 +106,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   readonly resource: GroupVersionResource;
   readonly namespace: string | undefined;
   readonly #client: KubeClient;
-  readonly #options: InformerOptions;
+  readonly #options: InformerOptions<T>;
   readonly #log: Logger;
   readonly #path: string;
   readonly #backoff: Backoff;
@@ -123,7 +128,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   #running: Promise<void> | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
 
-  constructor(options: InformerOptions) {
+  constructor(options: InformerOptions<T>) {
     this.#options = options;
     this.#client = options.client;
     this.resource = options.resource;
@@ -259,7 +264,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       // List items carry no apiVersion/kind; handlers (owner references, events) want them.
       const kind = page?.kind?.replace(/List$/, "");
       for (const item of page?.items ?? [])
-        items.push(withoutManagedFields({ apiVersion: page?.apiVersion, kind, ...item }));
+        items.push(this.#transform(withoutManagedFields({ apiVersion: page?.apiVersion, kind, ...item })));
       resourceVersion = page?.metadata?.resourceVersion;
       continueToken = page?.metadata?.continue || undefined;
     } while (continueToken);
@@ -338,13 +343,14 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   }
 
   #handleEvent(event: WatchEvent): void {
-    const obj = withoutManagedFields(event.object as T);
     if (event.type === "ERROR") throw errorFromWatchStatus(event.object, { verb: "WATCH", path: this.#path });
-    const resourceVersion = obj?.metadata?.resourceVersion;
     if (event.type === "BOOKMARK") {
+      const resourceVersion = event.object?.metadata?.resourceVersion;
       if (resourceVersion) this.#stats.resourceVersion = resourceVersion;
       return;
     }
+    const obj = this.#transform(withoutManagedFields(event.object as T));
+    const resourceVersion = obj?.metadata?.resourceVersion;
     const key = objectKey(obj);
     const old = this.#store.get(key);
     switch (event.type) {
@@ -361,6 +367,10 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
         this.#log.warn({ type: event.type, ...objectFields(obj) }, "unknown watch event type");
     }
     if (resourceVersion) this.#stats.resourceVersion = resourceVersion;
+  }
+
+  #transform(obj: T): T {
+    return this.#options.transform ? this.#options.transform(obj) : obj;
   }
 
   #resync(): void {

@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Delegation } from "../../src/api/delegation.ts";
+import { summarizeFinished } from "../../src/delegation/cache.ts";
 import { isTerminal } from "../../src/delegation/common.ts";
 import { createDelegationController, type DelegationController } from "../../src/delegation/controller.ts";
 import type { PodEndpoint } from "../../src/delegation/endpoints.ts";
@@ -204,18 +205,23 @@ interface Instance {
   dc: DelegationController;
 }
 
-function informer(resource: (typeof GVR)[keyof typeof GVR], labelSelector?: string) {
+function informer(
+  resource: (typeof GVR)[keyof typeof GVR],
+  labelSelector?: string,
+  transform?: (obj: KubernetesObject) => KubernetesObject,
+) {
   return new Informer<KubernetesObject>({
     client,
     resource,
     namespace: ns,
     ...(labelSelector && { labelSelector }),
+    ...(transform && { transform }),
     logger: testLogger,
   });
 }
 
 async function startInstance(): Promise<Instance> {
-  const delegations = informer(GVR.delegations);
+  const delegations = informer(GVR.delegations, undefined, summarizeFinished); // as the operator caches them
   const agents = informer(GVR.agents);
   const teams = informer(GVR.teams);
   const endpointSlices = informer(GVR.slices, MANAGED);

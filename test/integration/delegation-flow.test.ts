@@ -256,6 +256,13 @@ describe("delegation through the operator's endpoint, with stub gateways in a po
     expect(d.status?.attempts).toHaveLength(1);
     expect(d.status?.attempts?.[0]).toMatchObject({ number: 1, outcome: "Succeeded", pod: d.status?.pod });
     expect(d.status?.usage?.totalTokens).toBeGreaterThan(0);
+
+    // The operator caches a finished Delegation as a summary; GET answers with the stored result.
+    for (const query of ["", "?wait=true"]) {
+      const got = await rest(`/v1/delegations/${body.delegation}${query}`, tokens.ceo!);
+      expect(got.status).toBe(200);
+      expect(got.body).toMatchObject({ phase: "Succeeded", result: `ok:${task}`, attempts: 1 });
+    }
   });
 
   it("delegates by capability over MCP and lists the team", async () => {

@@ -38,7 +38,7 @@ function record<T extends KubernetesObject>(informer: Informer<T>) {
   return { events, resynced };
 }
 
-function startInformer<T extends KubernetesObject>(options: Omit<InformerOptions, "logger">): Informer<T> {
+function startInformer<T extends KubernetesObject>(options: Omit<InformerOptions<T>, "logger">): Informer<T> {
   const informer = new Informer<T>({ logger: testLogger, ...options });
   t.defer(() => informer.stop());
   informer.start();
@@ -99,6 +99,28 @@ describe("Informer", () => {
     );
     expect(seen.resynced.has("unlabelled")).toBe(false);
     expect(informer.stats.resyncs).toBeGreaterThanOrEqual(1);
+  });
+
+  it("stores and hands to handlers what its transform returns, for listed and watched objects", async () => {
+    const namespace = await t.namespace("rt-transform");
+    await t.core.createNamespacedConfigMap({ namespace, body: configMap("listed") });
+    const informer = startInformer<V1ConfigMap>({
+      client: t.client,
+      resource: CONFIGMAPS,
+      namespace,
+      labelSelector: "app=rt",
+      transform: (cm) => ({ ...cm, data: { size: String(JSON.stringify(cm.data ?? {}).length) } }),
+    });
+    const added: V1ConfigMap[] = [];
+    informer.on("add", (cm) => added.push(cm));
+    await informer.waitForSync();
+    await t.core.createNamespacedConfigMap({ namespace, body: configMap("watched") });
+    await eventually("the watched ConfigMap", async () => (informer.get(`${namespace}/watched`) ? true : undefined));
+
+    expect(informer.get(`${namespace}/listed`)?.data).toEqual({ size: '{"v":"1"}'.length.toString() });
+    expect(informer.get(`${namespace}/watched`)?.data).toEqual({ size: '{"v":"1"}'.length.toString() });
+    expect(informer.get(`${namespace}/watched`)?.metadata?.managedFields).toBeUndefined();
+    expect(added.map((cm) => cm.data)).toEqual([{ size: "9" }, { size: "9" }]);
   });
 
   it("resumes from its last resourceVersion after connections are reset and refused, missing nothing", async () => {

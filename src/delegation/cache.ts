@@ -1,0 +1,38 @@
+/**
+ * What the Delegations informer keeps of a finished Delegation. Finished ones stay in the cache until
+ * their TTL (a day by default) and can be most of it, so the cache keeps a summary: everything but
+ * `spec.context`, `status.result`, `status.attempts` and `status.conditions`. Code that needs those
+ * of a finished Delegation reads it from the API (`DelegationReader`).
+ */
+import type { KubernetesObject } from "@kubernetes/client-node";
+import type { Delegation } from "../api/delegation.ts";
+import type { KubeClient } from "../runtime/client.ts";
+import { isNotFound } from "../runtime/errors.ts";
+import { delegationPath, isTerminal } from "./common.ts";
+
+/** The informer transform: a finished Delegation becomes its summary; others pass unchanged. */
+export function summarizeFinished<T extends KubernetesObject>(obj: T): T {
+  const d = obj as unknown as Delegation;
+  if (!isTerminal(d)) return obj;
+  const { context: _context, ...spec } = d.spec ?? {};
+  const { result: _result, attempts: _attempts, conditions: _conditions, ...status } = d.status ?? {};
+  return { ...obj, spec, status };
+}
+
+/** Reads one Delegation from the API; undefined when it does not exist. */
+export type DelegationReader = (
+  namespace: string,
+  name: string,
+  signal?: AbortSignal,
+) => Promise<Delegation | undefined>;
+
+export function delegationReader(client: KubeClient): DelegationReader {
+  return async (namespace, name, signal) => {
+    try {
+      return await client.get<Delegation>(delegationPath(namespace, name), { ...(signal && { signal }) });
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  };
+}
