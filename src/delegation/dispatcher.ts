@@ -114,11 +114,13 @@ interface Task {
   created: number;
   /** The last attempt id of the object we took over; ours once we wrote an attempt. */
   claimId: string | undefined;
-  ownIds: Set<string>;
+  /** Attempt ids this process wrote (made on the first). */
+  ownIds: Set<string> | undefined;
   state: TaskState;
-  failedPods: Set<string>;
-  backoff: Backoff;
-  abort: AbortController;
+  /** Pods an attempt failed on (made on the first failure). */
+  failedPods: Set<string> | undefined;
+  /** Between attempts (made on the first retry). */
+  backoff: Backoff | undefined;
   attempt: RunningAttempt | undefined;
   deadlineTimer: unknown;
   backoffTimer: unknown;
@@ -166,6 +168,8 @@ export class Dispatcher {
   readonly #loadListeners = new Set<(namespace: string, agent: string) => void>();
   readonly #unsubscribe: (() => void)[] = [];
   #stopped = false;
+  /** Aborted by stop(): every request in flight ends. */
+  readonly #stopping = new AbortController();
 
   constructor(deps: DispatcherDeps) {
     this.#deps = deps;
@@ -208,11 +212,10 @@ export class Dispatcher {
       priority: d.spec.priority ?? 0,
       created: creationTime(d, this.#clock.now()),
       claimId: lastAttemptId(d),
-      ownIds: new Set(),
+      ownIds: undefined,
       state: "queued",
-      failedPods: new Set(),
-      backoff: new Backoff({ initialMs: 1000, maxMs: 30_000, jitter: 0.5, ...this.#deps.backoff }),
-      abort: new AbortController(),
+      failedPods: undefined,
+      backoff: undefined,
       attempt: undefined,
       deadlineTimer: undefined,
       backoffTimer: undefined,
@@ -221,7 +224,8 @@ export class Dispatcher {
     };
     this.#tasks.set(uid, task);
     // Failed pods of earlier attempts (another leader's) are avoided too.
-    for (const a of task.status.attempts ?? []) if (a.outcome === "Failed" && a.pod) task.failedPods.add(a.pod);
+    for (const a of task.status.attempts ?? [])
+      if (a.outcome === "Failed" && a.pod) (task.failedPods ??= new Set()).add(a.pod);
 
     if (!agent) {
       void this.#finish(task, "Failed", "AgentUnavailable", "no agent of the team can take this Delegation");
@@ -357,9 +361,9 @@ export class Dispatcher {
     this.#stopped = true;
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     const writes: Promise<unknown>[] = [];
+    this.#stopping.abort({ kind: "stop" } satisfies AbortReason);
     for (const task of this.#tasks.values()) {
       this.#clearTimers(task);
-      task.abort.abort({ kind: "stop" } satisfies AbortReason);
       task.state = "done";
       writes.push(task.writes);
     }
@@ -434,11 +438,11 @@ export class Dispatcher {
       const free = pods.filter((p) => this.#podInFlight(namespace, p.pod) < slots);
       if (free.length === 0) break;
       const task = queue[i]!;
-      const fresh = free.filter((p) => !task.failedPods.has(p.pod));
+      const fresh = free.filter((p) => !task.failedPods?.has(p.pod));
       let pool = fresh;
       if (fresh.length === 0) {
         // Pods this Delegation failed on are used only when no other ready pod exists.
-        if (pods.some((p) => !task.failedPods.has(p.pod))) {
+        if (pods.some((p) => !task.failedPods?.has(p.pod))) {
           i++;
           continue;
         }
@@ -506,7 +510,7 @@ export class Dispatcher {
     task.status.attempts = [...attempts, record];
     task.status.agent = task.agent;
     task.status.pod = pod.pod;
-    task.ownIds.add(id);
+    (task.ownIds ??= new Set()).add(id);
     task.state = "running";
 
     const controller = new AbortController();
@@ -524,7 +528,7 @@ export class Dispatcher {
 
     const target = this.#deps.endpoints.dialTarget(ns, task.agent, pod);
     const token = this.#deps.tokens.tokenOf(ns, task.agent);
-    const signal = AbortSignal.any([task.abort.signal, controller.signal]);
+    const signal = AbortSignal.any([this.#stopping.signal, controller.signal]);
     let delivery: Promise<ChatResult>;
     if (!target) {
       delivery = Promise.reject(new DeliveryError("connect", `no address for pod ${pod.pod}`));
@@ -639,8 +643,9 @@ export class Dispatcher {
     terminalReason: DelegationReason,
   ): void {
     this.#closeAttempt(task, attempt, "Failed", attemptReason, message);
-    task.failedPods.add(attempt.pod);
+    (task.failedPods ??= new Set()).add(attempt.pod);
     const counted = (task.status.attempts ?? []).filter((a) => a.reason !== "Interrupted").length;
+    task.backoff ??= new Backoff({ initialMs: 1000, maxMs: 30_000, jitter: 0.5, ...this.#deps.backoff });
     const delay = task.backoff.next();
     const deadline = task.policy.deadline.getTime();
     if (counted >= task.policy.maxAttempts || this.#clock.now() + delay >= deadline) {
@@ -720,7 +725,7 @@ export class Dispatcher {
     if (isTerminal(fresh)) return false;
     const id = lastAttemptId(fresh);
     if (id === undefined) return task.claimId === undefined;
-    return id === task.claimId || task.ownIds.has(id);
+    return id === task.claimId || task.ownIds?.has(id) === true;
   }
 
   /** Queues a write of the working status; resolves false when the task was dropped or stopped. */
