@@ -1,6 +1,6 @@
-/** Runs the real operator (src/main.ts) as a child process, as a Deployment would. */
+/** Runs the real operator (src/main.ts, or its build) as a child process, as a Deployment would. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,10 +20,31 @@ export interface OperatorProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** The node flags and entry point of the image's ENTRYPOINT (Dockerfile `["node", ...flags, entry]`). */
+export function imageEntrypoint(dockerfile = join(repoRoot, "Dockerfile")): { nodeArgs: string[]; entry: string } {
+  const line = readFileSync(dockerfile, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("ENTRYPOINT "));
+  const argv: unknown = line ? JSON.parse(line.slice("ENTRYPOINT ".length)) : undefined;
+  const strings = Array.isArray(argv) && argv.every((a) => typeof a === "string") ? (argv as string[]) : [];
+  const entry = strings.at(-1);
+  if (strings[0] !== "node" || strings.length < 2 || !entry)
+    throw new Error(`${dockerfile}: expected ENTRYPOINT ["node", ...flags, "<entry>"]`);
+  return { nodeArgs: strings.slice(1, -1), entry };
+}
+
+export interface OperatorProcessOptions {
+  /** The entry point: default src/main.ts; `dist/main.js` (after `npm run build`) runs what the image runs. */
+  entry?: string;
+  /** Flags for node itself, before the entry point. */
+  nodeArgs?: string[];
+}
+
 export async function startOperator(
   kubeconfig: string,
   identity: string,
   args: string[] = [],
+  options: OperatorProcessOptions = {},
 ): Promise<OperatorProcess> {
   const dir = await mkdtemp(join(tmpdir(), "clawcrew-operator-"));
   const logFile = join(dir, `${identity}.log`);
@@ -31,7 +52,8 @@ export async function startOperator(
   const child = spawn(
     process.execPath,
     [
-      join(repoRoot, "src/main.ts"),
+      ...(options.nodeArgs ?? []),
+      join(repoRoot, options.entry ?? "src/main.ts"),
       `--kubeconfig=${kubeconfig}`,
       `--identity=${identity}`,
       "--metrics-bind-address=127.0.0.1:0",
