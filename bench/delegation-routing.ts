@@ -6,10 +6,11 @@
  *
  *   hack/node24.sh node bench/delegation-routing.ts [--pairs 2000] [--warmup 200] [--clients 64]
  *       [--delegations 2000] [--queue 10000 | --skip-queue] [--queue-concurrency 32]
- *       [--timeout-seconds 600] [--podnet-wait-seconds 900] [--keep-logs]
+ *       [--timeout-seconds 600] [--podnet-wait-seconds 900] [--operator image|source] [--keep-logs]
  *
  * See docs/benchmarks.md ("Delegation routing") for what each row means.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -19,6 +20,7 @@ import { type ControlPlane, startControlPlane } from "../hack/cluster/control-pl
 import { KubeClient } from "../src/runtime/client.ts";
 import { kubectlOk } from "../test/support/kubectl.ts";
 import { repoRoot } from "../test/support/manifests.ts";
+import { imageEntrypoint, type OperatorProcessOptions } from "../test/support/operator-process.ts";
 import { acquirePodNetwork, type PodAgent, startPodAgent } from "../test/support/podnet/index.ts";
 import { JsonClient } from "./lib/http.ts";
 import { startBenchOperator } from "./lib/operator.ts";
@@ -29,7 +31,7 @@ import { mib, ms, type Summary, summarize, table } from "./lib/stats.ts";
 import { TimedWatch } from "./lib/watch.ts";
 
 const USAGE =
-  "usage: hack/node24.sh node bench/delegation-routing.ts [--pairs N] [--warmup N] [--clients C] [--delegations M] [--queue Q | --skip-queue] [--queue-concurrency K] [--timeout-seconds T] [--podnet-wait-seconds W] [--keep-logs]";
+  "usage: hack/node24.sh node bench/delegation-routing.ts [--pairs N] [--warmup N] [--clients C] [--delegations M] [--queue Q | --skip-queue] [--queue-concurrency K] [--timeout-seconds T] [--podnet-wait-seconds W] [--operator image|source] [--keep-logs]";
 const NAMESPACE = "bench";
 const GROUP = "clawcrew.io";
 const VERSION = "v1alpha1";
@@ -37,6 +39,8 @@ const TEAM = "bench";
 const LEAD = "bench-lead";
 const WORKER = "bench-worker";
 const QUEUE_WORKER = "bench-queue";
+/** Not watched by the operator: the API-server baseline writes its Delegations here. */
+const BASELINE_NAMESPACE = "bench-baseline";
 const WORKER_REPLICAS = 4;
 const WORKER_SLOTS = 64;
 const QUEUE_REPLICAS = 2;
@@ -56,6 +60,8 @@ interface Options {
   queueConcurrency: number;
   timeoutMs: number;
   podnetWaitMs: number;
+  /** "image": `npm run build`, then the Dockerfile's ENTRYPOINT (node flags, dist/main.js); "source": src/main.ts. */
+  operator: "image" | "source";
   keepLogs: boolean;
 }
 
@@ -91,6 +97,7 @@ function parseOptions(): Options {
       "queue-concurrency": { type: "string", default: "32" },
       "timeout-seconds": { type: "string", default: "600" },
       "podnet-wait-seconds": { type: "string", default: "900" },
+      operator: { type: "string", default: "image" },
       "keep-logs": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -115,8 +122,14 @@ function parseOptions(): Options {
     queueConcurrency: int("queue-concurrency", values["queue-concurrency"], 1, 256),
     timeoutMs: int("timeout-seconds", values["timeout-seconds"], 5, 3600) * 1000,
     podnetWaitMs: int("podnet-wait-seconds", values["podnet-wait-seconds"], 0, 3600) * 1000,
+    operator: operatorForm(values.operator),
     keepLogs: values["keep-logs"],
   };
+}
+
+function operatorForm(value: string | undefined): "image" | "source" {
+  if (value === "image" || value === "source") return value;
+  throw new Error("--operator must be image or source");
 }
 
 const isTerminal = (d: DelegationObject | undefined) =>
@@ -308,10 +321,17 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   });
 
   // --- the operator ---
+  let operatorProcess: OperatorProcessOptions = {};
+  if (options.operator === "image") {
+    log("building the operator (npm run build), to run it as the image does");
+    execFileSync("npm", ["run", "build"], { cwd: repoRoot, stdio: ["ignore", "ignore", "inherit"] });
+    operatorProcess = imageEntrypoint();
+  }
   log("starting the operator");
   // Its clean-up runs before the pod agent's (clean-ups run in reverse): no new pods are made while pods go.
   const { operator, runSignal } = await startBenchOperator(kubeconfig, {
     args: [`--namespace=${NAMESPACE}`, "--leader-elect=false", `--delegation-bind-address=${network.address}:0`],
+    process: operatorProcess,
     keepLogs: options.keepLogs,
     timeoutMs: options.timeoutMs,
     stopGraceMs: 30_000,
@@ -502,6 +522,46 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   };
   const costs: PhaseCost[] = [];
 
+  /**
+   * Copies of a finished routed Delegation (spec, labels, terminal status) created and then patched to
+   * that status, C at a time, in a namespace the operator does not watch: the API server's own rate
+   * for the writes one delegation costs, on the same machine in the same run.
+   */
+  const apiServerBaseline = async (template: string | undefined) => {
+    if (!template) throw new Error("no routed delegation succeeded in the throughput phase");
+    const sample = await apiserverClient.get<DelegationObject & { spec: object }>(
+      `/apis/${GROUP}/${VERSION}/namespaces/${NAMESPACE}/delegations/${template}`,
+      { signal: runSignal },
+    );
+    await core.createNamespace({ body: { metadata: { name: BASELINE_NAMESPACE } } });
+    const path = `/apis/${GROUP}/${VERSION}/namespaces/${BASELINE_NAMESPACE}/delegations`;
+    let errors = 0;
+    const before = await snap();
+    await pool(options.delegations, options.clients, async (i) => {
+      try {
+        const name = `baseline-${i}`;
+        const created = await apiserverClient.request<DelegationObject>("POST", path, {
+          body: {
+            apiVersion: `${GROUP}/${VERSION}`,
+            kind: "Delegation",
+            metadata: { name, labels: sample.metadata?.labels },
+            spec: sample.spec,
+          },
+          signal: runSignal,
+        });
+        await apiserverClient.request("PATCH", `${path}/${name}/status`, {
+          body: { metadata: { resourceVersion: created.metadata?.resourceVersion }, status: sample.status },
+          contentType: "application/merge-patch+json",
+          signal: runSignal,
+        });
+      } catch {
+        errors++;
+      }
+    });
+    const seconds = (performance.now() - before.t) / 1000;
+    return { before, seconds, errors, rate: (options.delegations - errors) / seconds };
+  };
+
   // --- warm-up ---
   log(`warm-up: ${options.warmup} direct + ${options.warmup} routed calls`);
   for (let i = 0; i < options.warmup; i++) {
@@ -551,10 +611,11 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   const throughputErrorSamples: string[] = [];
   const callMs: number[] = [];
   s0 = await snap();
+  let lastRouted: string | undefined;
   await pool(options.delegations, options.clients, async () => {
     const t = performance.now();
     try {
-      await routed(WORKER, runSignal);
+      lastRouted = (await routed(WORKER, runSignal)).delegation;
       callMs.push(performance.now() - t);
     } catch (error) {
       throughputErrors++;
@@ -567,6 +628,19 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
     phaseCost(`throughput (${options.delegations} routed, ${options.clients} callers)`, options.delegations, s0, s1),
   );
   const afterThroughputMemory = procMemory(pid);
+
+  // --- 2b. baseline: the API server alone, doing the two writes of a routed delegation ---
+  log(`baseline: ${options.delegations} × (create + terminal status patch) straight to the API server`);
+  const baseline = await apiServerBaseline(lastRouted);
+  s1 = await snap();
+  costs.push(
+    phaseCost(
+      `baseline (${options.delegations} × create + status patch, ${options.clients} callers, no operator)`,
+      options.delegations,
+      baseline.before,
+      s1,
+    ),
+  );
 
   // --- 3. a deep queue ---
   interface QueueResult {
@@ -757,6 +831,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
     `- machine: nproc ${availableParallelism()}, ${cpu}, Linux ${release()}; load average ${load0.map((l) => l.toFixed(2)).join(" ")} at start, ${load1.map((l) => l.toFixed(2)).join(" ")} at end`,
     `- Node ${process.version}; Kubernetes ${kubeVersion} (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok; 1 kwok node); pods: stub gateways in network namespaces (test/support/podnet)`,
     `- command: \`${command}\``,
+    `- operator process: ${options.operator === "image" ? `\`node ${[...(operatorProcess.nodeArgs ?? []), operatorProcess.entry].join(" ")}\`, as the image's ENTRYPOINT runs it (built with \`npm run build\`)` : "`node src/main.ts` (source, type stripping)"}`,
     `- operator: \`--namespace=${NAMESPACE} --leader-elect=false --delegation-bind-address=${network.address}:0\` (other flags default: --delegation-running-delay 250ms, concurrency 4); team \`${TEAM}\` hubAndSpoke, lead \`${LEAD}\` (0 replicas, the caller), \`${WORKER}\` ${WORKER_REPLICAS} replicas × maxConcurrentTasks ${WORKER_SLOTS}, stub delay 0`,
     "",
     `### Routing overhead (${options.warmup} warm-up pairs, then ${options.pairs} interleaved pairs, one call at a time)`,
@@ -784,6 +859,10 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
       [
         ["**completed delegations/s**", `**${rate.toFixed(1)}/s** (target ≥ 300/s: ${verdict(rate >= 300)})`],
         ["wall time", `${throughputSeconds.toFixed(1)} s`],
+        [
+          "baseline: the API server alone, create + terminal status patch per delegation (same callers, no operator)",
+          `${baseline.rate.toFixed(1)}/s in ${baseline.seconds.toFixed(1)} s (${baseline.errors} errors); routed = ${((100 * rate) / baseline.rate).toFixed(0)} % of it`,
+        ],
         [
           "errors (non-200 or not Succeeded)",
           `${throughputErrors}${throughputErrorSamples.length ? `: ${throughputErrorSamples.join("; ")}` : ""}`,

@@ -3,10 +3,16 @@ import { rmSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type OperatorProcess, startOperator } from "../../test/support/operator-process.ts";
+import {
+  type OperatorProcess,
+  type OperatorProcessOptions,
+  startOperator,
+} from "../../test/support/operator-process.ts";
 
 export interface BenchOperatorOptions {
   args: string[];
+  /** Entry point and node flags; default src/main.ts without flags. */
+  process?: OperatorProcessOptions;
   keepLogs: boolean;
   /** How long it may take to start its controllers. */
   timeoutMs: number;
@@ -28,7 +34,7 @@ export interface BenchOperator {
 
 export async function startBenchOperator(kubeconfig: string, o: BenchOperatorOptions): Promise<BenchOperator> {
   const spawnedAt = performance.now();
-  const operator = await startOperator(kubeconfig, "bench-operator", o.args);
+  const operator = await startOperator(kubeconfig, "bench-operator", o.args, o.process);
   let stopping = false;
   const kill = () => {
     if (operator.child.exitCode === null && operator.child.signalCode === null) operator.child.kill("SIGKILL");
