@@ -812,6 +812,8 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   }
 
   const finalMemory = procMemory(pid);
+  const finalMetrics = await scrape(metricsAddress, runSignal);
+  const heapMiB = (metric: string) => `${(sum(finalMetrics, metric) / 2 ** 20).toFixed(1)} MiB`;
   const load1 = loadavg();
 
   // --- report ---
@@ -932,6 +934,10 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
             ]
           : []),
         [`VmRSS at the end (${firstSeen.size} Delegations in the cache)`, mib(finalMemory.rssKiB)],
+        [
+          "V8 heap at the end: used / total (`nodejs_heap_size_used_bytes` / `_total_bytes`)",
+          `${heapMiB("nodejs_heap_size_used_bytes")} / ${heapMiB("nodejs_heap_size_total_bytes")}`,
+        ],
         [
           "**peak (VmHWM) over the run**",
           `**${mib(finalMemory.hwmKiB)}** (target ≤ 200 MB: ${verdict(finalMemory.hwmKiB * 1024 <= 200e6)})`,

@@ -146,6 +146,9 @@ export function createDelegationController(deps: DelegationControllerDeps): Dele
     ...(deps.logger && { logger: deps.logger }),
   });
 
+  // The dispatcher hands its waiters the object its terminal write returned: no read for those.
+  waiters.handOver((uid) => dispatcher.hasTask(uid));
+
   return {
     controller,
     dispatcher,
@@ -154,6 +157,7 @@ export function createDelegationController(deps: DelegationControllerDeps): Dele
     waiters,
     async stop(options = {}) {
       for (const u of unsubscribe.splice(0)) u();
+      waiters.handOver(undefined);
       await dispatcher.stop();
       await controller.stop({ graceMs: options.graceMs ?? 20_000 });
       if (!deps.shared?.endpoints) endpoints.close();

@@ -22,11 +22,15 @@ interface Waiter {
   reject: (error: unknown) => void;
 }
 
+/** How long a cache sighting waits for the dispatcher's own copy before reading (see handOver). */
+export const HANDOVER_GRACE_MS = 2000;
+
 export class WaiterRegistry {
   readonly #waiters = new Map<string, Set<Waiter>>();
   readonly #sources: WaiterSources;
   /** Keys whose finished object is being read for their waiters. */
   readonly #reading = new Set<string>();
+  #handsOver: ((uid: string) => boolean) | undefined;
   #unsubscribe: (() => void)[] = [];
 
   constructor(sources: WaiterSources = {}) {
@@ -90,9 +94,26 @@ export class WaiterRegistry {
     this.#settle(d);
   }
 
+  /**
+   * While `handsOver(uid)` is true (the dispatcher is finishing that Delegation and will call
+   * observe() with the object its write returned), a cache sighting waits HANDOVER_GRACE_MS before
+   * reading the object itself. Undefined turns this off.
+   */
+  handOver(handsOver: ((uid: string) => boolean) | undefined): void {
+    this.#handsOver = handsOver;
+  }
+
   /** A cache sighting: when it is terminal and someone waits, read the whole object, then settle. */
   #sighted(d: Delegation): void {
     if (!isTerminal(d)) return;
+    if (d.metadata.uid && this.#handsOver?.(d.metadata.uid)) {
+      setTimeout(() => this.#read(d), HANDOVER_GRACE_MS).unref();
+      return;
+    }
+    this.#read(d);
+  }
+
+  #read(d: Delegation): void {
     const key = `${d.metadata.namespace}/${d.metadata.name}`;
     if (!this.#waiters.has(key) || this.#reading.has(key)) return;
     this.#reading.add(key);

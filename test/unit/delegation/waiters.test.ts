@@ -1,8 +1,8 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Delegation } from "../../../src/api/delegation.ts";
 import { summarizeFinished } from "../../../src/delegation/cache.ts";
-import { WaiterRegistry } from "../../../src/delegation/waiters.ts";
+import { HANDOVER_GRACE_MS, WaiterRegistry } from "../../../src/delegation/waiters.ts";
 import type { Informer, InformerEvents } from "../../../src/runtime/informer.ts";
 
 function finished(name: string, uid = `uid-${name}`): Delegation {
@@ -145,5 +145,36 @@ describe("WaiterRegistry with a summarizing cache", () => {
     bus.update(summarizeFinished(finished("d1") as unknown as KubernetesObject) as unknown as Delegation);
     await Promise.resolve();
     expect(reads).toEqual([]);
+  });
+});
+
+describe("WaiterRegistry hand-over from the dispatcher", () => {
+  it("does not read while the dispatcher finishes the Delegation, and settles with its copy", async () => {
+    const whole = finished("d1");
+    const { waiters, reads, bus } = registry(new Map(), new Map([["ns/d1", whole]]));
+    waiters.handOver((uid) => uid === "uid-d1");
+    const waiting = waiters.wait("ns", "d1");
+    bus.update(summarizeFinished(whole as unknown as KubernetesObject) as unknown as Delegation);
+    waiters.observe(whole);
+    await expect(waiting).resolves.toBe(whole);
+    expect(reads).toEqual([]);
+  });
+
+  it("reads after the grace period when the dispatcher's copy never comes", async () => {
+    vi.useFakeTimers();
+    try {
+      const whole = finished("d1");
+      const { waiters, reads, bus } = registry(new Map(), new Map([["ns/d1", whole]]));
+      waiters.handOver(() => true);
+      const waiting = waiters.wait("ns", "d1");
+      bus.update(summarizeFinished(whole as unknown as KubernetesObject) as unknown as Delegation);
+      await vi.advanceTimersByTimeAsync(HANDOVER_GRACE_MS - 1);
+      expect(reads).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      await expect(waiting).resolves.toBe(whole);
+      expect(reads).toEqual(["d1"]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
