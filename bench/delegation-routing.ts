@@ -666,6 +666,8 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   }
   let queue: QueueResult | undefined;
   let heldMemory: { rssKiB: number; hwmKiB: number } | undefined;
+  /** The largest V8 heap (nodejs_heap_size_total_bytes) the queue phase's 1 s samples saw. */
+  let maxHeapTotal = 0;
   if (options.queue > 0) {
     const Q = options.queue;
     log(
@@ -678,6 +680,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
       scrape(metricsAddress, runSignal)
         .then((m) => {
           maxQueued = Math.max(maxQueued, sum(m, "clawcrew_delegations_queued", `agent="${QUEUE_WORKER}"`));
+          maxHeapTotal = Math.max(maxHeapTotal, sum(m, "nodejs_heap_size_total_bytes"));
         })
         .catch(() => {});
     }, 1000);
@@ -935,9 +938,17 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
           : []),
         [`VmRSS at the end (${firstSeen.size} Delegations in the cache)`, mib(finalMemory.rssKiB)],
         [
-          "V8 heap at the end: used / total (`nodejs_heap_size_used_bytes` / `_total_bytes`)",
-          `${heapMiB("nodejs_heap_size_used_bytes")} / ${heapMiB("nodejs_heap_size_total_bytes")}`,
+          "at the end: V8 heap used / total; memory outside the heap held by JS objects (`nodejs_heap_size_used_bytes`, `_total_bytes`, `nodejs_external_memory_bytes`)",
+          `${heapMiB("nodejs_heap_size_used_bytes")} / ${heapMiB("nodejs_heap_size_total_bytes")}; ${heapMiB("nodejs_external_memory_bytes")}`,
         ],
+        ...(maxHeapTotal
+          ? [
+              [
+                "largest V8 heap total seen in the queue phase (1 s samples)",
+                `${(maxHeapTotal / 2 ** 20).toFixed(1)} MiB`,
+              ],
+            ]
+          : []),
         [
           "**peak (VmHWM) over the run**",
           `**${mib(finalMemory.hwmKiB)}** (target ≤ 200 MB: ${verdict(finalMemory.hwmKiB * 1024 <= 200e6)})`,

@@ -147,7 +147,7 @@ export function createDelegationController(deps: DelegationControllerDeps): Dele
   });
 
   // The dispatcher hands its waiters the object its terminal write returned: no read for those.
-  waiters.handOver((uid) => dispatcher.hasTask(uid));
+  waiters.handOver((uid) => dispatcher.has(uid));
 
   return {
     controller,

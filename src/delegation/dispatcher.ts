@@ -183,11 +183,6 @@ export class Dispatcher {
 
   // ---------------------------------------------------------------- public API
 
-  /** True while this dispatcher holds a task for the Delegation (until its terminal write returned). */
-  hasTask(uid: string): boolean {
-    return this.#tasks.has(uid);
-  }
-
   /**
    * Takes a Delegation from the cache (or the endpoint's create). Pending ones are queued; a
    * Running one with no task here is recovered: its last attempt is written as Interrupted first.
