@@ -283,10 +283,18 @@ export class Dispatcher {
     return true;
   }
 
-  /** The informer saw this object: a terminal (or newer) sighting ends its tombstone. */
+  /**
+   * The informer saw this object: a terminal sighting ends its tombstone. A running task whose last
+   * write returned this very version keeps the cache's copy instead of its own (one copy, not two).
+   */
   observe(d: Delegation): void {
     const uid = d.metadata.uid;
-    if (!uid || !isTerminal(d)) return;
+    if (!uid) return;
+    if (!isTerminal(d)) {
+      const task = this.#tasks.get(uid);
+      if (task && d.metadata.resourceVersion === task.known.metadata.resourceVersion) task.known = d;
+      return;
+    }
     this.#settled.delete(uid);
     this.#dropped.delete(uid);
   }

@@ -106,13 +106,16 @@ export class KubeStatusWriter implements StatusWriter {
     let base = known;
     for (let conflicts = 0; ; conflicts++) {
       try {
-        return await this.#limiter.run(() =>
+        const stored = await this.#limiter.run(() =>
           this.#client.request<Delegation>("PATCH", path, {
             body: statusPatch(base.metadata.resourceVersion, base.status, next),
             contentType: "application/merge-patch+json",
             ...(signal && { signal }),
           }),
         );
+        // Kept by the dispatcher while the task lives; nothing here reads managedFields.
+        delete (stored.metadata as { managedFields?: unknown }).managedFields;
+        return stored;
       } catch (error) {
         if (isNotFound(error)) return undefined;
         if (!isConflict(error) || conflicts >= this.#maxConflicts) throw error;

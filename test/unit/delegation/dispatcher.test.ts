@@ -25,6 +25,23 @@ describe("Dispatcher", () => {
     expect(open[open.length - 1]!.target.token).toBe("token-worker");
   });
 
+  it("keeps the cache's copy of the version it wrote last, not a second one", async () => {
+    const h = harness();
+    h.endpoints.set("worker", ["pod-a"]);
+    const d = h.server.create("slow");
+    h.dispatcher.submit(d);
+    await h.clock.advance(300); // the Running write
+    expect(h.server.writesOf("slow").map((s) => s.phase)).toEqual(["Running"]);
+    const cached = h.server.get(d.metadata.uid!);
+    h.dispatcher.observe(cached);
+    const older = { ...h.server.get(d.metadata.uid!), metadata: { ...d.metadata } };
+    h.dispatcher.observe(older); // an older version (the create's) is not taken
+    h.transport.succeed(h.transport.open()[0]!, "answer");
+    await flush();
+    expect(h.server.writesOf("slow").map((s) => s.phase)).toEqual(["Running", "Succeeded"]);
+    expect(h.server.bases[1]).toBe(cached);
+  });
+
   it("dequeues by priority, then creation time, then name", async () => {
     const h = harness();
     h.agents.set("worker", 1);

@@ -145,7 +145,11 @@ export class FakeServer implements StatusWriter {
     return this.writes.filter((w) => w.name === name).map((w) => w.status);
   }
 
+  /** The `known` object of every commit, in order. */
+  readonly bases: Delegation[] = [];
+
   async commit(known: Delegation, next: DelegationStatus, isStillMine: (fresh: Delegation) => boolean) {
+    this.bases.push(known);
     await Promise.resolve();
     const current = this.objects.get(known.metadata.uid!);
     if (!current) return undefined;
