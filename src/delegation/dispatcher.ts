@@ -135,6 +135,13 @@ interface Outcome {
 
 const randomId = () => randomBytes(8).toString("hex");
 
+/** `set` (made when undefined) with `item` added. */
+function withItem(set: Set<string> | undefined, item: string): Set<string> {
+  const out = set ?? new Set<string>();
+  out.add(item);
+  return out;
+}
+
 function attemptReasonOf(error: DeliveryError): "AgentUnavailable" | "AgentError" {
   return error.kind === "connect" || error.kind === "reset" ? "AgentUnavailable" : "AgentError";
 }
@@ -225,7 +232,7 @@ export class Dispatcher {
     this.#tasks.set(uid, task);
     // Failed pods of earlier attempts (another leader's) are avoided too.
     for (const a of task.status.attempts ?? [])
-      if (a.outcome === "Failed" && a.pod) (task.failedPods ??= new Set()).add(a.pod);
+      if (a.outcome === "Failed" && a.pod) task.failedPods = withItem(task.failedPods, a.pod);
 
     if (!agent) {
       void this.#finish(task, "Failed", "AgentUnavailable", "no agent of the team can take this Delegation");
@@ -518,7 +525,7 @@ export class Dispatcher {
     task.status.attempts = [...attempts, record];
     task.status.agent = task.agent;
     task.status.pod = pod.pod;
-    (task.ownIds ??= new Set()).add(id);
+    task.ownIds = withItem(task.ownIds, id);
     task.state = "running";
 
     const controller = new AbortController();
@@ -651,7 +658,7 @@ export class Dispatcher {
     terminalReason: DelegationReason,
   ): void {
     this.#closeAttempt(task, attempt, "Failed", attemptReason, message);
-    (task.failedPods ??= new Set()).add(attempt.pod);
+    task.failedPods = withItem(task.failedPods, attempt.pod);
     const counted = (task.status.attempts ?? []).filter((a) => a.reason !== "Interrupted").length;
     task.backoff ??= new Backoff({ initialMs: 1000, maxMs: 30_000, jitter: 0.5, ...this.#deps.backoff });
     const delay = task.backoff.next();
