@@ -148,6 +148,29 @@ describe("WorkQueue", () => {
     expect(queue.len()).toBe(0); // the replaced timers did not fire
   });
 
+  it("holds many delayed keys under one timer and adds each when it is due, in time order", async () => {
+    vi.useFakeTimers();
+    const queue = new WorkQueue<number>();
+    const delays = Array.from({ length: 500 }, (_, i) => ((i * 7919) % 1000) + 1); // 1..1000 ms, shuffled
+    delays.forEach((ms, key) => {
+      queue.addAfter(key, ms);
+    });
+    expect(vi.getTimerCount()).toBe(1);
+    const seen: number[] = [];
+    for (let t = 1; t <= 1000; t++) {
+      await vi.advanceTimersByTimeAsync(1);
+      while (queue.len() > 0) {
+        const key = (await queue.get())!;
+        expect(delays[key]).toBe(t); // not early, not late
+        seen.push(key);
+        queue.done(key);
+      }
+    }
+    expect(seen.sort((a, b) => a - b)).toEqual(delays.map((_, key) => key));
+    expect(vi.getTimerCount()).toBe(0);
+    await queue.shutDown();
+  });
+
   it("shutDown({ drain: true }) stops taking work and resolves only when in-flight work is done", async () => {
     const queue = new WorkQueue();
     queue.add("a");
