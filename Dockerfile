@@ -17,4 +17,4 @@ USER 65532:65532
 # A small young generation and slow heap growth keep the operator's memory near what it holds
 # (docs/benchmarks.md: peak RSS with 14,000 Delegations cached), for a little more GC time.
 # bench/delegation-routing.ts runs the operator with exactly this line.
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "dist/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=10", "dist/main.js"]
