@@ -308,6 +308,33 @@ describe("KubeClient over a loaded connection", () => {
     expect(seen[0]!.url).toBe("/clusters/x/api");
     expect(seen[0]!.headers).toMatchObject({ authorization: "Bearer file-token", "user-agent": "kubeconfig-test" });
   });
+
+  it("ends a request at its time limit or the caller's abort, and keeps no timer after an answer", async () => {
+    const server = createServer((req, res) => {
+      if (req.url === "/fast") res.end("{}");
+      // /slow never answers
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const file = write("config", kubeconfig({ cluster: { server: `http://127.0.0.1:${port}` }, user: { token: "t" } }));
+    const client = KubeClient.load({ kubeconfig: file, timeoutMs: 60_000 });
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    try {
+      const before = timers();
+      for (let i = 0; i < 20; i++) await client.get("/fast");
+      expect(timers()).toBe(before); // each 60 s timer was cleared when its answer came
+
+      await expect(client.get("/slow", { timeoutMs: 100 })).rejects.toMatchObject({ statusCode: 0, reason: "Timeout" });
+      const caller = new AbortController();
+      const pending = client.get("/slow", { signal: caller.signal });
+      caller.abort();
+      await expect(pending).rejects.toMatchObject({ statusCode: 0, reason: "Aborted" });
+    } finally {
+      client.close();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
 });
 
 describe("the operator's import graph", () => {
