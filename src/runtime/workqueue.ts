@@ -5,13 +5,13 @@
  * - a key added while being processed is queued again only after `done(key)`: one key is never
  *   processed by two workers at once;
  * - `addAfter` delays an add (the earliest pending time wins), `addRateLimited` delays it by the
- *   rate limiter's per-key backoff, `forget` resets that backoff; delayed keys wait in one min-heap
- *   under a single timer, as client-go's delaying queue does (thousands of day-long TTL requeues
- *   cost a heap entry each, not a timer each);
+ *   rate limiter's per-key backoff, `forget` resets that backoff; delayed keys wait in a
+ *   TimerHeap (thousands of day-long TTL requeues cost a heap entry each, not a Node timer each);
  * - `shutDown` stops accepting adds and handing out keys; with `drain` it resolves once every key
  *   being processed is done.
  */
 import { defaultControllerRateLimiter, type RateLimiter } from "./ratelimiter.ts";
+import { type TimerEntry, TimerHeap } from "./timer-heap.ts";
 
 /** Optional hooks for workqueue metrics (depth, adds, retries, latencies in seconds). */
 export interface WorkQueueMetrics {
@@ -45,13 +45,9 @@ export class WorkQueue<K = string> {
   readonly #processing = new Map<K, number>();
   /** When each queued key was added, for the latency metric. */
   readonly #addedAt = new Map<K, number>();
-  /** Delayed keys: the earliest time each is due. */
-  readonly #waiting = new Map<K, number>();
-  /** The same, ordered by time; entries whose time no longer matches #waiting are stale. */
-  readonly #due = new DueHeap<K>();
-  #timer: NodeJS.Timeout | undefined;
-  /** When #timer fires. */
-  #timerAt = Number.POSITIVE_INFINITY;
+  /** Delayed keys and their timers (the earliest pending one per key). */
+  readonly #waiting = new Map<K, TimerEntry>();
+  readonly #timers = new TimerHeap();
   #getters: ((key: K | undefined) => void)[] = [];
   #shuttingDown = false;
   #drained: (() => void) | undefined;
@@ -76,33 +72,16 @@ export class WorkQueue<K = string> {
       this.add(key);
       return;
     }
-    const readyAt = Date.now() + ms;
     const pending = this.#waiting.get(key);
-    if (pending !== undefined && pending <= readyAt) return;
-    this.#waiting.set(key, readyAt);
-    this.#due.push(key, readyAt);
-    if (readyAt < this.#timerAt) this.#arm(readyAt);
-  }
-
-  #arm(at: number): void {
-    clearTimeout(this.#timer);
-    this.#timerAt = at;
-    this.#timer = setTimeout(() => this.#release(), Math.max(0, at - Date.now()));
-  }
-
-  /** Adds every delayed key that is due, then waits for the next one. */
-  #release(): void {
-    this.#timer = undefined;
-    this.#timerAt = Number.POSITIVE_INFINITY;
-    const now = Date.now();
-    for (let next = this.#due.peek(); next && next.at <= now; next = this.#due.peek()) {
-      this.#due.pop();
-      if (this.#waiting.get(next.key) !== next.at) continue; // replaced by an earlier time
-      this.#waiting.delete(next.key);
-      this.add(next.key);
-    }
-    const next = this.#due.peek();
-    if (next && !this.#shuttingDown) this.#arm(next.at);
+    if (pending && pending.at <= Date.now() + ms) return;
+    this.#timers.cancel(pending);
+    this.#waiting.set(
+      key,
+      this.#timers.schedule(ms, () => {
+        this.#waiting.delete(key);
+        this.add(key);
+      }),
+    );
   }
 
   /** Adds `key` after the rate limiter's backoff for it (which grows with each call). */
@@ -159,11 +138,8 @@ export class WorkQueue<K = string> {
   /** Stops accepting and handing out keys; with drain (default) resolves when processing is done. */
   shutDown(options: ShutDownOptions = {}): Promise<void> {
     this.#shuttingDown = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = Number.POSITIVE_INFINITY;
+    this.#timers.clear();
     this.#waiting.clear();
-    this.#due.clear();
     this.#queue = [];
     this.#dirty.clear();
     this.#addedAt.clear();
@@ -197,47 +173,6 @@ export class WorkQueue<K = string> {
     this.#dirty.delete(key);
     this.#processing.set(key, now);
     return key;
-  }
-}
-
-/** A binary min-heap of keys by due time. */
-class DueHeap<K> {
-  readonly #items: { key: K; at: number }[] = [];
-
-  push(key: K, at: number): void {
-    const items = this.#items;
-    items.push({ key, at });
-    for (let i = items.length - 1; i > 0; ) {
-      const parent = (i - 1) >> 1;
-      if (items[parent]!.at <= items[i]!.at) break;
-      [items[parent], items[i]] = [items[i]!, items[parent]!];
-      i = parent;
-    }
-  }
-
-  peek(): { key: K; at: number } | undefined {
-    return this.#items[0];
-  }
-
-  pop(): void {
-    const items = this.#items;
-    const last = items.pop();
-    if (!last || items.length === 0) return;
-    items[0] = last;
-    for (let i = 0; ; ) {
-      const left = 2 * i + 1;
-      const right = left + 1;
-      let least = i;
-      if (left < items.length && items[left]!.at < items[least]!.at) least = left;
-      if (right < items.length && items[right]!.at < items[least]!.at) least = right;
-      if (least === i) return;
-      [items[least], items[i]] = [items[i]!, items[least]!];
-      i = least;
-    }
-  }
-
-  clear(): void {
-    this.#items.length = 0;
   }
 }
 
