@@ -836,7 +836,15 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
     `- machine: nproc ${availableParallelism()}, ${cpu}, Linux ${release()}; load average ${load0.map((l) => l.toFixed(2)).join(" ")} at start, ${load1.map((l) => l.toFixed(2)).join(" ")} at end`,
     `- Node ${process.version}; Kubernetes ${kubeVersion} (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok; 1 kwok node); pods: stub gateways in network namespaces (test/support/podnet)`,
     `- command: \`${command}\``,
-    `- operator process: ${options.operator === "image" ? `\`node ${[...(operatorProcess.nodeArgs ?? []), operatorProcess.entry].join(" ")}\`, as the image's ENTRYPOINT runs it (built with \`npm run build\`)` : "`node src/main.ts` (source, type stripping)"}`,
+    `- operator process: ${
+      options.operator === "image"
+        ? `\`${Object.entries(operatorProcess.env ?? {})
+            .map(([k, v]) => `${k}=${v} `)
+            .join(
+              "",
+            )}node ${[...(operatorProcess.nodeArgs ?? []), operatorProcess.entry].join(" ")}\`, as the image's ENV and ENTRYPOINT run it (built with \`npm run build\`)`
+        : "`node src/main.ts` (source, type stripping)"
+    }`,
     `- operator: \`--namespace=${NAMESPACE} --leader-elect=false --delegation-bind-address=${network.address}:0\` (other flags default: --delegation-running-delay 250ms, concurrency 4); team \`${TEAM}\` hubAndSpoke, lead \`${LEAD}\` (0 replicas, the caller), \`${WORKER}\` ${WORKER_REPLICAS} replicas × maxConcurrentTasks ${WORKER_SLOTS}, stub delay 0`,
     "",
     `### Routing overhead (${options.warmup} warm-up pairs, then ${options.pairs} interleaved pairs, one call at a time)`,

@@ -20,17 +20,30 @@ export interface OperatorProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** The node flags and entry point of the image's ENTRYPOINT (Dockerfile `["node", ...flags, entry]`). */
-export function imageEntrypoint(dockerfile = join(repoRoot, "Dockerfile")): { nodeArgs: string[]; entry: string } {
-  const line = readFileSync(dockerfile, "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("ENTRYPOINT "));
+/**
+ * How the image runs the operator, read from the Dockerfile's last stage: the node flags and entry
+ * point of its `ENTRYPOINT ["node", ...flags, entry]` and the variables its `ENV KEY=value` lines set.
+ */
+export function imageEntrypoint(dockerfile = join(repoRoot, "Dockerfile")): {
+  nodeArgs: string[];
+  entry: string;
+  env: Record<string, string>;
+} {
+  const lines = readFileSync(dockerfile, "utf8").split("\n");
+  const stage = lines.slice(lines.findLastIndex((l) => l.startsWith("FROM ")));
+  const line = stage.find((l) => l.startsWith("ENTRYPOINT "));
   const argv: unknown = line ? JSON.parse(line.slice("ENTRYPOINT ".length)) : undefined;
   const strings = Array.isArray(argv) && argv.every((a) => typeof a === "string") ? (argv as string[]) : [];
   const entry = strings.at(-1);
   if (strings[0] !== "node" || strings.length < 2 || !entry)
     throw new Error(`${dockerfile}: expected ENTRYPOINT ["node", ...flags, "<entry>"]`);
-  return { nodeArgs: strings.slice(1, -1), entry };
+  const env: Record<string, string> = {};
+  for (const l of stage) {
+    const match = /^ENV ([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/.exec(l);
+    if (l.startsWith("ENV ") && !match) throw new Error(`${dockerfile}: expected ENV KEY=value, got: ${l}`);
+    if (match) env[match[1]!] = match[2]!;
+  }
+  return { nodeArgs: strings.slice(1, -1), entry, env };
 }
 
 export interface OperatorProcessOptions {
@@ -38,6 +51,8 @@ export interface OperatorProcessOptions {
   entry?: string;
   /** Flags for node itself, before the entry point. */
   nodeArgs?: string[];
+  /** Added to the environment. */
+  env?: Record<string, string>;
 }
 
 export async function startOperator(
@@ -61,7 +76,7 @@ export async function startOperator(
       "--delegation-bind-address=127.0.0.1:0",
       ...args,
     ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, POD_NAME: identity } },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env, POD_NAME: identity } },
   );
   const logs: Record<string, unknown>[] = [];
   let buffer = "";

@@ -16,6 +16,10 @@ describe("the image's ENTRYPOINT", () => {
     expect(entry).toBe(`${build.compilerOptions.outDir}/main.js`);
   });
 
+  it("sets its environment with plain ENV KEY=value lines", () => {
+    expect(imageEntrypoint().env).toMatchObject({ NODE_ENV: "production" });
+  });
+
   it("gives node flags that this Node accepts", () => {
     expect(nodeArgs.length).toBeGreaterThan(0);
     const run = spawnSync(process.execPath, [...nodeArgs, "-e", "0"], { encoding: "utf8" });
