@@ -420,14 +420,25 @@ describe("delegation through the operator's endpoint, with stub gateways in a po
         ),
       );
       const uids = created.map((d) => d.metadata.uid!);
-      // Mid-flight: some finished, several running on pods, the rest queued.
+      // Mid-flight: the first wave finished, and a later wave is running on pods (not the first
+      // wave about to finish: its terminal writes could still land after the kill), the rest queued.
+      const runningUids = (items: Delegation[]) =>
+        items.filter((d) => d.status?.phase === "Running" && d.status.pod).map((d) => d.metadata.uid!);
+      const firstWave = new Set<string>();
       await eventually(
-        "some of the batch finished and some running",
+        "the first of the batch to finish",
         async () => {
           const items = await listDelegations(`${LABEL}=restart`);
-          const done = items.filter(isTerminal).length;
-          const running = items.filter((d) => d.status?.phase === "Running" && d.status.pod).length;
-          return done >= 1 && running >= 4 ? true : undefined;
+          for (const uid of runningUids(items)) firstWave.add(uid);
+          return items.some(isTerminal) ? true : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 50 },
+      );
+      await eventually(
+        "a later wave running",
+        async () => {
+          const items = await listDelegations(`${LABEL}=restart`);
+          return runningUids(items).filter((uid) => !firstWave.has(uid)).length >= 4 ? true : undefined;
         },
         { timeoutMs: 60_000, intervalMs: 50 },
       );
