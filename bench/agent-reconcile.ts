@@ -15,6 +15,7 @@ import { KubeClient } from "../src/runtime/client.ts";
 import { kubectlOk } from "../test/support/kubectl.ts";
 import { repoRoot } from "../test/support/manifests.ts";
 import { startBenchOperator } from "./lib/operator.ts";
+import { exitOnHelp, intOption } from "./lib/options.ts";
 import { procCpuMs, procMemory } from "./lib/proc.ts";
 import { parse, type Samples, scrape, series, sum } from "./lib/prom.ts";
 import { runBench } from "./lib/run.ts";
@@ -68,20 +69,12 @@ function parseOptions(): Options {
     strict: true,
     allowPositionals: false,
   });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  const int = (flag: string, value: string | undefined, min: number, max: number) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${flag} must be an integer in ${min}..${max}`);
-    return n;
-  };
+  exitOnHelp(values.help, USAGE);
   return {
-    agents: int("agents", values.agents, 1, 200),
-    idleMs: int("idle-seconds", values["idle-seconds"], 0, 300) * 1000,
-    timeoutMs: int("timeout-seconds", values["timeout-seconds"], 5, 1800) * 1000,
-    concurrency: values.concurrency === undefined ? undefined : int("concurrency", values.concurrency, 1, 64),
+    agents: intOption("agents", values.agents, 1, 200),
+    idleMs: intOption("idle-seconds", values["idle-seconds"], 0, 300) * 1000,
+    timeoutMs: intOption("timeout-seconds", values["timeout-seconds"], 5, 1800) * 1000,
+    concurrency: values.concurrency === undefined ? undefined : intOption("concurrency", values.concurrency, 1, 64),
     keepLogs: values["keep-logs"],
   };
 }

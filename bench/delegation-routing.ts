@@ -24,6 +24,7 @@ import { imageEntrypoint, type OperatorProcessOptions } from "../test/support/op
 import { acquirePodNetwork, type PodAgent, startPodAgent } from "../test/support/podnet/index.ts";
 import { JsonClient } from "./lib/http.ts";
 import { startBenchOperator } from "./lib/operator.ts";
+import { exitOnHelp, intOption } from "./lib/options.ts";
 import { procCpuMs, procMemory } from "./lib/proc.ts";
 import { parse, type Samples, scrape, series, sum } from "./lib/prom.ts";
 import { runBench } from "./lib/run.ts";
@@ -104,24 +105,16 @@ function parseOptions(): Options {
     strict: true,
     allowPositionals: false,
   });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  const int = (flag: string, value: string | undefined, min: number, max: number) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${flag} must be an integer in ${min}..${max}`);
-    return n;
-  };
+  exitOnHelp(values.help, USAGE);
   return {
-    pairs: int("pairs", values.pairs, 1, 20_000),
-    warmup: int("warmup", values.warmup, 0, 5000),
-    clients: int("clients", values.clients, 1, 512),
-    delegations: int("delegations", values.delegations, 1, 50_000),
-    queue: values["skip-queue"] ? 0 : int("queue", values.queue, 0, 50_000),
-    queueConcurrency: int("queue-concurrency", values["queue-concurrency"], 1, 256),
-    timeoutMs: int("timeout-seconds", values["timeout-seconds"], 5, 3600) * 1000,
-    podnetWaitMs: int("podnet-wait-seconds", values["podnet-wait-seconds"], 0, 3600) * 1000,
+    pairs: intOption("pairs", values.pairs, 1, 20_000),
+    warmup: intOption("warmup", values.warmup, 0, 5000),
+    clients: intOption("clients", values.clients, 1, 512),
+    delegations: intOption("delegations", values.delegations, 1, 50_000),
+    queue: values["skip-queue"] ? 0 : intOption("queue", values.queue, 0, 50_000),
+    queueConcurrency: intOption("queue-concurrency", values["queue-concurrency"], 1, 256),
+    timeoutMs: intOption("timeout-seconds", values["timeout-seconds"], 5, 3600) * 1000,
+    podnetWaitMs: intOption("podnet-wait-seconds", values["podnet-wait-seconds"], 0, 3600) * 1000,
     operator: operatorForm(values.operator),
     keepLogs: values["keep-logs"],
   };
