@@ -19,7 +19,6 @@ import type { Delegation } from "../../src/api/delegation.ts";
 import { isTerminal } from "../../src/delegation/common.ts";
 import { KubeClient } from "../../src/runtime/client.ts";
 import { Informer } from "../../src/runtime/informer.ts";
-import { resourcePath } from "../../src/runtime/resource.ts";
 import { installCrds, kubectlOk } from "../support/kubectl.ts";
 import { type OperatorProcess, startOperator } from "../support/operator-process.ts";
 import {
@@ -34,21 +33,11 @@ import {
   startPodAgent,
 } from "../support/podnet/index.ts";
 import { eventually } from "./support/kube.ts";
+import { GVR, isReady, namespaceApi, type Obj } from "./support/namespace-api.ts";
 
 const NS = "deleg-flow";
 /** The researcher's stub gateways hold every answer this long, so work is in flight long enough to observe. */
 const RESEARCHER_DELAY_MS = 1_500;
-const GVR = {
-  delegations: { group: "clawcrew.io", version: "v1alpha1", plural: "delegations" },
-  agents: { group: "clawcrew.io", version: "v1alpha1", plural: "agents" },
-  teams: { group: "clawcrew.io", version: "v1alpha1", plural: "agentteams" },
-  pods: { group: "", version: "v1", plural: "pods" },
-  secrets: { group: "", version: "v1", plural: "secrets" },
-};
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON objects
-type Obj = Record<string, any>;
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("delegation through the operator's endpoint, with stub gateways in a pod network", () => {
@@ -63,21 +52,8 @@ describe("delegation through the operator's endpoint, with stub gateways in a po
   const tokens: Record<string, string> = {};
   const timings: Record<string, number> = {};
 
-  const api = (gvr: (typeof GVR)[keyof typeof GVR], name?: string) =>
-    resourcePath(gvr, { namespace: NS, ...(name && { name }) });
+  const { api, listDelegations, agentPods, agentTokens } = namespaceApi(() => client, NS);
   const getDelegation = (name: string) => client.get<Delegation>(api(GVR.delegations, name));
-  const listDelegations = async (labelSelector?: string) =>
-    (
-      await client.get<{ items: Delegation[] }>(api(GVR.delegations), {
-        ...(labelSelector && { query: { labelSelector } }),
-      })
-    ).items;
-  const agentPods = async (agent: string) =>
-    (
-      await client.get<{ items: Obj[] }>(api(GVR.pods), { query: { labelSelector: `clawcrew.io/agent=${agent}` } })
-    ).items.filter((p) => !p.metadata.deletionTimestamp);
-  const isReady = (pod: Obj) =>
-    (pod.status?.conditions ?? []).some((c: Obj) => c.type === "Ready" && c.status === "True");
   const createDelegation = (spec: Obj, labels: Record<string, string> = {}) =>
     client.request<Delegation>("POST", api(GVR.delegations), {
       body: {
@@ -213,10 +189,7 @@ describe("delegation through the operator's endpoint, with stub gateways in a po
       { timeoutMs: 120_000, intervalMs: 500 },
     );
     timings.podsReadyMs = Math.round(performance.now() - t0);
-    for (const name of ["ceo", "researcher", "writer"]) {
-      const secret = await client.get<Obj>(api(GVR.secrets, `${name}-token`));
-      tokens[name] = Buffer.from(secret.data.token, "base64").toString("utf8");
-    }
+    Object.assign(tokens, await agentTokens(["ceo", "researcher", "writer"]));
   }, 600_000);
 
   afterAll(async () => {

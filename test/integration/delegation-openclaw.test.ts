@@ -14,9 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ControlPlane, startControlPlane } from "../../hack/cluster/control-plane.ts";
 import { freePorts } from "../../hack/cluster/ports.ts";
 import { installSignalCleanup } from "../../hack/cluster/process.ts";
-import type { Delegation } from "../../src/api/delegation.ts";
 import { KubeClient } from "../../src/runtime/client.ts";
-import { resourcePath } from "../../src/runtime/resource.ts";
 import { installCrds, kubectlOk } from "../support/kubectl.ts";
 import { type OperatorProcess, startOperator } from "../support/operator-process.ts";
 import {
@@ -32,6 +30,7 @@ import {
 } from "../support/podnet/index.ts";
 import { type ChatMessage, type ChatRequest, type StubLlm, type StubReply, startStubLlm } from "../support/stub-llm.ts";
 import { eventually } from "./support/kube.ts";
+import { GVR, isReady, namespaceApi, type Obj } from "./support/namespace-api.ts";
 
 const NS = "deleg-openclaw";
 const TASK = "Task T-7: compute 3+4";
@@ -40,16 +39,6 @@ const DELEGATE_TOOL_ID = "mcp:clawcrew:clawcrew__delegate";
 /** Tool call ids the lead's script uses (OpenClaw keeps only the letters and digits of an id). */
 const SEARCH_CALL = "call7search";
 const DELEGATE_CALL = "call7delegate";
-const GVR = {
-  delegations: { group: "clawcrew.io", version: "v1alpha1", plural: "delegations" },
-  agents: { group: "clawcrew.io", version: "v1alpha1", plural: "agents" },
-  pods: { group: "", version: "v1", plural: "pods" },
-  secrets: { group: "", version: "v1", plural: "secrets" },
-};
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON objects
-type Obj = Record<string, any>;
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function text(content: unknown): string {
@@ -100,15 +89,7 @@ describe("delegation between real OpenClaw gateways", () => {
   const tokens: Record<string, string> = {};
   const timings: Record<string, number> = {};
 
-  const api = (gvr: (typeof GVR)[keyof typeof GVR], name?: string) =>
-    resourcePath(gvr, { namespace: NS, ...(name && { name }) });
-  const listDelegations = async () => (await client.get<{ items: Delegation[] }>(api(GVR.delegations))).items;
-  const agentPods = async (agent: string) =>
-    (
-      await client.get<{ items: Obj[] }>(api(GVR.pods), { query: { labelSelector: `clawcrew.io/agent=${agent}` } })
-    ).items.filter((p) => !p.metadata.deletionTimestamp);
-  const isReady = (pod: Obj) =>
-    (pod.status?.conditions ?? []).some((c: Obj) => c.type === "Ready" && c.status === "True");
+  const { api, listDelegations, agentPods, agentTokens } = namespaceApi(() => client, NS);
 
   beforeAll(async () => {
     if (process.getuid?.() !== 0) throw new Error("this test needs root: it creates network namespaces and a bridge");
@@ -213,10 +194,7 @@ describe("delegation between real OpenClaw gateways", () => {
       { timeoutMs: 270_000, intervalMs: 1_000 },
     );
     timings.gatewaysReadyMs = Math.round(performance.now() - t0);
-    for (const name of ["ceo", "researcher", "writer"]) {
-      const secret = await client.get<Obj>(api(GVR.secrets, `${name}-token`));
-      tokens[name] = Buffer.from(secret.data.token, "base64").toString("utf8");
-    }
+    Object.assign(tokens, await agentTokens(["ceo", "researcher", "writer"]));
   }, 900_000);
 
   afterAll(async () => {
