@@ -411,7 +411,11 @@ describe("Delegation controller", () => {
 
   it("deletes a finished Delegation after its TTL", async () => {
     const created = await createDelegation({ to: "researcher", task: "short-lived", ttlSecondsAfterFinished: 1 });
-    await waitTerminal(created.metadata.name!);
+    // completionTime has second precision, so the TTL may delete it before a poll sees it finished:
+    // the counter's watch sees every transition.
+    await eventually("the Delegation to finish", async () =>
+      counter.counts.get(created.metadata.uid!) === 1 ? true : undefined,
+    );
     await eventually(
       "the finished Delegation to be deleted",
       async () => {
