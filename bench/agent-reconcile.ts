@@ -1,19 +1,9 @@
 import { availableParallelism, cpus, loadavg, release } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  type KubernetesObject,
-  type V1Deployment,
-  VersionApi,
-} from "@kubernetes/client-node";
-import { type ControlPlane, startControlPlane } from "../hack/cluster/control-plane.ts";
+import { AppsV1Api, CustomObjectsApi, type KubernetesObject, type V1Deployment } from "@kubernetes/client-node";
 import { KubeClient } from "../src/runtime/client.ts";
-import { kubectlOk } from "../test/support/kubectl.ts";
-import { repoRoot } from "../test/support/manifests.ts";
+import { startBenchCluster } from "./lib/cluster.ts";
 import { startBenchOperator } from "./lib/operator.ts";
 import { exitOnHelp, intOption } from "./lib/options.ts";
 import { procCpuMs, procMemory } from "./lib/proc.ts";
@@ -261,54 +251,21 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   const started = new Date();
 
   // Room for 2N+1 Agent pods (1280Mi requested each) + surge, and 2N+1 baseline pods.
-  const controlPlane: ControlPlane = await startControlPlane({
-    signal,
-    log: (m) => log(`control plane: ${m}`),
-    keepDataDir: options.keepLogs,
+  const { kubeconfig, kc, core, kubeVersion } = await startBenchCluster({
+    namespace: NAMESPACE,
     nodeResources: {
       cpu: String(Math.max(32, N * 2)),
       memory: `${Math.max(256, N * 6)}Gi`,
       pods: String(Math.max(110, N * 5 + 20)),
     },
+    keepLogs: options.keepLogs,
+    timeoutMs: options.timeoutMs,
+    cleanups,
+    log,
+    signal,
   });
-  cleanups.push(async () => {
-    log(
-      options.keepLogs
-        ? `stopping the control plane (data kept in ${controlPlane.dataDir})`
-        : "stopping the control plane",
-    );
-    await controlPlane.stop();
-  });
-  const kubeconfig = controlPlane.kubeconfigPath;
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const kubeVersion = (await kc.makeApiClient(VersionApi).getCode()).gitVersion;
-
-  log("installing the CRDs");
-  await kubectlOk(kubeconfig, ["apply", "--server-side", "-f", `${repoRoot}/crds`]);
-  await kubectlOk(kubeconfig, [
-    "wait",
-    "--for=condition=Established",
-    "crd",
-    "-l",
-    "app.kubernetes.io/part-of=clawcrew",
-    "--timeout=60s",
-  ]);
-  await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
-  // Pods are refused until the namespace's default ServiceAccount exists.
-  const saDeadline = performance.now() + options.timeoutMs;
-  for (;;) {
-    try {
-      await core.readNamespacedServiceAccount({ name: "default", namespace: NAMESPACE });
-      break;
-    } catch (error) {
-      if (performance.now() > saDeadline) throw error;
-      await sleep(50, undefined, { signal });
-    }
-  }
 
   const agents = new TimedWatch<AgentObject>(
     kc,

@@ -15,13 +15,12 @@ import { readFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesObject, VersionApi } from "@kubernetes/client-node";
-import { type ControlPlane, startControlPlane } from "../hack/cluster/control-plane.ts";
+import { CustomObjectsApi, type KubernetesObject } from "@kubernetes/client-node";
 import { KubeClient } from "../src/runtime/client.ts";
-import { kubectlOk } from "../test/support/kubectl.ts";
 import { repoRoot } from "../test/support/manifests.ts";
 import { imageEntrypoint, type OperatorProcessOptions } from "../test/support/operator-process.ts";
 import { acquirePodNetwork, type PodAgent, startPodAgent } from "../test/support/podnet/index.ts";
+import { startBenchCluster } from "./lib/cluster.ts";
 import { JsonClient } from "./lib/http.ts";
 import { startBenchOperator } from "./lib/operator.ts";
 import { exitOnHelp, intOption } from "./lib/options.ts";
@@ -192,42 +191,21 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
     await network.destroy();
   });
 
-  const controlPlane: ControlPlane = await startControlPlane({
-    signal,
+  const { controlPlane, kubeconfig, kc, core, kubeVersion } = await startBenchCluster({
+    namespace: NAMESPACE,
     podReadiness: "external",
-    log: (m) => log(`control plane: ${m}`),
-    keepDataDir: options.keepLogs,
     nodeResources: { cpu: "64", memory: "512Gi", pods: "110" },
+    keepLogs: options.keepLogs,
+    timeoutMs: options.timeoutMs,
+    cleanups,
+    log,
+    signal,
   });
-  cleanups.push(async () => {
-    log(
-      options.keepLogs
-        ? `stopping the control plane (data kept in ${controlPlane.dataDir})`
-        : "stopping the control plane",
-    );
-    await controlPlane.stop();
-  });
-  const kubeconfig = controlPlane.kubeconfigPath;
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const kubeVersion = (await kc.makeApiClient(VersionApi).getCode()).gitVersion;
   const pidOf = (name: string) => controlPlane.processes.find((p) => p.name === name)?.pid;
   const apiserverPid = pidOf("kube-apiserver");
   const etcdPid = pidOf("etcd");
 
-  log("installing the CRDs");
-  await kubectlOk(kubeconfig, ["apply", "--server-side", "-f", `${repoRoot}/crds`]);
-  await kubectlOk(kubeconfig, [
-    "wait",
-    "--for=condition=Established",
-    "crd",
-    "-l",
-    "app.kubernetes.io/part-of=clawcrew",
-    "--timeout=60s",
-  ]);
-  await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
   const until = async (what: string, check: () => Promise<boolean>) => {
     const deadline = performance.now() + options.timeoutMs;
     for (;;) {
@@ -240,10 +218,6 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
       await sleep(100, undefined, { signal });
     }
   };
-  await until("the default ServiceAccount", async () => {
-    await core.readNamespacedServiceAccount({ name: "default", namespace: NAMESPACE });
-    return true;
-  });
 
   // --- the kubelet stand-in: stub gateways at the pods' IPs ---
   const pods: PodAgent = startPodAgent({

@@ -24,7 +24,8 @@ import { createTeamController } from "../team/controller.ts";
 const MANAGED = "app.kubernetes.io/managed-by=clawcrew";
 const RESYNC_MS = 10 * 60_000;
 
-const OWNED_BY_AGENT: GroupVersionResource[] = [
+/** The kinds an Agent owns, cached (by the managed-by label) to trigger its reconcile. */
+export const OWNED_BY_AGENT: GroupVersionResource[] = [
   { group: "apps", version: "v1", plural: "deployments" },
   { group: "apps", version: "v1", plural: "statefulsets" },
   { group: "", version: "v1", plural: "configmaps" },

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { agentReconciler } from "../../src/agent/reconcile.ts";
 import { teamWatches } from "../../src/agent/watches.ts";
 import { API_VERSION, GROUP, VERSION } from "../../src/api/meta.ts";
+import { OWNED_BY_AGENT } from "../../src/operator/operator.ts";
 import { KubeClient } from "../../src/runtime/client.ts";
 import { Controller } from "../../src/runtime/controller.ts";
 import { EventRecorder } from "../../src/runtime/events.ts";
@@ -112,15 +113,7 @@ beforeAll(async () => {
   const agents = informer({ group: GROUP, version: VERSION, plural: "agents" });
   const teams = informer({ group: GROUP, version: VERSION, plural: "agentteams" });
   const networkPolicies = informer({ group: "networking.k8s.io", version: "v1", plural: "networkpolicies" }, MANAGED);
-  const owned = [
-    { group: "apps", version: "v1", plural: "deployments" },
-    { group: "apps", version: "v1", plural: "statefulsets" },
-    { group: "", version: "v1", plural: "configmaps" },
-    { group: "", version: "v1", plural: "services" },
-    { group: "", version: "v1", plural: "secrets" },
-    { group: "", version: "v1", plural: "serviceaccounts" },
-    { group: "policy", version: "v1", plural: "poddisruptionbudgets" },
-  ].map((resource) => ({ informer: informer(resource, MANAGED) }));
+  const owned = OWNED_BY_AGENT.map((resource) => ({ informer: informer(resource, MANAGED) }));
   const events = new EventRecorder({ client, logger });
 
   controllers.push(
