@@ -10,6 +10,7 @@ import https from "node:https";
 import { errorFromResponse, toKubeApiError } from "./errors.ts";
 import { type ClusterConnection, type Credentials, type LoadOptions, loadClusterConnection } from "./kubeconfig.ts";
 import { RestMapper } from "./restmapper.ts";
+import { TlsAgents } from "./tls-agent.ts";
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -38,8 +39,9 @@ export class KubeClient {
   readonly #base: string;
   readonly #timeoutMs: number;
   readonly #userAgent: string;
-  // Our own keep-alive agent; the connection supplies one only for a cluster behind a proxy-url.
-  readonly #agent: http.Agent;
+  // Our own keep-alive agents; the connection supplies one only for a cluster behind a proxy-url.
+  readonly #httpAgent = new http.Agent({ keepAlive: true });
+  readonly #tlsAgents = new TlsAgents();
 
   constructor(connection: ClusterConnection, options: KubeClientOptions = {}) {
     this.connection = connection;
@@ -47,8 +49,6 @@ export class KubeClient {
     this.#base = connection.server.href.replace(/\/+$/, "");
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#userAgent = options.userAgent ?? "clawcrew-operator";
-    this.#agent =
-      this.server.protocol === "https:" ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
     this.mapper = new RestMapper((path, signal) => this.request("GET", path, { signal }));
   }
 
@@ -114,7 +114,8 @@ export class KubeClient {
 
   /** Closes idle keep-alive connections. */
   close(): void {
-    this.#agent.destroy();
+    this.#httpAgent.destroy();
+    this.#tlsAgents.destroy();
   }
 
   async #send(
@@ -143,14 +144,11 @@ export class KubeClient {
       headers["content-type"] = options.contentType ?? "application/json";
       headers["content-length"] = Buffer.byteLength(payload);
     }
-    const requestOptions: https.RequestOptions = {
-      ...credentials.tls,
-      method: verb,
-      headers,
-      agent: credentials.agent ?? this.#agent,
-      signal,
-    };
-    const transport = url.protocol === "https:" ? https : http;
+    const secure = url.protocol === "https:";
+    const requestOptions: https.RequestOptions = { method: verb, headers, signal };
+    if (credentials.agent) Object.assign(requestOptions, credentials.tls, { agent: credentials.agent });
+    else requestOptions.agent = secure ? this.#tlsAgents.agentFor(credentials.tls) : this.#httpAgent;
+    const transport = secure ? https : http;
     return new Promise((resolve, reject) => {
       const req = transport.request(url, requestOptions, resolve);
       req.on("error", (error) => reject(toKubeApiError(error, { verb, path })));
