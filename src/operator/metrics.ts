@@ -39,11 +39,27 @@ export function createMetrics(): OperatorMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
-  const depth = new Gauge({
+  // Gauges the controllers change on every request are kept here and copied in at scrape time:
+  // prom-client's Gauge.set sorts the label names on each call.
+  type Latest = Map<string, ControllerLabels & { value: number }>;
+  const depths: Latest = new Map();
+  const active: Latest = new Map();
+  const current = (values: Latest) =>
+    function collect(this: Gauge<"controller" | "kind">) {
+      for (const { controller, kind, value } of values.values()) this.set({ controller, kind }, value);
+    };
+  const record = (values: Latest, labels: ControllerLabels, value: number) => {
+    const key = `${labels.controller}/${labels.kind}`;
+    const entry = values.get(key);
+    if (entry) entry.value = value;
+    else values.set(key, { controller: labels.controller, kind: labels.kind, value });
+  };
+  new Gauge({
     name: "workqueue_depth",
     help: "Requests waiting in the work queue.",
     labelNames,
     registers: [registry],
+    collect: current(depths),
   });
   const retries = new Counter({
     name: "workqueue_retries_total",
@@ -58,11 +74,12 @@ export function createMetrics(): OperatorMetrics {
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60],
     registers: [registry],
   });
-  const workers = new Gauge({
+  new Gauge({
     name: "controller_runtime_active_workers",
     help: "Reconciles running now.",
     labelNames,
     registers: [registry],
+    collect: current(active),
   });
   const leader = new Gauge({
     name: "leader_election_master_status",
@@ -98,10 +115,10 @@ export function createMetrics(): OperatorMetrics {
         if (outcome === "error") errors.inc(l(labels));
         duration.observe(l(labels), seconds);
       },
-      queueDepth: (labels, value) => depth.set(l(labels), value),
+      queueDepth: (labels, value) => record(depths, labels, value),
       queueRetried: (labels) => retries.inc(l(labels)),
       queueLatency: (labels, seconds) => latency.observe(l(labels), seconds),
-      activeWorkers: (labels, count) => workers.set(l(labels), count),
+      activeWorkers: (labels, count) => record(active, labels, count),
     },
   };
 }
