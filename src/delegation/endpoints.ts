@@ -35,10 +35,10 @@ export type ResolveEndpoint = (namespace: string, agent: string, endpoint: PodEn
 
 /** What the dispatcher needs from an endpoint source. */
 export interface EndpointSource {
-  /** Every known endpoint of the agent's pods, ready or not. */
-  endpoints(namespace: string, agent: string): PodEndpoint[];
+  /** Every known endpoint of the agent's pods, ready or not, sorted by pod name. */
+  endpoints(namespace: string, agent: string): readonly PodEndpoint[];
   /** Ready, not terminating: pods that may take new work. */
-  readyPods(namespace: string, agent: string): PodEndpoint[];
+  readyPods(namespace: string, agent: string): readonly PodEndpoint[];
   dialTarget(namespace: string, agent: string, endpoint: PodEndpoint): DialTarget | undefined;
   /** Called with (namespace, agent) after that agent's endpoints changed. Returns unsubscribe. */
   onChange(callback: (namespace: string, agent: string) => void): () => void;
@@ -97,6 +97,8 @@ export class EndpointTracker implements EndpointSource {
   readonly #resolve: ResolveEndpoint;
   /** ns/agent → slice key → endpoints. */
   readonly #byAgent = new Map<string, Map<string, PodEndpoint[]>>();
+  /** ns/agent → its merged endpoints, built on first use after a change (the router asks per dispatch). */
+  readonly #merged = new Map<string, { all: readonly PodEndpoint[]; ready: readonly PodEndpoint[] }>();
   readonly #listeners = new Set<(namespace: string, agent: string) => void>();
   readonly #unsubscribe: (() => void)[];
 
@@ -120,22 +122,29 @@ export class EndpointTracker implements EndpointSource {
     this.#listeners.clear();
   }
 
-  endpoints(namespace: string, agent: string): PodEndpoint[] {
-    const slices = this.#byAgent.get(`${namespace}/${agent}`);
-    if (!slices) return [];
+  endpoints(namespace: string, agent: string): readonly PodEndpoint[] {
+    return this.#mergedOf(`${namespace}/${agent}`).all;
+  }
+
+  readyPods(namespace: string, agent: string): readonly PodEndpoint[] {
+    return this.#mergedOf(`${namespace}/${agent}`).ready;
+  }
+
+  #mergedOf(key: string): { all: readonly PodEndpoint[]; ready: readonly PodEndpoint[] } {
+    let merged = this.#merged.get(key);
+    if (merged) return merged;
     // A pod can appear in two slices while the controller moves it: keep the first, prefer ready.
     const byPod = new Map<string, PodEndpoint>();
-    for (const list of slices.values()) {
+    for (const list of this.#byAgent.get(key)?.values() ?? []) {
       for (const e of list) {
         const seen = byPod.get(e.pod);
         if (!seen || (!seen.ready && e.ready)) byPod.set(e.pod, e);
       }
     }
-    return [...byPod.values()].sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0));
-  }
-
-  readyPods(namespace: string, agent: string): PodEndpoint[] {
-    return this.endpoints(namespace, agent).filter((e) => e.ready && !e.terminating);
+    const all = [...byPod.values()].sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0));
+    merged = { all, ready: all.filter((e) => e.ready && !e.terminating) };
+    if (this.#byAgent.has(key)) this.#merged.set(key, merged);
+    return merged;
   }
 
   dialTarget(namespace: string, agent: string, endpoint: PodEndpoint): DialTarget | undefined {
@@ -154,6 +163,7 @@ export class EndpointTracker implements EndpointSource {
     const key = `${namespace}/${agent}`;
     const sliceKey = slice.metadata?.name ?? "";
     let slices = this.#byAgent.get(key);
+    this.#merged.delete(key);
     if (endpoints) {
       if (!slices) {
         slices = new Map();
