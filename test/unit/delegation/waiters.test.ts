@@ -1,7 +1,7 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { describe, expect, it, vi } from "vitest";
 import type { Delegation } from "../../../src/api/delegation.ts";
-import { summarizeFinished } from "../../../src/delegation/cache.ts";
+import { SUMMARY_TASK_CHARS, summarizeFinished } from "../../../src/delegation/cache.ts";
 import { HANDOVER_GRACE_MS, WaiterRegistry } from "../../../src/delegation/waiters.ts";
 import type { Informer, InformerEvents } from "../../../src/runtime/informer.ts";
 
@@ -84,6 +84,14 @@ describe("summarizeFinished", () => {
       completionTime: "2030-01-01T00:00:01Z",
     });
     expect(summary.metadata).toEqual(finished("d1").metadata);
+  });
+
+  it("keeps only the start of a long task", () => {
+    const whole = finished("d3");
+    whole.spec.task = `${"a".repeat(SUMMARY_TASK_CHARS)}${"b".repeat(60_000)}`;
+    const summary = summarizeFinished(whole as unknown as KubernetesObject) as unknown as Delegation;
+    expect(summary.spec.task).toBe(`${"a".repeat(SUMMARY_TASK_CHARS)}…`);
+    expect(whole.spec.task).toHaveLength(SUMMARY_TASK_CHARS + 60_000); // the watched object is not changed
   });
 
   it("passes an unfinished Delegation through unchanged", () => {
