@@ -3,6 +3,7 @@
  * (regenerate with `node src/openclaw/regenerate-schema.ts`), so the operator can reject a config
  * OpenClaw would refuse without running OpenClaw.
  */
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { type OutputUnit, Validator } from "@cfworker/json-schema";
 import { CONFIG_SCHEMA_FILE } from "./version.ts";
@@ -11,15 +12,31 @@ export type ValidationResult = { ok: true } | { ok: false; problems: string[] };
 
 type Json = Record<string, unknown>;
 
+/** The compiled schema (several MiB) is dropped after this long without a config it has not seen. */
+export const SCHEMA_IDLE_MS = 60_000;
+/** Results are remembered by the config's content: most reconciles render the config they rendered before. */
+const REMEMBERED_RESULTS = 256;
+
 let loaded: { schema: Json; validator: Validator } | undefined;
+let unloadTimer: NodeJS.Timeout | undefined;
+const remembered = new Map<string, ValidationResult>();
 
 function load(): { schema: Json; validator: Validator } {
+  clearTimeout(unloadTimer);
+  unloadTimer = setTimeout(() => {
+    loaded = undefined;
+  }, SCHEMA_IDLE_MS).unref();
   if (!loaded) {
     const schema = JSON.parse(readFileSync(CONFIG_SCHEMA_FILE, "utf8")) as Json;
     prepare(schema);
     loaded = { schema, validator: new Validator(schema, "7", false) };
   }
   return loaded;
+}
+
+/** Whether the compiled schema is in memory now. */
+export function schemaLoaded(): boolean {
+  return loaded !== undefined;
 }
 
 /**
@@ -51,10 +68,21 @@ function isObject(value: unknown): value is Json {
 
 /** Validates a whole openclaw.json; problems name the JSON path, such as `gateway.port: must be integer`. */
 export function validateOpenClawConfig(config: unknown): ValidationResult {
+  const key = createHash("sha256").update(JSON.stringify(config)).digest("base64");
+  const known = remembered.get(key);
+  if (known) {
+    remembered.delete(key); // most recently used last
+    remembered.set(key, known);
+    return known;
+  }
   const { schema, validator } = load();
   const result = validator.validate(config);
-  if (result.valid) return { ok: true };
-  return { ok: false, problems: describe(result.errors, schema, config) };
+  const outcome: ValidationResult = result.valid
+    ? { ok: true }
+    : { ok: false, problems: describe(result.errors, schema, config) };
+  remembered.set(key, outcome);
+  if (remembered.size > REMEMBERED_RESULTS) remembered.delete(remembered.keys().next().value!);
+  return outcome;
 }
 
 const BRANCHING = new Set(["anyOf", "oneOf"]);
