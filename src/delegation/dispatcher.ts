@@ -20,7 +20,7 @@ import { creationTime, isTerminal, lastAttemptId } from "./common.ts";
 import type { EndpointSource, PodEndpoint } from "./endpoints.ts";
 import type { EffectivePolicy } from "./policy.ts";
 import { type ResultStore, resultConfigMapName, splitResult } from "./result.ts";
-import type { StatusWriter } from "./status-writer.ts";
+import { type StatusWriter, WriteSupersededError } from "./status-writer.ts";
 import type { TokenSource } from "./tokens.ts";
 import { type ChatResult, chatBody, DeliveryError, type Transport } from "./transport.ts";
 import type { WaiterRegistry } from "./waiters.ts";
@@ -61,6 +61,12 @@ export interface DispatcherDeps {
   recoveryGraceMs?: number;
   /** Terminal writes that fail (not conflicts) are retried this many times. Default 4. */
   terminalWriteRetries?: number;
+  /**
+   * No attempt starts while this many finished tasks wait for their terminal write (the API server
+   * is the bottleneck): results do not pile up in memory, and a priority Delegation's write waits
+   * behind at most this many. Default 32, the status writer's concurrency.
+   */
+  maxPendingTerminalWrites?: number;
   randomId?: () => string;
   logger?: Logger;
 }
@@ -126,6 +132,8 @@ interface Task {
   backoffTimer: unknown;
   queuedTimer: unknown;
   writes: Promise<boolean>;
+  /** Drops the progress write waiting to be sent, if any. */
+  progressWrite: AbortController | undefined;
 }
 
 interface Outcome {
@@ -136,6 +144,14 @@ interface Outcome {
 const randomId = () => randomBytes(8).toString("hex");
 
 /** `set` (made when undefined) with `item` added. */
+/**
+ * A snapshot of a working status. The dispatcher changes a status only at its top level (attempts,
+ * conditions and usage are replaced, never changed in place), so a shallow copy is enough.
+ */
+function copyStatus(status: DelegationStatus): DelegationStatus {
+  return { ...status };
+}
+
 function withItem(set: Set<string> | undefined, item: string): Set<string> {
   const out = set ?? new Set<string>();
   out.add(item);
@@ -160,6 +176,9 @@ export class Dispatcher {
   readonly #runningDelayMs: number;
   readonly #queuedWriteDelayMs: number;
   readonly #recoveryGraceMs: number;
+  readonly #maxPendingTerminalWrites: number;
+  /** Tasks waiting for their terminal write. */
+  #pendingTerminalWrites = 0;
   readonly #tasks = new Map<string, Task>();
   /** ns/agent → queued tasks in order. */
   readonly #queues = new Map<string, Task[]>();
@@ -185,6 +204,7 @@ export class Dispatcher {
     this.#runningDelayMs = deps.runningDelayMs ?? DEFAULT_RUNNING_DELAY_MS;
     this.#queuedWriteDelayMs = deps.queuedWriteDelayMs ?? DEFAULT_QUEUED_WRITE_DELAY_MS;
     this.#recoveryGraceMs = deps.recoveryGraceMs ?? 15_000;
+    this.#maxPendingTerminalWrites = deps.maxPendingTerminalWrites ?? 32;
     this.#unsubscribe.push(deps.endpoints.onChange((ns, agent) => this.#endpointsChanged(ns, agent)));
   }
 
@@ -213,7 +233,7 @@ export class Dispatcher {
       namespace: ns,
       name: d.metadata.name ?? "",
       known: d,
-      status: structuredClone(d.status ?? {}),
+      status: copyStatus(d.status ?? {}),
       agent: agent ?? "",
       policy,
       priority: d.spec.priority ?? 0,
@@ -228,6 +248,7 @@ export class Dispatcher {
       backoffTimer: undefined,
       queuedTimer: undefined,
       writes: Promise.resolve(true),
+      progressWrite: undefined,
     };
     this.#tasks.set(uid, task);
     // Failed pods of earlier attempts (another leader's) are avoided too.
@@ -264,7 +285,7 @@ export class Dispatcher {
           : a,
       );
       task.state = "backoff"; // not in a queue until the claim is written
-      void this.#write(task).then((ok) => {
+      void this.#write(task, "claim").then((ok) => {
         if (ok && task.state === "backoff") this.#enqueue(task);
       });
     } else {
@@ -439,6 +460,14 @@ export class Dispatcher {
     this.#emitLoad(task.namespace, task.agent);
   }
 
+  /** Starts queued tasks of every agent. */
+  #pumpAll(): void {
+    for (const key of [...this.#queues.keys()]) {
+      const slash = key.indexOf("/");
+      this.#pump(key.slice(0, slash), key.slice(slash + 1));
+    }
+  }
+
   /** Starts queued tasks of one agent while free slots exist. */
   #pump(namespace: string, agent: string): void {
     if (this.#stopped) return;
@@ -449,7 +478,7 @@ export class Dispatcher {
     if (pods.length === 0) return;
     const slots = this.#deps.agent(namespace, agent)?.maxConcurrentTasks ?? DEFAULT_MAX_CONCURRENT_TASKS;
     let i = 0;
-    while (i < queue.length) {
+    while (i < queue.length && this.#pendingTerminalWrites < this.#maxPendingTerminalWrites) {
       const free = pods.filter((p) => this.#podInFlight(namespace, p.pod) < slots);
       if (free.length === 0) break;
       const task = queue[i]!;
@@ -470,7 +499,7 @@ export class Dispatcher {
     this.#emitLoad(namespace, agent);
   }
 
-  #leastLoaded(key: string, namespace: string, pool: PodEndpoint[]): PodEndpoint {
+  #leastLoaded(key: string, namespace: string, pool: readonly PodEndpoint[]): PodEndpoint {
     let min = Number.POSITIVE_INFINITY;
     let best: PodEndpoint[] = [];
     for (const p of pool) {
@@ -673,7 +702,7 @@ export class Dispatcher {
     task.status.startTime ??= task.status.attempts?.[0]?.startTime;
     task.status.message = `attempt ${counted} failed: ${message}; retrying`.slice(0, 4096);
     delete task.status.reason;
-    void this.#write(task);
+    void this.#write(task, "progress");
     task.backoffTimer = this.#clock.setTimer(() => {
       task.backoffTimer = undefined;
       if (task.state === "backoff") this.#enqueue(task);
@@ -687,7 +716,7 @@ export class Dispatcher {
     task.status.startTime ??= task.status.attempts?.[0]?.startTime;
     delete task.status.reason;
     delete task.status.message;
-    void this.#write(task);
+    void this.#write(task, "progress");
   }
 
   #queuedTooLong(task: Task): void {
@@ -699,7 +728,7 @@ export class Dispatcher {
     task.status.reason = "Queued";
     task.status.message = `waiting for a free slot on ${task.agent} (${Math.max(0, ahead)} ahead)`;
     task.status.agent = task.agent;
-    void this.#write(task);
+    void this.#write(task, "progress");
   }
 
   #deadlineReached(task: Task): void {
@@ -743,35 +772,51 @@ export class Dispatcher {
     return id === task.claimId || task.ownIds?.has(id) === true;
   }
 
-  /** Queues a write of the working status; resolves false when the task was dropped or stopped. */
-  #write(task: Task, terminal = false): Promise<boolean> {
-    const snapshot = structuredClone(task.status);
+  /**
+   * Queues a write of the working status; resolves false when the task was dropped or stopped.
+   * Progress reports (Queued, Running, retrying) wait behind other writes, and one not yet sent is
+   * dropped when the next write is queued: that one carries the whole status.
+   */
+  #write(task: Task, kind: "progress" | "claim" | "terminal"): Promise<boolean> {
+    const snapshot = copyStatus(task.status);
+    const terminal = kind === "terminal";
+    task.progressWrite?.abort();
+    const progress = kind === "progress" ? new AbortController() : undefined;
+    task.progressWrite = progress;
     task.writes = task.writes.then(async (previousOk) => {
       if (!previousOk || this.#stopped || (task.state === "done" && !terminal)) return false;
       const tries = terminal ? (this.#deps.terminalWriteRetries ?? 4) + 1 : 1;
-      for (let i = 0; i < tries; i++) {
-        if (this.#stopped) return false;
-        try {
-          const stored = await this.#deps.writer.commit(task.known, snapshot, (fresh) =>
-            this.#isStillMine(task, fresh),
-          );
-          if (!stored) {
-            this.#drop(task, "another writer took it over, or it is gone");
-            return false;
+      try {
+        for (let i = 0; i < tries; i++) {
+          if (this.#stopped) return false;
+          try {
+            const stored = await this.#deps.writer.commit(
+              task.known,
+              snapshot,
+              (fresh) => this.#isStillMine(task, fresh),
+              { priority: task.priority, ...(progress && { progress: progress.signal }) },
+            );
+            if (!stored) {
+              this.#drop(task, "another writer took it over, or it is gone");
+              return false;
+            }
+            task.known = stored;
+            task.claimId = lastAttemptId(stored);
+            return true;
+          } catch (error) {
+            if (error instanceof WriteSupersededError) return true;
+            this.#log.warn(
+              { ...errorFields(error), namespace: task.namespace, name: task.name, terminal },
+              "delegation status write failed",
+            );
+            if (!terminal) return true; // the next write carries the whole status again
+            await new Promise<void>((resolve) => this.#clock.setTimer(resolve, 500 * 2 ** i));
           }
-          task.known = stored;
-          task.claimId = lastAttemptId(stored);
-          return true;
-        } catch (error) {
-          this.#log.warn(
-            { ...errorFields(error), namespace: task.namespace, name: task.name, terminal },
-            "delegation status write failed",
-          );
-          if (!terminal) return true; // the next write carries the whole status again
-          await new Promise<void>((resolve) => this.#clock.setTimer(resolve, 500 * 2 ** i));
         }
+        return false;
+      } finally {
+        if (task.progressWrite === progress) task.progressWrite = undefined;
       }
-      return false;
     });
     return task.writes;
   }
@@ -831,7 +876,13 @@ export class Dispatcher {
       now,
     );
     if (this.#stopped) return;
-    const ok = await this.#write(task, true);
+    this.#pendingTerminalWrites++;
+    let ok: boolean;
+    try {
+      ok = await this.#write(task, "terminal");
+    } finally {
+      if (this.#pendingTerminalWrites-- === this.#maxPendingTerminalWrites) this.#pumpAll();
+    }
     if (ok) {
       const uid = task.uid;
       if (!isTerminal(task.known)) {

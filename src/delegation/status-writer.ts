@@ -2,12 +2,24 @@
  * Status writes for Delegations: a JSON merge patch on /status that carries
  * `metadata.resourceVersion`, so a writer with a stale view gets 409 Conflict. On a conflict the
  * object is read again; the write is retried only if `isStillMine(fresh)` (design §3.5).
- * Writes for one object are serialized; at most `maxConcurrent` run at once overall.
+ * Writes for one object are serialized; at most `maxConcurrent` run at once overall, and progress
+ * reports wait behind terminal writes (a deep queue's Queued reports must not hold up completions).
  */
 import type { Delegation, DelegationStatus } from "../api/delegation.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { isConflict, isNotFound } from "../runtime/errors.ts";
 import { delegationPath } from "./common.ts";
+
+export interface CommitOptions {
+  signal?: AbortSignal;
+  /** The Delegation's spec.priority: waiting writes go highest first (then in arrival order). */
+  priority?: number;
+  /**
+   * Marks a progress report (Queued, Running, retrying): it waits behind every other write, and
+   * while it waits, aborting this signal drops it (commit rejects with WriteSupersededError).
+   */
+  progress?: AbortSignal;
+}
 
 export interface StatusWriter {
   /**
@@ -19,8 +31,13 @@ export interface StatusWriter {
     known: Delegation,
     next: DelegationStatus,
     isStillMine: (fresh: Delegation) => boolean,
-    signal?: AbortSignal,
+    options?: CommitOptions,
   ): Promise<Delegation | undefined>;
+}
+
+/** A progress write was dropped before it was sent: a later write carries the status. */
+export class WriteSupersededError extends Error {
+  override readonly name = "WriteSupersededError";
 }
 
 /** The merge patch that turns `previous` into `next`: removed keys become null. */
@@ -37,30 +54,92 @@ export function statusPatch(
   return { metadata: { resourceVersion }, status };
 }
 
-/** A counting semaphore. */
+/**
+ * A counting semaphore. Waiters go by priority, highest first. Low-priority holders (progress
+ * reports) go after every other waiter, hold at most `lowLimit` of the slots, and can be dropped
+ * while they wait.
+ */
 class Limiter {
   #free: number;
-  readonly #waiting: (() => void)[] = [];
+  #lowFree: number;
+  /** Highest priority first; arrival order among equals. */
+  readonly #waiting: { priority: number; start: () => void }[] = [];
+  /** In arrival order; a Set, so that a dropped waiter leaves in O(1). */
+  readonly #waitingLow = new Set<() => void>();
 
-  constructor(limit: number) {
+  constructor(limit: number, lowLimit: number) {
     this.#free = limit;
+    this.#lowFree = lowLimit;
   }
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#free > 0) this.#free--;
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  async run<T>(fn: () => Promise<T>, low?: AbortSignal, priority = 0): Promise<T> {
+    if (low) await this.#acquireLow(low);
+    else if (this.#free > 0) this.#free--;
+    else await new Promise<void>((start) => this.#wait(priority, start));
     try {
       return await fn();
     } finally {
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#free++;
+      if (low) this.#lowFree++;
+      this.#release();
     }
+  }
+
+  #acquireLow(signal: AbortSignal): Promise<void> | undefined {
+    if (signal.aborted) throw new WriteSupersededError("dropped before it was sent");
+    if (this.#free > 0 && this.#lowFree > 0) {
+      this.#free--;
+      this.#lowFree--;
+      return undefined;
+    }
+    return new Promise<void>((resolve, reject) => {
+      const start = () => {
+        signal.removeEventListener("abort", drop);
+        resolve();
+      };
+      const drop = () => {
+        this.#waitingLow.delete(start);
+        reject(new WriteSupersededError("dropped before it was sent"));
+      };
+      this.#waitingLow.add(start);
+      signal.addEventListener("abort", drop, { once: true });
+    });
+  }
+
+  #wait(priority: number, start: () => void): void {
+    let lo = 0;
+    let hi = this.#waiting.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#waiting[mid]!.priority >= priority) lo = mid + 1;
+      else hi = mid;
+    }
+    this.#waiting.splice(lo, 0, { priority, start });
+  }
+
+  /** Hands a freed slot to the next waiter: any other write first, then a progress report. */
+  #release(): void {
+    const next = this.#waiting.shift();
+    if (next) {
+      next.start();
+      return;
+    }
+    if (this.#lowFree > 0) {
+      for (const start of this.#waitingLow) {
+        this.#waitingLow.delete(start);
+        this.#lowFree--;
+        start();
+        return;
+      }
+    }
+    this.#free++;
   }
 }
 
 export interface KubeStatusWriterOptions {
+  /** Writes in flight at once. Default 32. */
   maxConcurrent?: number;
+  /** Of those, progress reports. Default 4. */
+  maxConcurrentProgress?: number;
   /** Conflicts retried in a row before giving up (the error is thrown). Default 5. */
   maxConflicts?: number;
 }
@@ -73,7 +152,7 @@ export class KubeStatusWriter implements StatusWriter {
 
   constructor(client: KubeClient, options: KubeStatusWriterOptions = {}) {
     this.#client = client;
-    this.#limiter = new Limiter(options.maxConcurrent ?? 32);
+    this.#limiter = new Limiter(options.maxConcurrent ?? 32, options.maxConcurrentProgress ?? 4);
     this.#maxConflicts = options.maxConflicts ?? 5;
   }
 
@@ -81,11 +160,11 @@ export class KubeStatusWriter implements StatusWriter {
     known: Delegation,
     next: DelegationStatus,
     isStillMine: (fresh: Delegation) => boolean,
-    signal?: AbortSignal,
+    options: CommitOptions = {},
   ): Promise<Delegation | undefined> {
     const uid = known.metadata.uid ?? `${known.metadata.namespace}/${known.metadata.name}`;
     const previous = this.#chains.get(uid) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => this.#write(known, next, isStillMine, signal));
+    const run = previous.catch(() => undefined).then(() => this.#write(known, next, isStillMine, options));
     const settled = run.catch(() => undefined);
     this.#chains.set(uid, settled);
     void settled.then(() => {
@@ -98,7 +177,7 @@ export class KubeStatusWriter implements StatusWriter {
     known: Delegation,
     next: DelegationStatus,
     isStillMine: (fresh: Delegation) => boolean,
-    signal: AbortSignal | undefined,
+    { signal, progress, priority }: CommitOptions,
   ): Promise<Delegation | undefined> {
     const ns = known.metadata.namespace!;
     const name = known.metadata.name!;
@@ -106,12 +185,15 @@ export class KubeStatusWriter implements StatusWriter {
     let base = known;
     for (let conflicts = 0; ; conflicts++) {
       try {
-        const stored = await this.#limiter.run(() =>
-          this.#client.request<Delegation>("PATCH", path, {
-            body: statusPatch(base.metadata.resourceVersion, base.status, next),
-            contentType: "application/merge-patch+json",
-            ...(signal && { signal }),
-          }),
+        const stored = await this.#limiter.run(
+          () =>
+            this.#client.request<Delegation>("PATCH", path, {
+              body: statusPatch(base.metadata.resourceVersion, base.status, next),
+              contentType: "application/merge-patch+json",
+              ...(signal && { signal }),
+            }),
+          progress,
+          priority,
         );
         // Kept by the dispatcher while the task lives; nothing here reads managedFields.
         delete (stored.metadata as { managedFields?: unknown }).managedFields;
@@ -122,8 +204,10 @@ export class KubeStatusWriter implements StatusWriter {
       }
       let fresh: Delegation;
       try {
-        fresh = await this.#limiter.run(() =>
-          this.#client.get<Delegation>(delegationPath(ns, name), { ...(signal && { signal }) }),
+        fresh = await this.#limiter.run(
+          () => this.#client.get<Delegation>(delegationPath(ns, name), { ...(signal && { signal }) }),
+          progress,
+          priority,
         );
       } catch (error) {
         if (isNotFound(error)) return undefined;

@@ -42,6 +42,29 @@ describe("Dispatcher", () => {
     expect(h.server.bases[1]).toBe(cached);
   });
 
+  it("starts no attempt while maxPendingTerminalWrites results wait for their write", async () => {
+    const h = harness({ maxPendingTerminalWrites: 1 });
+    h.endpoints.set("worker", ["pod-a", "pod-b"]); // 4 slots
+    for (let i = 0; i < 6; i++) h.dispatcher.submit(h.server.create(`d${i}`));
+    await flush();
+    expect(h.transport.open()).toHaveLength(4);
+    let answer!: () => void;
+    h.server.hold = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    for (const call of h.transport.open().slice(0, 2)) h.transport.succeed(call);
+    await flush();
+    // Two slots are free, but terminal writes are pending: d4 and d5 wait.
+    expect(h.transport.open()).toHaveLength(2);
+    expect(h.dispatcher.load("ns", "worker").queued).toBe(2);
+    h.server.hold = undefined;
+    answer();
+    await flush();
+    expect(h.server.writes.filter((w) => w.status.phase === "Succeeded")).toHaveLength(2);
+    expect(h.transport.open()).toHaveLength(4);
+    expect(h.dispatcher.load("ns", "worker").queued).toBe(0);
+  });
+
   it("dequeues by priority, then creation time, then name", async () => {
     const h = harness();
     h.agents.set("worker", 1);
@@ -146,6 +169,8 @@ describe("Dispatcher", () => {
     expect(h.server.writesOf("nopods")[0]!.reason).toBe("Queued");
     await h.clock.advance(1);
     expect(h.server.writesOf("nopods").at(-1)).toMatchObject({ phase: "Failed", reason: "AgentUnavailable" });
+    // The Queued report waits behind other writes; the terminal write does not.
+    expect(h.server.progressWritesOf("nopods")).toEqual([true, false]);
 
     h.agents.set("worker", 1);
     h.endpoints.set("worker", ["pod-a"]);

@@ -6,7 +6,7 @@ import { Dispatcher } from "../../../src/delegation/dispatcher.ts";
 import type { DialTarget, EndpointSource, PodEndpoint } from "../../../src/delegation/endpoints.ts";
 import { effectivePolicy } from "../../../src/delegation/policy.ts";
 import type { ResultStore } from "../../../src/delegation/result.ts";
-import type { StatusWriter } from "../../../src/delegation/status-writer.ts";
+import type { CommitOptions, StatusWriter } from "../../../src/delegation/status-writer.ts";
 import {
   type ChatBody,
   type ChatResult,
@@ -108,7 +108,7 @@ export class FakeTransport {
 /** The API server's view of Delegations: resourceVersions, conflicts, and every write in order. */
 export class FakeServer implements StatusWriter {
   readonly objects = new Map<string, Delegation>();
-  readonly writes: { name: string; status: DelegationStatus }[] = [];
+  readonly writes: { name: string; status: DelegationStatus; progress: boolean }[] = [];
   #rv = 100;
 
   create(name: string, spec: Partial<Delegation["spec"]> = {}, status?: DelegationStatus, created = T0): Delegation {
@@ -148,9 +148,23 @@ export class FakeServer implements StatusWriter {
   /** The `known` object of every commit, in order. */
   readonly bases: Delegation[] = [];
 
-  async commit(known: Delegation, next: DelegationStatus, isStillMine: (fresh: Delegation) => boolean) {
+  /** Per write of `name`, in order: whether it was a progress report (CommitOptions.progress). */
+  progressWritesOf(name: string): boolean[] {
+    return this.writes.filter((w) => w.name === name).map((w) => w.progress);
+  }
+
+  /** While set, every commit waits for it (an API server that is slow to answer). */
+  hold: Promise<void> | undefined;
+
+  async commit(
+    known: Delegation,
+    next: DelegationStatus,
+    isStillMine: (fresh: Delegation) => boolean,
+    options: CommitOptions = {},
+  ) {
     this.bases.push(known);
     await Promise.resolve();
+    await this.hold;
     const current = this.objects.get(known.metadata.uid!);
     if (!current) return undefined;
     if (current.metadata.resourceVersion !== known.metadata.resourceVersion && !isStillMine(structuredClone(current))) {
@@ -158,7 +172,7 @@ export class FakeServer implements StatusWriter {
     }
     current.status = structuredClone(next);
     current.metadata.resourceVersion = String(++this.#rv);
-    this.writes.push({ name: current.metadata.name!, status: structuredClone(next) });
+    this.writes.push({ name: current.metadata.name!, status: structuredClone(next), progress: !!options.progress });
     return structuredClone(current);
   }
 }
