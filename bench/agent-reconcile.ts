@@ -251,7 +251,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   const started = new Date();
 
   // Room for 2N+1 Agent pods (1280Mi requested each) + surge, and 2N+1 baseline pods.
-  const { kubeconfig, kc, core, kubeVersion } = await startBenchCluster({
+  const { kubeconfig, kc, kubeVersion } = await startBenchCluster({
     namespace: NAMESPACE,
     nodeResources: {
       cpu: String(Math.max(32, N * 2)),

@@ -47,6 +47,13 @@ const QUEUE_REPLICAS = 2;
 const QUEUE_SLOTS = 4;
 const QUEUE_STUB_DELAY_MS = 5;
 const GATEWAY_PORT = 18789;
+/**
+ * The anchor: when this many queued Delegations are left during the drain, one more is created to
+ * the same busy agent with the highest priority. It should finish before 1 % of them do.
+ */
+const ANCHOR_REMAINING = 5100;
+const ANCHOR_PRIORITY = 1000;
+const ANCHOR_NAME = "anchor";
 /** Whole-run limit, on top of the per-wait --timeout-seconds. */
 const RUN_LIMIT_MS = 45 * 60_000;
 const PODNET_POLL_MS = 10_000;
@@ -264,6 +271,10 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   const uidByName = new Map<string, string>();
   let terminalSucceeded = 0;
   let terminalFailed = 0;
+  /** First terminal transitions of the deep-queue phase's Delegations (`q-…`). */
+  let queueTerminal = 0;
+  /** Runs after each first terminal transition (the anchor's bookkeeping). */
+  let onTerminal: (name: string, d: DelegationObject) => void = () => {};
   const failures = new Map<string, number>();
   delegations.on((type, d, at) => {
     const name = d.metadata?.name;
@@ -278,12 +289,14 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
     terminalWrites.set(uid, (terminalWrites.get(uid) ?? 0) + 1);
     if (terminalWrites.get(uid) === 1) {
       terminalAt.set(name, at);
+      if (name.startsWith("q-")) queueTerminal++;
       if (d.status?.phase === "Succeeded") terminalSucceeded++;
       else {
         terminalFailed++;
         const key = `${d.status?.reason}: ${d.status?.message ?? ""}`.slice(0, 160);
         failures.set(key, (failures.get(key) ?? 0) + 1);
       }
+      onTerminal(name, d);
     }
   });
 
@@ -629,7 +642,21 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
     notServed: number;
     stubRequests: number;
     maxQueued: number;
+    /** The Delegation controller's work queue (workqueue_depth), largest 1 s sample. */
+    maxWorkQueue: number;
     timedOut: boolean;
+    anchor: AnchorResult | undefined;
+  }
+  /** The priority Delegation created during the drain (ANCHOR_REMAINING). */
+  interface AnchorResult {
+    /** Queued Delegations not yet finished when it was sent. */
+    remaining: number;
+    /** Of those, how many finished between its create request and its terminal status. */
+    finishedBefore: number;
+    /** Create request sent → terminal status seen; undefined when it did not finish. */
+    ms: number | undefined;
+    phase: string | undefined;
+    error: string | undefined;
   }
   let queue: QueueResult | undefined;
   let heldMemory: { rssKiB: number; hwmKiB: number } | undefined;
@@ -643,11 +670,13 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
     const createdNames: string[] = [];
     let createErrors = 0;
     let maxQueued = 0;
+    let maxWorkQueue = 0;
     const sampler = setInterval(() => {
       scrape(metricsAddress, runSignal)
         .then((m) => {
           maxQueued = Math.max(maxQueued, sum(m, "clawcrew_delegations_queued", `agent="${QUEUE_WORKER}"`));
           maxHeapTotal = Math.max(maxHeapTotal, sum(m, "nodejs_heap_size_total_bytes"));
+          maxWorkQueue = Math.max(maxWorkQueue, sum(m, "workqueue_depth", `controller="delegation"`));
         })
         .catch(() => {});
     }, 1000);
@@ -690,6 +719,51 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
       log(
         `queue: created ${createdNames.length} in ${createSeconds.toFixed(1)} s (${heldQueued} queued, ${heldTerminal} terminal); scaling ${QUEUE_WORKER} to ${QUEUE_REPLICAS} replicas`,
       );
+      const anchor: AnchorResult = {
+        remaining: 0,
+        finishedBefore: 0,
+        ms: undefined,
+        phase: undefined,
+        error: undefined,
+      };
+      let anchorSent: { at: number; queueTerminal: number } | undefined;
+      onTerminal = (name, d) => {
+        if (name === ANCHOR_NAME && anchorSent) {
+          anchor.finishedBefore = queueTerminal - anchorSent.queueTerminal;
+          anchor.ms = (terminalAt.get(name) ?? performance.now()) - anchorSent.at;
+          anchor.phase = d.status?.phase;
+          return;
+        }
+        if (anchorSent || createdNames.length - queueTerminal > ANCHOR_REMAINING) return;
+        anchorSent = { at: performance.now(), queueTerminal };
+        const sentAt = anchorSent.at;
+        void delegations
+          .when(ANCHOR_NAME, () => true, { ...wait, what: "the anchor's ADDED event" })
+          .then((at) => log(`queue: the anchor's ADDED event after ${ms(at - sentAt)}`))
+          .catch(() => {});
+        anchor.remaining = createdNames.length - queueTerminal;
+        log(`queue: ${anchor.remaining} left; creating the anchor (priority ${ANCHOR_PRIORITY})`);
+        apiserverClient
+          .request("POST", `/apis/${GROUP}/${VERSION}/namespaces/${NAMESPACE}/delegations`, {
+            body: {
+              apiVersion: `${GROUP}/${VERSION}`,
+              kind: "Delegation",
+              metadata: { name: ANCHOR_NAME, labels: { "bench.clawcrew.io/phase": "anchor" } },
+              spec: {
+                team: TEAM,
+                to: QUEUE_WORKER,
+                from: LEAD,
+                task: "anchor",
+                timeoutSeconds: 3600,
+                priority: ANCHOR_PRIORITY,
+              },
+            },
+            signal: runSignal,
+          })
+          .catch((error) => {
+            anchor.error = String(error).slice(0, 200);
+          });
+      };
       const tScale = performance.now();
       await custom.patchNamespacedCustomObject({
         group: GROUP,
@@ -719,6 +793,12 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
         }
         await sleep(200, undefined, { signal: runSignal });
       }
+      if (anchorSent && anchor.ms === undefined && !anchor.error) {
+        await delegations
+          .when(ANCHOR_NAME, isTerminal, { ...wait, what: "the anchor finished" })
+          .catch((error) => (anchor.error = String(error).slice(0, 200)));
+      }
+      onTerminal = () => {};
       const lastTerminal = Math.max(...createdNames.map((n) => terminalAt.get(n) ?? 0));
       s1 = await snap();
       // Let stragglers (a second terminal write would come right after the first) arrive before counting.
@@ -774,7 +854,9 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
         notServed,
         stubRequests,
         maxQueued,
+        maxWorkQueue,
         timedOut,
+        anchor: anchorSent ? anchor : undefined,
       };
     } finally {
       clearInterval(sampler);
@@ -796,6 +878,16 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   const command = `hack/node24.sh node bench/delegation-routing.ts ${process.argv.slice(2).join(" ")}`.trimEnd();
   const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
+  const anchorRow = (a: AnchorResult | undefined): [string, string] => {
+    const label = `**anchor**: a priority-${ANCHOR_PRIORITY} Delegation to ${QUEUE_WORKER}, created with ${a?.remaining ?? ANCHOR_REMAINING} queued ones left: how many of those finished before it`;
+    if (!a) return [label, "not sent (the queue was never that long)"];
+    if (a.ms === undefined) return [label, `did not finish: ${a.error ?? "unknown"}`];
+    const share = (100 * a.finishedBefore) / a.remaining;
+    return [
+      label,
+      `**${a.finishedBefore}** (${share.toFixed(2)} %; target < 1 %: ${verdict(share < 1)}); ${a.phase} ${ms(a.ms)} after its create request`,
+    ];
+  };
   const lines = [
     "## bench/delegation-routing.ts",
     "",
@@ -879,12 +971,14 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
               ["**duplicated**: extra terminal transitions per uid (watch)", `**${queue.duplicateTerminal}**`],
               ["**duplicated**: uids the stubs served more than once (GET /stats)", `**${queue.servedMoreThanOnce}**`],
               ["uids the stubs never served", String(queue.notServed)],
-              ["stub requests (both pods)", String(queue.stubRequests)],
+              ["stub requests (both pods, the anchor's included)", String(queue.stubRequests)],
+              anchorRow(queue.anchor),
               [
                 "worker ready → last terminal (drain)",
                 `${queue.drainSeconds.toFixed(1)} s (${(queue.created / queue.drainSeconds).toFixed(0)}/s)`,
               ],
               ["max `clawcrew_delegations_queued` seen (1 s samples)", String(queue.maxQueued)],
+              ['max `workqueue_depth{controller="delegation"}` seen (1 s samples)', String(queue.maxWorkQueue)],
             ],
           ),
           failures.size
