@@ -136,9 +136,9 @@ class Limiter {
 }
 
 export interface KubeStatusWriterOptions {
-  /** Writes in flight at once. Default 32. */
+  /** Writes in flight at once. Default 16. */
   maxConcurrent?: number;
-  /** Of those, progress reports. Default 4. */
+  /** Of those, progress reports. Default 2. */
   maxConcurrentProgress?: number;
   /** Conflicts retried in a row before giving up (the error is thrown). Default 5. */
   maxConflicts?: number;
@@ -152,7 +152,7 @@ export class KubeStatusWriter implements StatusWriter {
 
   constructor(client: KubeClient, options: KubeStatusWriterOptions = {}) {
     this.#client = client;
-    this.#limiter = new Limiter(options.maxConcurrent ?? 32, options.maxConcurrentProgress ?? 4);
+    this.#limiter = new Limiter(options.maxConcurrent ?? 16, options.maxConcurrentProgress ?? 2);
     this.#maxConflicts = options.maxConflicts ?? 5;
   }
 
