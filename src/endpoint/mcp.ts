@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
+import { abortOnClose } from "./abort-on-close.ts";
 import { type Caller, DelegateRequest, type DelegationService, EndpointError } from "./service.ts";
 
 export const MCP_PROTOCOL_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"] as const;
@@ -122,8 +123,7 @@ export async function handleMcp(
       id: null,
     });
   }
-  const abort = new AbortController();
-  res.on("close", () => abort.abort());
+  const signal = abortOnClose(res);
   const batch = Array.isArray(body);
   const messages = batch ? body : [body];
   const replies: unknown[] = [];
@@ -136,7 +136,7 @@ export async function handleMcp(
     const message = parsed.data;
     if (message.id === undefined) continue; // a notification: nothing to answer
     try {
-      replies.push({ jsonrpc: "2.0", id: message.id, ...(await call(message, caller, service, abort.signal)) });
+      replies.push({ jsonrpc: "2.0", id: message.id, ...(await call(message, caller, service, signal)) });
     } catch (error) {
       replies.push({ jsonrpc: "2.0", id: message.id, error: { code: -32603, message: (error as Error).message } });
     }

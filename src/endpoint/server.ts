@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "../runtime/log.ts";
+import { abortOnClose } from "./abort-on-close.ts";
 import { handleMcp } from "./mcp.ts";
 import { type Caller, DelegateRequest, type DelegationService, EndpointError } from "./service.ts";
 
@@ -46,12 +47,6 @@ function authenticate(req: IncomingMessage, service: DelegationService): Caller 
 }
 
 const ONE_DELEGATION = /^\/v1\/delegations\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)$/;
-
-function abortOnClose(res: ServerResponse): AbortSignal {
-  const abort = new AbortController();
-  res.on("close", () => abort.abort());
-  return abort.signal;
-}
 
 async function route(req: IncomingMessage, res: ServerResponse, service: DelegationService): Promise<void> {
   const url = new URL(req.url ?? "/", "http://endpoint");

@@ -13,12 +13,16 @@ import {
   EndpointError,
 } from "../../../src/endpoint/service.ts";
 
-const calls: { caller: Caller; request: DelegateRequest }[] = [];
+const calls: { caller: Caller; request: DelegateRequest; signal: AbortSignal }[] = [];
 const cancelled: { name: string; keep: boolean }[] = [];
 const service: DelegationService = {
   authenticate: (token) => (token === "lead-token" ? { namespace: "ns", agent: "ceo" } : undefined),
-  async delegate(caller, request, _signal, options): Promise<DelegateOutcome> {
-    calls.push({ caller, request });
+  async delegate(caller, request, signal, options): Promise<DelegateOutcome> {
+    calls.push({ caller, request, signal });
+    if (request.agent === "slow") {
+      await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+      throw new EndpointError(499, "Cancelled", "the caller went away");
+    }
     if (options?.wait === false) return { delegation: "ceo-3", phase: "Pending" };
     if (request.agent === "ceo") throw new EndpointError(403, "Forbidden", "in team company only ceo may delegate");
     if (request.agent === "flaky")
@@ -78,10 +82,11 @@ describe("MCP", () => {
     expect(result.isError).toBeFalsy();
     expect(result.content).toEqual([{ type: "text", text: "done: Task T-7" }]);
     expect(result.structuredContent).toMatchObject({ delegation: "ceo-1", phase: "Succeeded" });
-    expect(calls.at(-1)).toEqual({
+    expect(calls.at(-1)).toMatchObject({
       caller: { namespace: "ns", agent: "ceo" },
       request: { agent: "researcher", task: "Task T-7" },
     });
+    expect(calls.at(-1)!.request).toEqual({ agent: "researcher", task: "Task T-7" });
     await client.close();
   });
 
@@ -184,5 +189,35 @@ describe("REST", () => {
       { name: "ceo-1", keep: true },
       { name: "ceo-1", keep: false },
     ]);
+  });
+});
+
+describe("the caller's signal", () => {
+  const post = (agent: string, signal?: AbortSignal) =>
+    fetch(`${base}/v1/delegations`, {
+      method: "POST",
+      headers: { Authorization: "Bearer lead-token", "content-type": "application/json" },
+      body: JSON.stringify({ agent, task: "t" }),
+      ...(signal && { signal }),
+    });
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+  it("is aborted when the caller goes away before its answer", async () => {
+    const gone = new AbortController();
+    const response = post("slow", gone.signal).catch((error: unknown) => error);
+    while (calls.at(-1)?.request.agent !== "slow") await settle();
+    gone.abort();
+    await response;
+    await settle();
+    expect(calls.at(-1)!.signal.aborted).toBe(true);
+  });
+
+  it("is left alone once the answer was sent", async () => {
+    const res = await post("researcher");
+    expect(res.status).toBe(200);
+    await res.text();
+    await settle();
+    expect(calls.at(-1)!.request.agent).toBe("researcher");
+    expect(calls.at(-1)!.signal.aborted).toBe(false);
   });
 });
