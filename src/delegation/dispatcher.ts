@@ -20,7 +20,7 @@ import { creationTime, isTerminal, lastAttemptId } from "./common.ts";
 import type { EndpointSource, PodEndpoint } from "./endpoints.ts";
 import type { EffectivePolicy } from "./policy.ts";
 import { type ResultStore, resultConfigMapName, splitResult } from "./result.ts";
-import { type StatusWriter, WriteSupersededError } from "./status-writer.ts";
+import { ProgressReportDroppedError, type StatusWriter } from "./status-writer.ts";
 import type { TokenSource } from "./tokens.ts";
 import { type ChatResult, chatBody, DeliveryError, type Transport } from "./transport.ts";
 import type { WaiterRegistry } from "./waiters.ts";
@@ -804,7 +804,7 @@ export class Dispatcher {
             task.claimId = lastAttemptId(stored);
             return true;
           } catch (error) {
-            if (error instanceof WriteSupersededError) return true;
+            if (error instanceof ProgressReportDroppedError) return true;
             this.#log.warn(
               { ...errorFields(error), namespace: task.namespace, name: task.name, terminal },
               "delegation status write failed",

@@ -15,8 +15,9 @@ export interface CommitOptions {
   /** The Delegation's spec.priority: waiting writes go highest first (then in arrival order). */
   priority?: number;
   /**
-   * Marks a progress report (Queued, Running, retrying): it waits behind every other write, and
-   * while it waits, aborting this signal drops it (commit rejects with WriteSupersededError).
+   * Marks a progress report (Queued, Running, retrying), which is best effort: it waits behind
+   * every other write, and is dropped (commit rejects with ProgressReportDroppedError) when this
+   * signal aborts while it waits, or at once when too many reports are waiting already.
    */
   progress?: AbortSignal;
 }
@@ -35,9 +36,9 @@ export interface StatusWriter {
   ): Promise<Delegation | undefined>;
 }
 
-/** A progress write was dropped before it was sent: a later write carries the status. */
-export class WriteSupersededError extends Error {
-  override readonly name = "WriteSupersededError";
+/** A progress report was not sent: a later write carries the status, or too many were waiting. */
+export class ProgressReportDroppedError extends Error {
+  override readonly name = "ProgressReportDroppedError";
 }
 
 /** The merge patch that turns `previous` into `next`: removed keys become null. */
@@ -62,14 +63,16 @@ export function statusPatch(
 class Limiter {
   #free: number;
   #lowFree: number;
+  readonly #maxWaitingLow: number;
   /** Highest priority first; arrival order among equals. */
   readonly #waiting: { priority: number; start: () => void }[] = [];
   /** In arrival order; a Set, so that a dropped waiter leaves in O(1). */
   readonly #waitingLow = new Set<() => void>();
 
-  constructor(limit: number, lowLimit: number) {
+  constructor(limit: number, lowLimit: number, maxWaitingLow: number) {
     this.#free = limit;
     this.#lowFree = lowLimit;
+    this.#maxWaitingLow = maxWaitingLow;
   }
 
   async run<T>(fn: () => Promise<T>, low?: AbortSignal, priority = 0): Promise<T> {
@@ -85,11 +88,15 @@ class Limiter {
   }
 
   #acquireLow(signal: AbortSignal): Promise<void> | undefined {
-    if (signal.aborted) throw new WriteSupersededError("dropped before it was sent");
+    if (signal.aborted) throw new ProgressReportDroppedError("superseded before it was sent");
     if (this.#free > 0 && this.#lowFree > 0) {
       this.#free--;
       this.#lowFree--;
       return undefined;
+    }
+    // Like client-go's event broadcaster: a full queue of best-effort writes drops the newest.
+    if (this.#waitingLow.size >= this.#maxWaitingLow) {
+      throw new ProgressReportDroppedError(`${this.#maxWaitingLow} progress reports are waiting already`);
     }
     return new Promise<void>((resolve, reject) => {
       const start = () => {
@@ -98,7 +105,7 @@ class Limiter {
       };
       const drop = () => {
         this.#waitingLow.delete(start);
-        reject(new WriteSupersededError("dropped before it was sent"));
+        reject(new ProgressReportDroppedError("superseded before it was sent"));
       };
       this.#waitingLow.add(start);
       signal.addEventListener("abort", drop, { once: true });
@@ -140,6 +147,8 @@ export interface KubeStatusWriterOptions {
   maxConcurrent?: number;
   /** Of those, progress reports. Default 2. */
   maxConcurrentProgress?: number;
+  /** Progress reports that may wait for a slot; more are dropped. Default 256. */
+  maxWaitingProgress?: number;
   /** Conflicts retried in a row before giving up (the error is thrown). Default 5. */
   maxConflicts?: number;
 }
@@ -152,7 +161,11 @@ export class KubeStatusWriter implements StatusWriter {
 
   constructor(client: KubeClient, options: KubeStatusWriterOptions = {}) {
     this.#client = client;
-    this.#limiter = new Limiter(options.maxConcurrent ?? 16, options.maxConcurrentProgress ?? 2);
+    this.#limiter = new Limiter(
+      options.maxConcurrent ?? 16,
+      options.maxConcurrentProgress ?? 2,
+      options.maxWaitingProgress ?? 256,
+    );
     this.#maxConflicts = options.maxConflicts ?? 5;
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Delegation } from "../../../src/api/delegation.ts";
-import { KubeStatusWriter, WriteSupersededError } from "../../../src/delegation/status-writer.ts";
+import { KubeStatusWriter, ProgressReportDroppedError } from "../../../src/delegation/status-writer.ts";
 import type { KubeClient } from "../../../src/runtime/client.ts";
 
 function delegation(name: string): Delegation {
@@ -58,7 +58,7 @@ describe("KubeStatusWriter", () => {
     const queued = writer.commit(delegation("b"), { phase: "Pending" }, mine, { progress: drop.signal });
     await new Promise((r) => setTimeout(r, 0));
     drop.abort();
-    await expect(queued).rejects.toBeInstanceOf(WriteSupersededError);
+    await expect(queued).rejects.toBeInstanceOf(ProgressReportDroppedError);
     await releaseNext();
     await first;
     const after = writer.commit(delegation("c"), { phase: "Succeeded" }, mine);
@@ -102,5 +102,23 @@ describe("KubeStatusWriter", () => {
     for (let i = 0; i < 5; i++) await releaseNext();
     await Promise.all(writes);
     expect(sent).toEqual(["first", "high", "zero", "zero-2", "low"]);
+  });
+
+  it("drops a new progress report at once when the most that may wait are waiting", async () => {
+    const { client, sent, releaseNext } = heldClient();
+    const writer = new KubeStatusWriter(client, { maxConcurrent: 1, maxWaitingProgress: 1 });
+    const progress = () => ({ progress: new AbortController().signal });
+    const first = writer.commit(delegation("a"), { phase: "Succeeded" }, mine);
+    const waiting = writer.commit(delegation("p1"), { phase: "Pending" }, mine, progress());
+    await new Promise((r) => setTimeout(r, 0));
+    await expect(writer.commit(delegation("p2"), { phase: "Pending" }, mine, progress())).rejects.toBeInstanceOf(
+      ProgressReportDroppedError,
+    );
+    // Other writes are never dropped.
+    const terminal = writer.commit(delegation("t"), { phase: "Succeeded" }, mine);
+    await new Promise((r) => setTimeout(r, 0));
+    for (let i = 0; i < 3; i++) await releaseNext();
+    await Promise.all([first, waiting, terminal]);
+    expect(sent).toEqual(["a", "t", "p1"]);
   });
 });
