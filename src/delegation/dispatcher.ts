@@ -64,7 +64,7 @@ export interface DispatcherDeps {
   /**
    * No attempt starts while this many finished tasks wait for their terminal write (the API server
    * is the bottleneck): results do not pile up in memory, and a priority Delegation's write waits
-   * behind at most this many. Default 16, the status writer's concurrency.
+   * behind at most this many. Default 8, the status writer's concurrency.
    */
   maxPendingTerminalWrites?: number;
   randomId?: () => string;
@@ -204,7 +204,7 @@ export class Dispatcher {
     this.#runningDelayMs = deps.runningDelayMs ?? DEFAULT_RUNNING_DELAY_MS;
     this.#queuedWriteDelayMs = deps.queuedWriteDelayMs ?? DEFAULT_QUEUED_WRITE_DELAY_MS;
     this.#recoveryGraceMs = deps.recoveryGraceMs ?? 15_000;
-    this.#maxPendingTerminalWrites = deps.maxPendingTerminalWrites ?? 16;
+    this.#maxPendingTerminalWrites = deps.maxPendingTerminalWrites ?? 8;
     this.#unsubscribe.push(deps.endpoints.onChange((ns, agent) => this.#endpointsChanged(ns, agent)));
   }
 

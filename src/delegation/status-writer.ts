@@ -143,7 +143,7 @@ class Limiter {
 }
 
 export interface KubeStatusWriterOptions {
-  /** Writes in flight at once. Default 16. */
+  /** Writes in flight at once. Default 8. */
   maxConcurrent?: number;
   /** Of those, progress reports. Default 2. */
   maxConcurrentProgress?: number;
@@ -162,7 +162,7 @@ export class KubeStatusWriter implements StatusWriter {
   constructor(client: KubeClient, options: KubeStatusWriterOptions = {}) {
     this.#client = client;
     this.#limiter = new Limiter(
-      options.maxConcurrent ?? 16,
+      options.maxConcurrent ?? 8,
       options.maxConcurrentProgress ?? 2,
       options.maxWaitingProgress ?? 256,
     );
