@@ -1004,7 +1004,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
       [
         ["VmRSS after start-up (no Agents)", mib(idleMemory.rssKiB)],
         [
-          `VmRSS after the throughput phase (${firstSeen.size - (queue?.created ?? 0)} Delegations in the cache)`,
+          `VmRSS after the throughput phase (${firstSeen.size - (queue?.created ?? 0) - (queue?.anchors.length ?? 0)} Delegations in the cache)`,
           mib(afterThroughputMemory.rssKiB),
         ],
         ...(heldMemory
