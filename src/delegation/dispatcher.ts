@@ -20,7 +20,7 @@ import { creationTime, isTerminal, lastAttemptId } from "./common.ts";
 import type { EndpointSource, PodEndpoint } from "./endpoints.ts";
 import type { EffectivePolicy } from "./policy.ts";
 import { type ResultStore, resultConfigMapName, splitResult } from "./result.ts";
-import { ProgressReportDroppedError, type StatusWriter } from "./status-writer.ts";
+import { BestEffortWriteDroppedError, type StatusWriter } from "./status-writer.ts";
 import type { TokenSource } from "./tokens.ts";
 import { type ChatResult, chatBody, DeliveryError, type Transport } from "./transport.ts";
 import type { WaiterRegistry } from "./waiters.ts";
@@ -132,8 +132,8 @@ interface Task {
   backoffTimer: unknown;
   queuedTimer: unknown;
   writes: Promise<boolean>;
-  /** Drops the progress write waiting to be sent, if any. */
-  progressWrite: AbortController | undefined;
+  /** Drops the Queued report waiting to be sent, if any. */
+  queuedReport: AbortController | undefined;
 }
 
 interface Outcome {
@@ -248,7 +248,7 @@ export class Dispatcher {
       backoffTimer: undefined,
       queuedTimer: undefined,
       writes: Promise.resolve(true),
-      progressWrite: undefined,
+      queuedReport: undefined,
     };
     this.#tasks.set(uid, task);
     // Failed pods of earlier attempts (another leader's) are avoided too.
@@ -285,7 +285,7 @@ export class Dispatcher {
           : a,
       );
       task.state = "backoff"; // not in a queue until the claim is written
-      void this.#write(task, "claim").then((ok) => {
+      void this.#write(task, "state").then((ok) => {
         if (ok && task.state === "backoff") this.#enqueue(task);
       });
     } else {
@@ -702,7 +702,7 @@ export class Dispatcher {
     task.status.startTime ??= task.status.attempts?.[0]?.startTime;
     task.status.message = `attempt ${counted} failed: ${message}; retrying`.slice(0, 4096);
     delete task.status.reason;
-    void this.#write(task, "progress");
+    void this.#write(task, "state");
     task.backoffTimer = this.#clock.setTimer(() => {
       task.backoffTimer = undefined;
       if (task.state === "backoff") this.#enqueue(task);
@@ -716,7 +716,7 @@ export class Dispatcher {
     task.status.startTime ??= task.status.attempts?.[0]?.startTime;
     delete task.status.reason;
     delete task.status.message;
-    void this.#write(task, "progress");
+    void this.#write(task, "state");
   }
 
   #queuedTooLong(task: Task): void {
@@ -728,7 +728,7 @@ export class Dispatcher {
     task.status.reason = "Queued";
     task.status.message = `waiting for a free slot on ${task.agent} (${Math.max(0, ahead)} ahead)`;
     task.status.agent = task.agent;
-    void this.#write(task, "progress");
+    void this.#write(task, "queued");
   }
 
   #deadlineReached(task: Task): void {
@@ -774,15 +774,15 @@ export class Dispatcher {
 
   /**
    * Queues a write of the working status; resolves false when the task was dropped or stopped.
-   * Progress reports (Queued, Running, retrying) wait behind other writes, and one not yet sent is
-   * dropped when the next write is queued: that one carries the whole status.
+   * The Queued report is best effort: it waits behind other writes, and is dropped if the task's
+   * next write is queued before it was sent (that one carries the whole status).
    */
-  #write(task: Task, kind: "progress" | "claim" | "terminal"): Promise<boolean> {
+  #write(task: Task, kind: "queued" | "state" | "terminal"): Promise<boolean> {
     const snapshot = copyStatus(task.status);
     const terminal = kind === "terminal";
-    task.progressWrite?.abort();
-    const progress = kind === "progress" ? new AbortController() : undefined;
-    task.progressWrite = progress;
+    task.queuedReport?.abort();
+    const report = kind === "queued" ? new AbortController() : undefined;
+    task.queuedReport = report;
     task.writes = task.writes.then(async (previousOk) => {
       if (!previousOk || this.#stopped || (task.state === "done" && !terminal)) return false;
       const tries = terminal ? (this.#deps.terminalWriteRetries ?? 4) + 1 : 1;
@@ -794,7 +794,7 @@ export class Dispatcher {
               task.known,
               snapshot,
               (fresh) => this.#isStillMine(task, fresh),
-              { priority: task.priority, ...(progress && { progress: progress.signal }) },
+              { priority: task.priority, ...(report && { bestEffort: report.signal }) },
             );
             if (!stored) {
               this.#drop(task, "another writer took it over, or it is gone");
@@ -804,7 +804,7 @@ export class Dispatcher {
             task.claimId = lastAttemptId(stored);
             return true;
           } catch (error) {
-            if (error instanceof ProgressReportDroppedError) return true;
+            if (error instanceof BestEffortWriteDroppedError) return true;
             this.#log.warn(
               { ...errorFields(error), namespace: task.namespace, name: task.name, terminal },
               "delegation status write failed",
@@ -815,7 +815,7 @@ export class Dispatcher {
         }
         return false;
       } finally {
-        if (task.progressWrite === progress) task.progressWrite = undefined;
+        if (task.queuedReport === report) task.queuedReport = undefined;
       }
     });
     return task.writes;

@@ -2,8 +2,8 @@
  * Status writes for Delegations: a JSON merge patch on /status that carries
  * `metadata.resourceVersion`, so a writer with a stale view gets 409 Conflict. On a conflict the
  * object is read again; the write is retried only if `isStillMine(fresh)` (design §3.5).
- * Writes for one object are serialized; at most `maxConcurrent` run at once overall, and progress
- * reports wait behind terminal writes (a deep queue's Queued reports must not hold up completions).
+ * Writes for one object are serialized; at most `maxConcurrent` run at once overall, and best-effort
+ * writes wait behind all others (a deep queue's Queued reports must not hold up completions).
  */
 import type { Delegation, DelegationStatus } from "../api/delegation.ts";
 import type { KubeClient } from "../runtime/client.ts";
@@ -15,11 +15,11 @@ export interface CommitOptions {
   /** The Delegation's spec.priority: waiting writes go highest first (then in arrival order). */
   priority?: number;
   /**
-   * Marks a progress report (Queued, Running, retrying), which is best effort: it waits behind
-   * every other write, and is dropped (commit rejects with ProgressReportDroppedError) when this
-   * signal aborts while it waits, or at once when too many reports are waiting already.
+   * Marks a best-effort write (the dispatcher's Queued report): it waits behind every other write,
+   * and is dropped (commit rejects with BestEffortWriteDroppedError) when this signal aborts while
+   * it waits, or at once when too many are waiting already.
    */
-  progress?: AbortSignal;
+  bestEffort?: AbortSignal;
 }
 
 export interface StatusWriter {
@@ -36,9 +36,9 @@ export interface StatusWriter {
   ): Promise<Delegation | undefined>;
 }
 
-/** A progress report was not sent: a later write carries the status, or too many were waiting. */
-export class ProgressReportDroppedError extends Error {
-  override readonly name = "ProgressReportDroppedError";
+/** A best-effort write was not sent: a later write carries the status, or too many were waiting. */
+export class BestEffortWriteDroppedError extends Error {
+  override readonly name = "BestEffortWriteDroppedError";
 }
 
 /** The merge patch that turns `previous` into `next`: removed keys become null. */
@@ -56,8 +56,8 @@ export function statusPatch(
 }
 
 /**
- * A counting semaphore. Waiters go by priority, highest first. Low-priority holders (progress
- * reports) go after every other waiter, hold at most `lowLimit` of the slots, and can be dropped
+ * A counting semaphore. Waiters go by priority, highest first. Low-priority holders (best-effort
+ * writes) go after every other waiter, hold at most `lowLimit` of the slots, and can be dropped
  * while they wait.
  */
 class Limiter {
@@ -88,7 +88,7 @@ class Limiter {
   }
 
   #acquireLow(signal: AbortSignal): Promise<void> | undefined {
-    if (signal.aborted) throw new ProgressReportDroppedError("superseded before it was sent");
+    if (signal.aborted) throw new BestEffortWriteDroppedError("superseded before it was sent");
     if (this.#free > 0 && this.#lowFree > 0) {
       this.#free--;
       this.#lowFree--;
@@ -96,7 +96,7 @@ class Limiter {
     }
     // Like client-go's event broadcaster: a full queue of best-effort writes drops the newest.
     if (this.#waitingLow.size >= this.#maxWaitingLow) {
-      throw new ProgressReportDroppedError(`${this.#maxWaitingLow} progress reports are waiting already`);
+      throw new BestEffortWriteDroppedError(`${this.#maxWaitingLow} best-effort writes are waiting already`);
     }
     return new Promise<void>((resolve, reject) => {
       const start = () => {
@@ -105,7 +105,7 @@ class Limiter {
       };
       const drop = () => {
         this.#waitingLow.delete(start);
-        reject(new ProgressReportDroppedError("superseded before it was sent"));
+        reject(new BestEffortWriteDroppedError("superseded before it was sent"));
       };
       this.#waitingLow.add(start);
       signal.addEventListener("abort", drop, { once: true });
@@ -123,7 +123,7 @@ class Limiter {
     this.#waiting.splice(lo, 0, { priority, start });
   }
 
-  /** Hands a freed slot to the next waiter: any other write first, then a progress report. */
+  /** Hands a freed slot to the next waiter: any other write first, then a best-effort one. */
   #release(): void {
     const next = this.#waiting.shift();
     if (next) {
@@ -145,10 +145,10 @@ class Limiter {
 export interface KubeStatusWriterOptions {
   /** Writes in flight at once. Default 8. */
   maxConcurrent?: number;
-  /** Of those, progress reports. Default 2. */
-  maxConcurrentProgress?: number;
-  /** Progress reports that may wait for a slot; more are dropped. Default 256. */
-  maxWaitingProgress?: number;
+  /** Of those, best-effort writes. Default 2. */
+  maxConcurrentBestEffort?: number;
+  /** Best-effort writes that may wait for a slot; more are dropped. Default 256. */
+  maxWaitingBestEffort?: number;
   /** Conflicts retried in a row before giving up (the error is thrown). Default 5. */
   maxConflicts?: number;
 }
@@ -163,8 +163,8 @@ export class KubeStatusWriter implements StatusWriter {
     this.#client = client;
     this.#limiter = new Limiter(
       options.maxConcurrent ?? 8,
-      options.maxConcurrentProgress ?? 2,
-      options.maxWaitingProgress ?? 256,
+      options.maxConcurrentBestEffort ?? 2,
+      options.maxWaitingBestEffort ?? 256,
     );
     this.#maxConflicts = options.maxConflicts ?? 5;
   }
@@ -190,7 +190,7 @@ export class KubeStatusWriter implements StatusWriter {
     known: Delegation,
     next: DelegationStatus,
     isStillMine: (fresh: Delegation) => boolean,
-    { signal, progress, priority }: CommitOptions,
+    { signal, bestEffort, priority }: CommitOptions,
   ): Promise<Delegation | undefined> {
     const ns = known.metadata.namespace!;
     const name = known.metadata.name!;
@@ -205,7 +205,7 @@ export class KubeStatusWriter implements StatusWriter {
               contentType: "application/merge-patch+json",
               ...(signal && { signal }),
             }),
-          progress,
+          bestEffort,
           priority,
         );
         // Kept by the dispatcher while the task lives; nothing here reads managedFields.
@@ -219,7 +219,7 @@ export class KubeStatusWriter implements StatusWriter {
       try {
         fresh = await this.#limiter.run(
           () => this.#client.get<Delegation>(delegationPath(ns, name), { ...(signal && { signal }) }),
-          progress,
+          bestEffort,
           priority,
         );
       } catch (error) {

@@ -39,6 +39,7 @@ describe("Dispatcher", () => {
     h.transport.succeed(h.transport.open()[0]!, "answer");
     await flush();
     expect(h.server.writesOf("slow").map((s) => s.phase)).toEqual(["Running", "Succeeded"]);
+    expect(h.server.bestEffortWritesOf("slow")).toEqual([false, false]); // Running records the attempt
     expect(h.server.bases[1]).toBe(cached);
   });
 
@@ -170,7 +171,7 @@ describe("Dispatcher", () => {
     await h.clock.advance(1);
     expect(h.server.writesOf("nopods").at(-1)).toMatchObject({ phase: "Failed", reason: "AgentUnavailable" });
     // The Queued report waits behind other writes; the terminal write does not.
-    expect(h.server.progressWritesOf("nopods")).toEqual([true, false]);
+    expect(h.server.bestEffortWritesOf("nopods")).toEqual([true, false]);
 
     h.agents.set("worker", 1);
     h.endpoints.set("worker", ["pod-a"]);

@@ -108,7 +108,7 @@ export class FakeTransport {
 /** The API server's view of Delegations: resourceVersions, conflicts, and every write in order. */
 export class FakeServer implements StatusWriter {
   readonly objects = new Map<string, Delegation>();
-  readonly writes: { name: string; status: DelegationStatus; progress: boolean }[] = [];
+  readonly writes: { name: string; status: DelegationStatus; bestEffort: boolean }[] = [];
   #rv = 100;
 
   create(name: string, spec: Partial<Delegation["spec"]> = {}, status?: DelegationStatus, created = T0): Delegation {
@@ -148,9 +148,9 @@ export class FakeServer implements StatusWriter {
   /** The `known` object of every commit, in order. */
   readonly bases: Delegation[] = [];
 
-  /** Per write of `name`, in order: whether it was a progress report (CommitOptions.progress). */
-  progressWritesOf(name: string): boolean[] {
-    return this.writes.filter((w) => w.name === name).map((w) => w.progress);
+  /** Per write of `name`, in order: whether it was best effort (CommitOptions.bestEffort). */
+  bestEffortWritesOf(name: string): boolean[] {
+    return this.writes.filter((w) => w.name === name).map((w) => w.bestEffort);
   }
 
   /** While set, every commit waits for it (an API server that is slow to answer). */
@@ -172,7 +172,7 @@ export class FakeServer implements StatusWriter {
     }
     current.status = structuredClone(next);
     current.metadata.resourceVersion = String(++this.#rv);
-    this.writes.push({ name: current.metadata.name!, status: structuredClone(next), progress: !!options.progress });
+    this.writes.push({ name: current.metadata.name!, status: structuredClone(next), bestEffort: !!options.bestEffort });
     return structuredClone(current);
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Delegation } from "../../../src/api/delegation.ts";
-import { KubeStatusWriter, ProgressReportDroppedError } from "../../../src/delegation/status-writer.ts";
+import { BestEffortWriteDroppedError, KubeStatusWriter } from "../../../src/delegation/status-writer.ts";
 import type { KubeClient } from "../../../src/runtime/client.ts";
 
 function delegation(name: string): Delegation {
@@ -32,12 +32,12 @@ function heldClient() {
 const mine = () => true;
 
 describe("KubeStatusWriter", () => {
-  it("sends waiting writes before waiting progress reports", async () => {
+  it("sends waiting writes before waiting best-effort writes", async () => {
     const { client, sent, releaseNext } = heldClient();
     const writer = new KubeStatusWriter(client, { maxConcurrent: 1 });
     const first = writer.commit(delegation("a"), { phase: "Running" }, mine);
     const queued = writer.commit(delegation("b"), { phase: "Pending" }, mine, {
-      progress: new AbortController().signal,
+      bestEffort: new AbortController().signal,
     });
     const terminal = writer.commit(delegation("c"), { phase: "Succeeded" }, mine);
     await new Promise((r) => setTimeout(r, 0));
@@ -50,15 +50,15 @@ describe("KubeStatusWriter", () => {
     await expect(Promise.all([first, terminal, queued])).resolves.toHaveLength(3);
   });
 
-  it("drops a progress report that is superseded while it waits", async () => {
+  it("drops a best-effort write that is superseded while it waits", async () => {
     const { client, sent, releaseNext } = heldClient();
     const writer = new KubeStatusWriter(client, { maxConcurrent: 1 });
     const first = writer.commit(delegation("a"), { phase: "Running" }, mine);
     const drop = new AbortController();
-    const queued = writer.commit(delegation("b"), { phase: "Pending" }, mine, { progress: drop.signal });
+    const queued = writer.commit(delegation("b"), { phase: "Pending" }, mine, { bestEffort: drop.signal });
     await new Promise((r) => setTimeout(r, 0));
     drop.abort();
-    await expect(queued).rejects.toBeInstanceOf(ProgressReportDroppedError);
+    await expect(queued).rejects.toBeInstanceOf(BestEffortWriteDroppedError);
     await releaseNext();
     await first;
     const after = writer.commit(delegation("c"), { phase: "Succeeded" }, mine);
@@ -68,13 +68,13 @@ describe("KubeStatusWriter", () => {
     expect(sent).toEqual(["a", "c"]); // b never reached the API server
   });
 
-  it("keeps slots for other writes while progress reports are in flight", async () => {
+  it("keeps slots for other writes while best-effort writes are in flight", async () => {
     const { client, sent, releaseNext } = heldClient();
-    const writer = new KubeStatusWriter(client, { maxConcurrent: 3, maxConcurrentProgress: 1 });
-    const progress = () => ({ progress: new AbortController().signal });
+    const writer = new KubeStatusWriter(client, { maxConcurrent: 3, maxConcurrentBestEffort: 1 });
+    const bestEffort = () => ({ bestEffort: new AbortController().signal });
     const reports = [
-      writer.commit(delegation("p1"), { phase: "Pending" }, mine, progress()),
-      writer.commit(delegation("p2"), { phase: "Pending" }, mine, progress()),
+      writer.commit(delegation("p1"), { phase: "Pending" }, mine, bestEffort()),
+      writer.commit(delegation("p2"), { phase: "Pending" }, mine, bestEffort()),
     ];
     await new Promise((r) => setTimeout(r, 0));
     expect(sent).toEqual(["p1"]); // p2 waits although two slots are free
@@ -104,15 +104,15 @@ describe("KubeStatusWriter", () => {
     expect(sent).toEqual(["first", "high", "zero", "zero-2", "low"]);
   });
 
-  it("drops a new progress report at once when the most that may wait are waiting", async () => {
+  it("drops a new best-effort write at once when the most that may wait are waiting", async () => {
     const { client, sent, releaseNext } = heldClient();
-    const writer = new KubeStatusWriter(client, { maxConcurrent: 1, maxWaitingProgress: 1 });
-    const progress = () => ({ progress: new AbortController().signal });
+    const writer = new KubeStatusWriter(client, { maxConcurrent: 1, maxWaitingBestEffort: 1 });
+    const bestEffort = () => ({ bestEffort: new AbortController().signal });
     const first = writer.commit(delegation("a"), { phase: "Succeeded" }, mine);
-    const waiting = writer.commit(delegation("p1"), { phase: "Pending" }, mine, progress());
+    const waiting = writer.commit(delegation("p1"), { phase: "Pending" }, mine, bestEffort());
     await new Promise((r) => setTimeout(r, 0));
-    await expect(writer.commit(delegation("p2"), { phase: "Pending" }, mine, progress())).rejects.toBeInstanceOf(
-      ProgressReportDroppedError,
+    await expect(writer.commit(delegation("p2"), { phase: "Pending" }, mine, bestEffort())).rejects.toBeInstanceOf(
+      BestEffortWriteDroppedError,
     );
     // Other writes are never dropped.
     const terminal = writer.commit(delegation("t"), { phase: "Succeeded" }, mine);
