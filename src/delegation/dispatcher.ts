@@ -20,10 +20,11 @@ import { creationTime, isTerminal, lastAttemptId } from "./common.ts";
 import type { EndpointSource, PodEndpoint } from "./endpoints.ts";
 import type { EffectivePolicy } from "./policy.ts";
 import { type ResultStore, resultConfigMapName, splitResult } from "./result.ts";
-import { BestEffortWriteDroppedError, type StatusWriter } from "./status-writer.ts";
+import type { StatusWriter } from "./status-writer.ts";
 import type { TokenSource } from "./tokens.ts";
 import { type ChatResult, chatBody, DeliveryError, type Transport } from "./transport.ts";
 import type { WaiterRegistry } from "./waiters.ts";
+import { BestEffortWriteDroppedError } from "./write-limiter.ts";
 
 type Attempt = z.infer<typeof AttemptSchema>;
 

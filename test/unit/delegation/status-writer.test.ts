@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Delegation } from "../../../src/api/delegation.ts";
-import { BestEffortWriteDroppedError, KubeStatusWriter } from "../../../src/delegation/status-writer.ts";
+import { KubeStatusWriter } from "../../../src/delegation/status-writer.ts";
+import { BestEffortWriteDroppedError } from "../../../src/delegation/write-limiter.ts";
 import type { KubeClient } from "../../../src/runtime/client.ts";
 
 function delegation(name: string): Delegation {
