@@ -144,7 +144,6 @@ interface Outcome {
 
 const randomId = () => randomBytes(8).toString("hex");
 
-/** `set` (made when undefined) with `item` added. */
 /**
  * A snapshot of a working status. The dispatcher changes a status only at its top level (attempts,
  * conditions and usage are replaced, never changed in place), so a shallow copy is enough.
@@ -153,6 +152,7 @@ function copyStatus(status: DelegationStatus): DelegationStatus {
   return { ...status };
 }
 
+/** `set` (made when undefined) with `item` added. */
 function withItem(set: Set<string> | undefined, item: string): Set<string> {
   const out = set ?? new Set<string>();
   out.add(item);
