@@ -8,8 +8,9 @@
  * dead process means a killed run; its leftovers (every netns and link with this module's prefixes) are
  * removed, and the new run goes on.
  */
-import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { releaseLock, takeLock } from "../../../hack/cluster/host-lock.ts";
 import { registerExitCleanup } from "../../../hack/cluster/process.ts";
 import { ip, runSync } from "./command.ts";
 import { AddressConflictError, PodNetBusyError, PodNetError } from "./errors.ts";
@@ -69,48 +70,6 @@ export function ipInCidr(address: string, cidr: string): boolean {
   const [start, end] = cidrRange(cidr);
   const value = ipv4ToInt(address);
   return value >= start && value <= end;
-}
-
-/** The start time of a process (field 22 of /proc/<pid>/stat), or undefined when it does not exist. */
-function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function lockHolder(lockFile: string): { pid: number; alive: boolean } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(lockFile, "utf8");
-  } catch {
-    return undefined;
-  }
-  const [pidText, start] = text.trim().split(" ");
-  const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 0) return { pid: 0, alive: false };
-  return { pid, alive: processStartTime(pid) !== undefined && processStartTime(pid) === start };
-}
-
-function takeLock(lockFile: string, log: (message: string) => void): void {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(lockFile, "wx", 0o644);
-      writeSync(fd, `${process.pid} ${processStartTime(process.pid)}\n`);
-      closeSync(fd);
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-    const holder = lockHolder(lockFile);
-    if (holder?.alive) throw new PodNetBusyError(lockFile, holder.pid);
-    log(`stale pod network lock of dead pid ${holder?.pid ?? "?"}: removing its leftovers`);
-    cleanupLeftoversSync();
-    rmSync(lockFile, { force: true });
-  }
-  throw new PodNetError(`could not take the pod network lock ${lockFile}`);
 }
 
 /** Our network namespaces on this host. */
@@ -181,15 +140,18 @@ export async function createPodNetwork(options: PodNetworkOptions = {}): Promise
   if (options.nodes !== undefined && options.nodes > 255) {
     throw new PodNetError(`at most 255 kwok nodes: ${RESERVED_RANGE} is reserved for the bridge`);
   }
-  takeLock(lockFile, log);
-  const releaseLock = () => {
-    const holder = lockHolder(lockFile);
-    if (holder?.pid === process.pid) rmSync(lockFile, { force: true });
-  };
+  takeLock(lockFile, {
+    busy: (pid) => new PodNetBusyError(lockFile, pid),
+    removeLeftovers: (pid) => {
+      log(`stale pod network lock of dead pid ${pid || "?"}: removing its leftovers`);
+      cleanupLeftoversSync();
+    },
+    failed: () => new PodNetError(`could not take the pod network lock ${lockFile}`),
+  });
   // From here on a crash must not leave the bridge: the exit hook removes our names and the lock.
   const unregister = registerExitCleanup(() => {
     cleanupLeftoversSync();
-    releaseLock();
+    releaseLock(lockFile);
   });
   try {
     // The lock is ours, so any name with our prefixes is a leftover of a run that died before its lock was taken over.
@@ -203,7 +165,7 @@ export async function createPodNetwork(options: PodNetworkOptions = {}): Promise
     await ip("link", "set", BRIDGE_NAME, "up");
   } catch (error) {
     cleanupLeftoversSync();
-    releaseLock();
+    releaseLock(lockFile);
     unregister();
     throw error;
   }
@@ -216,7 +178,7 @@ export async function createPodNetwork(options: PodNetworkOptions = {}): Promise
     destroy() {
       destroying ??= Promise.resolve().then(() => {
         cleanupLeftoversSync();
-        releaseLock();
+        releaseLock(lockFile);
         unregister();
       });
       return destroying;
