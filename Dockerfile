@@ -1,5 +1,7 @@
 # The operator image: docker build -t ghcr.io/clawcrew/clawcrew-operator:0.1.0 .
-FROM node:24-slim AS build
+# BASE_IMAGE is any Node 24 image; hack/images.sh passes one it builds from Debian packages.
+ARG BASE_IMAGE=node:24-slim
+FROM ${BASE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund
@@ -7,7 +9,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-FROM node:24-slim
+FROM ${BASE_IMAGE}
 WORKDIR /app
 ENV NODE_ENV=production
 # Two malloc arenas instead of one per thread (V8's GC helpers and libuv's pool each grow their own).

@@ -62,12 +62,15 @@ export interface StubLlmOptions {
   reply?: StubReply | Script;
   /** Address to listen on. Default 127.0.0.1. */
   host?: string;
+  /** Port to listen on. Default 0: any free port. */
+  port?: number;
 }
 
 export async function startStubLlm({
   models = ["stub-model"],
   reply = { content: "stub reply" },
   host = "127.0.0.1",
+  port: listenPort = 0,
 }: StubLlmOptions = {}): Promise<StubLlm> {
   const requests: RecordedRequest[] = [];
   let script: Script = toScript(reply);
@@ -96,7 +99,7 @@ export async function startStubLlm({
       })
       .catch((error: unknown) => json(res, 400, { error: { message: String(error), type: "invalid_request_error" } }));
   });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  await new Promise<void>((resolve) => server.listen(listenPort, host, resolve));
   const { port } = server.address() as AddressInfo;
 
   return {
