@@ -27,6 +27,16 @@ export default defineConfig({
           hookTimeout: 300_000,
         },
       },
+      {
+        // One real node per host: hack/test.sh runs this project after the others, alone.
+        test: {
+          name: "real-node",
+          include: ["test/real-node/**/*.test.ts"],
+          testTimeout: 600_000,
+          hookTimeout: 3_600_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -45,7 +45,7 @@ build_kubernetes() {
   local staging=v0.${K8S_VERSION#v1.}
   local dir="$SRC/kubernetes-$K8S_VERSION"
   rm -rf "$dir"; mkdir -p "$dir"; cd "$dir"
-  log "building kube-apiserver, kube-controller-manager, kube-scheduler $K8S_VERSION (several minutes)"
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy $K8S_VERSION (several minutes)"
   go mod init clawcrew.local/kubernetes-bins >/dev/null 2>&1
   local gomod
   gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
@@ -58,13 +58,16 @@ build_kubernetes() {
   for m in $mods; do args+=("-replace=$m=$m@$staging"); done
   go mod edit "${args[@]}"
   log "replaced $(echo "$mods" | wc -l) staging modules with $staging"
-  go get "k8s.io/kubernetes@$K8S_VERSION" >/dev/null
+  # Each command is named, or go build stops on go.sum entries that only its packages need.
+  go get "k8s.io/kubernetes@$K8S_VERSION" \
+    "k8s.io/kubernetes/cmd/kubelet@$K8S_VERSION" "k8s.io/kubernetes/cmd/kube-proxy@$K8S_VERSION" >/dev/null
   local pkg=k8s.io/component-base/version
   local ldflags="-s -w -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
   mkdir -p out
   go build -trimpath -ldflags "$ldflags" -o out/ \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
-  for b in kube-apiserver kube-controller-manager kube-scheduler; do mv "out/$b" "$BIN/$b-$K8S_VERSION"; done
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
+    k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
+  for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do mv "out/$b" "$BIN/$b-$K8S_VERSION"; done
 }
 
 build_etcd() {
@@ -104,6 +107,8 @@ out=$(
   ensure kube-apiserver "$K8S_VERSION" build_kubernetes
   ensure kube-controller-manager "$K8S_VERSION" build_kubernetes
   ensure kube-scheduler "$K8S_VERSION" build_kubernetes
+  ensure kubelet "$K8S_VERSION" build_kubernetes
+  ensure kube-proxy "$K8S_VERSION" build_kubernetes
   ensure kwok "$KWOK_VERSION" build_simple kwok sigs.k8s.io/kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION" \
     "-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
   ensure helm "$HELM_VERSION" build_simple helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \

@@ -7,8 +7,10 @@ export CLAWCREW_CACHE="${CLAWCREW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/clawcre
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "control-plane binaries"
+step "control-plane and node binaries"
 hack/control-plane-bins.sh
+step "Debian packages of the real node and the image builds"
+hack/real-node-deps.sh
 command -v kubectl >/dev/null || { echo "kubectl is required on PATH" >&2; exit 1; }
 step "npm install (from package-lock.json)"
 # Not `npm ci`: the registry reachable here lacks biome's binaries for other platforms, which
@@ -24,5 +26,14 @@ step "helm lint, deploy/ matches the chart"
 helm=$(sed -n 's/^helm=//p' "$CLAWCREW_CACHE/bins.env")
 "$helm" lint --strict charts/clawcrew
 hack/gen-deploy.sh --check
-step "tests"
-hack/node24.sh npx vitest run "$@"
+if [[ $# -gt 0 ]]; then
+  step "tests: vitest run $*"
+  exec hack/node24.sh npx vitest run "$@"
+fi
+step "tests: unit, integration, e2e"
+hack/node24.sh npx vitest run --project unit --project integration --project e2e
+# Alone, since it runs a real node with real OpenClaw pods (the first run builds the images).
+step "images of the real node (built once, then cached)"
+hack/images.sh >/dev/null
+step "tests: real-node"
+hack/node24.sh npx vitest run --project real-node

@@ -66,7 +66,17 @@ export interface Ports {
 }
 
 export const etcdEndpoint = (ports: Ports) => `http://127.0.0.1:${ports.etcdClient}`;
-export const apiserverURL = (ports: Ports) => `https://127.0.0.1:${ports.apiserver}`;
+export const apiserverURL = (ports: Ports, address = LOOPBACK) => `https://${address}:${ports.apiserver}`;
+
+const LOOPBACK = "127.0.0.1";
+
+/** Where the API server listens and what the cluster looks like to a real node; none for kwok alone. */
+export interface RealNodeNetwork {
+  /** The API server's bind and advertise address: the node's address, which pods reach. */
+  apiserverAddress: string;
+  /** The pod range that kube-controller-manager cuts node podCIDRs from. */
+  clusterCIDR: string;
+}
 
 export function etcdArgs(layout: Layout, ports: Ports): string[] {
   const peer = `http://127.0.0.1:${ports.etcdPeer}`;
@@ -84,11 +94,12 @@ export function etcdArgs(layout: Layout, ports: Ports): string[] {
   ];
 }
 
-export function apiserverArgs(layout: Layout, ports: Ports): string[] {
+export function apiserverArgs(layout: Layout, ports: Ports, network?: RealNodeNetwork): string[] {
+  const address = network?.apiserverAddress ?? LOOPBACK;
   return [
     `--etcd-servers=${etcdEndpoint(ports)}`,
-    "--bind-address=127.0.0.1",
-    "--advertise-address=127.0.0.1",
+    `--bind-address=${address}`,
+    `--advertise-address=${address}`,
     `--secure-port=${ports.apiserver}`,
     // No --tls-cert-file: the apiserver self-signs into --cert-dir (serving cert + its CA).
     `--cert-dir=${layout.certDir}`,
@@ -100,9 +111,12 @@ export function apiserverArgs(layout: Layout, ports: Ports): string[] {
     "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
     `--service-account-key-file=${layout.saPub}`,
     `--service-account-signing-key-file=${layout.saKey}`,
-    // The `kubernetes` Service would get Endpoints at 127.0.0.1, which the apiserver refuses
-    // (loopback addresses are invalid endpoints); nothing in this cluster needs them.
-    "--endpoint-reconciler-type=none",
+    ...(network
+      ? // Pods reach the API server through the `kubernetes` Service; logs and exec dial the node's InternalIP.
+        ["--endpoint-reconciler-type=lease", "--kubelet-preferred-address-types=InternalIP"]
+      : // The `kubernetes` Service would get Endpoints at 127.0.0.1, which the apiserver refuses
+        // (loopback addresses are invalid endpoints); nothing in a kwok cluster needs them.
+        ["--endpoint-reconciler-type=none"]),
     "--profiling=false",
   ];
 }
@@ -121,14 +135,16 @@ function componentArgs(layout: Layout, name: string, port: number): string[] {
   ];
 }
 
-export function controllerManagerArgs(layout: Layout, ports: Ports): string[] {
+export function controllerManagerArgs(layout: Layout, ports: Ports, network?: RealNodeNetwork): string[] {
   return [
     ...componentArgs(layout, "kube-controller-manager", ports.controllerManager),
     `--service-account-private-key-file=${layout.saKey}`,
     `--root-ca-file=${layout.caCertPath}`,
     "--use-service-account-credentials=true",
-    // kwok nodes get their podCIDR when they are created.
-    "--allocate-node-cidrs=false",
+    // kwok nodes get their podCIDR when they are created; a real node gets one cut from the cluster CIDR.
+    ...(network
+      ? ["--allocate-node-cidrs=true", `--cluster-cidr=${network.clusterCIDR}`, "--node-cidr-mask-size=24"]
+      : ["--allocate-node-cidrs=false"]),
     `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
     "--cluster-name=clawcrew-local",
   ];

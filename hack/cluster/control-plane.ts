@@ -24,6 +24,7 @@ import {
   POD_IP_RANGE,
   type PodReadiness,
   type Ports,
+  type RealNodeNetwork,
   SERVICE_CLUSTER_IP_RANGE,
   schedulerArgs,
 } from "./components.ts";
@@ -48,6 +49,7 @@ export {
   KWOK_STAGES_FILE,
   POD_IP_RANGE,
   type PodReadiness,
+  type RealNodeNetwork,
   SERVICE_CLUSTER_IP_RANGE,
 } from "./components.ts";
 export {
@@ -69,6 +71,11 @@ export interface ControlPlaneOptions {
    * agent (test/support/podnet's pod agent) to set through pods/status.
    */
   podReadiness?: PodReadiness;
+  /**
+   * Set for a real node (hack/cluster/real-node): the API server listens on the node's address, node
+   * podCIDRs are allocated, and neither kwok nor kwok nodes are started (`nodes` is ignored).
+   */
+  realNode?: RealNodeNetwork;
   /** Paths that override those of hack/control-plane-bins.sh (which still runs). */
   binaries?: Partial<Binaries>;
   /** Parent of the fresh temporary data dir. Default os.tmpdir(). */
@@ -126,12 +133,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const timeoutMs = options.timeoutMs ?? 120_000;
   const stopGraceMs = options.stopGraceMs ?? 10_000;
   const signal = options.signal;
-  const nodeCount = options.nodes ?? 1;
+  const nodeCount = options.realNode ? 0 : (options.nodes ?? 1);
   const podReadiness = options.podReadiness ?? "kwok";
   if (podReadiness !== "kwok" && podReadiness !== "external") {
     throw new ControlPlaneError(`podReadiness must be "kwok" or "external", got ${String(podReadiness)}`);
   }
-  if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 256) {
+  if (!options.realNode && (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 256)) {
     throw new ControlPlaneError(`nodes must be an integer in 1..256, got ${nodeCount}`);
   }
 
@@ -172,7 +179,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const [etcdClient = 0, etcdPeer = 0, apiserver = 0, controllerManager = 0, scheduler = 0] =
       await freeLoopbackPorts(5);
     const ports: Ports = { etcdClient, etcdPeer, apiserver, controllerManager, scheduler };
-    const server = apiserverURL(ports);
+    const server = apiserverURL(ports, options.realNode?.apiserverAddress);
 
     // --- credentials ---
     const token = randomToken();
@@ -192,7 +199,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     log("etcd is healthy");
 
     // --- kube-apiserver ---
-    start("kube-apiserver", apiserverArgs(layout, ports));
+    start("kube-apiserver", apiserverArgs(layout, ports, options.realNode));
     // With --cert-dir and no --tls-cert-file the apiserver self-signs: apiserver.crt holds the
     // serving certificate followed by its CA, which becomes the cluster CA of the kubeconfig.
     const caCert = await wait("kube-apiserver's self-signed certificate", async () =>
@@ -207,9 +214,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     log(`kube-apiserver is ready at ${server}`);
 
     // --- controllers, scheduler, kwok ---
-    start("kube-controller-manager", controllerManagerArgs(layout, ports));
+    start("kube-controller-manager", controllerManagerArgs(layout, ports, options.realNode));
     start("kube-scheduler", schedulerArgs(layout, ports));
-    start("kwok", kwokArgs(layout, kwokStagesFile(podReadiness)), { ...process.env, HOME: layout.kwokHome });
+    if (!options.realNode) {
+      start("kwok", kwokArgs(layout, kwokStagesFile(podReadiness)), { ...process.env, HOME: layout.kwokHome });
+    }
 
     // --- nodes ---
     const kc = new KubeConfig();
@@ -220,13 +229,15 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       podCIDR: podCIDRForNode(i),
       resources: options.nodeResources ?? DEFAULT_NODE_RESOURCES,
     }));
-    await createKwokNodes(core, nodes);
-    await wait(`${nodes.length} kwok node(s) Ready and schedulable`, async () => {
-      const list = await core.listNode({ labelSelector: "type=kwok" });
-      const ready = list.items.filter(isNodeSchedulable).length;
-      return ready >= nodes.length ? true : undefined;
-    });
-    log(`kwok node(s) ready: ${nodes.map((n) => n.name).join(", ")}`);
+    if (nodes.length > 0) {
+      await createKwokNodes(core, nodes);
+      await wait(`${nodes.length} kwok node(s) Ready and schedulable`, async () => {
+        const list = await core.listNode({ labelSelector: "type=kwok" });
+        const ready = list.items.filter(isNodeSchedulable).length;
+        return ready >= nodes.length ? true : undefined;
+      });
+      log(`kwok node(s) ready: ${nodes.map((n) => n.name).join(", ")}`);
+    }
     await wait("ServiceAccount default/default (kube-controller-manager)", async () => {
       await core.readNamespacedServiceAccount({ name: "default", namespace: "default" });
       return true;
@@ -252,7 +263,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       logDir: layout.logDir,
       nodeNames: nodes.map((n) => n.name),
       serviceClusterIPRange: SERVICE_CLUSTER_IP_RANGE,
-      podIPRange: POD_IP_RANGE,
+      podIPRange: options.realNode?.clusterCIDR ?? POD_IP_RANGE,
       podReadiness,
       etcdEndpoint: etcdEndpoint(ports),
       processes: processes.map((p) => ({ name: p.name, pid: p.pid, logFile: p.logFile })),

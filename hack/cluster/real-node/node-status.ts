@@ -1,0 +1,47 @@
+/** What the real node's start and stop wait for, read with kubectl. */
+import { kubectl, kubectlOk } from "../../../test/support/kubectl.ts";
+import type { ManagedProcess } from "../process.ts";
+import { waitFor } from "../wait.ts";
+import { NODE_NAME } from "./config.ts";
+
+/** true once the node reports Ready (the kubelet registered it and the CNI config is loaded). */
+export async function nodeReady(kubeconfig: string): Promise<true | undefined> {
+  const out = await kubectlOk(kubeconfig, [
+    "get",
+    "node",
+    NODE_NAME,
+    "-o",
+    'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+  ]);
+  return out.trim() === "True" ? true : undefined;
+}
+
+/**
+ * Deletes every pod and waits until the kubelet has stopped them all, so containerd tears down each
+ * sandbox and CNI frees its address: the host is then clean before the node's parts stop. Controllers
+ * are not stopped first, so Deployments are scaled away first and DaemonSet-like owners do not exist here.
+ */
+export async function deleteAllPods(
+  kubeconfig: string,
+  processes: readonly ManagedProcess[],
+  log: (message: string) => void,
+): Promise<void> {
+  if (!processes.some((p) => p.name === "kubelet" && p.running)) return;
+  const namespaces = (await kubectl(kubeconfig, ["get", "ns", "-o", "jsonpath={.items[*].metadata.name}"])).stdout;
+  for (const ns of namespaces.split(" ").filter(Boolean)) {
+    await kubectl(kubeconfig, ["-n", ns, "scale", "deploy,statefulset,replicaset", "--all", "--replicas=0"]);
+  }
+  await kubectl(kubeconfig, ["delete", "pods", "--all", "--all-namespaces", "--wait=false", "--grace-period=5"]);
+  try {
+    await waitFor(
+      "every pod to stop",
+      async () => {
+        const out = await kubectlOk(kubeconfig, ["get", "pods", "-A", "-o", "name"]);
+        return out.trim() === "" ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+  } catch (error) {
+    log(`pods left at stop: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * clawcrew on a real node (hack/cluster/real-node): the operator installed by `helm install` from its
+ * own image, and real OpenClaw gateways in containers, reached through Services, DNS and kube-proxy.
+ * The stub LLM (images/stub-llm) runs in the cluster as Service stub-llm; it is the only fake.
+ * Needs root; the first run builds the images (minutes, cached afterwards).
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installSignalCleanup } from "../../hack/cluster/process.ts";
+import { LOCK_FILE, NODE_NAME, type RealCluster, startRealCluster } from "../../hack/cluster/real-node/index.ts";
+import {
+  createNamespace,
+  deployStubLlm,
+  installClawcrew,
+  OPERATOR_NAMESPACE,
+  STUB_PROVIDER,
+} from "../../hack/cluster/real-node/install.ts";
+import { isReady, type Obj } from "../integration/support/namespace-api.ts";
+import { kubectl, kubectlOk } from "../support/kubectl.ts";
+
+const NS = "realnode";
+const TASK = "compute 3+4 for T-9";
+
+describe("clawcrew on a real node", () => {
+  let cluster: RealCluster | undefined;
+  let removeSignalCleanup: (() => void) | undefined;
+  let kubeconfig = "";
+  const timings: Record<string, number> = {};
+  const get = async (args: string[]): Promise<Obj> =>
+    JSON.parse(await kubectlOk(kubeconfig, ["get", ...args, "-o", "json"]));
+  const pods = async (ns: string, selector: string): Promise<Obj[]> =>
+    (await get(["-n", ns, "pods", "-l", selector])).items;
+  const ready = (pod: Obj) => isReady(pod) && !pod.metadata.deletionTimestamp;
+  const waitFor = async <T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    for (;;) {
+      try {
+        const value = await check();
+        if (value !== undefined) return value;
+      } catch (error) {
+        last = error;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  };
+
+  beforeAll(async () => {
+    if (process.getuid?.() !== 0) throw new Error("the real node needs root");
+    removeSignalCleanup = installSignalCleanup();
+    cluster = await startRealCluster({ log: (m) => process.stderr.write(`[real-node] ${m}\n`) });
+    kubeconfig = cluster.kubeconfigPath;
+    Object.assign(timings, cluster.timings);
+    let t0 = performance.now();
+    await deployStubLlm(kubeconfig);
+    await installClawcrew(kubeconfig);
+    timings.installMs = Math.round(performance.now() - t0);
+
+    await createNamespace(kubeconfig, NS);
+    const agent = (name: string, spec: Obj) => ({
+      apiVersion: "clawcrew.io/v1alpha1",
+      kind: "Agent",
+      metadata: { name },
+      spec: {
+        description: `The ${name}.`,
+        soul: `# ${name}\nYou are the ${name}.`,
+        model: { primary: "stub/stub-model", providers: [STUB_PROVIDER] },
+        credentials: { secretRef: { name: "llm-credentials" } },
+        timeoutSeconds: 240,
+        ...spec,
+      },
+    });
+    t0 = performance.now();
+    await kubectlOk(kubeconfig, ["-n", NS, "apply", "-f", "-"], {
+      apiVersion: "v1",
+      kind: "List",
+      items: [
+        {
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { name: "llm-credentials" },
+          stringData: { STUB_API_KEY: "stub" },
+        },
+        agent("lead", { capabilities: ["planning"] }),
+        agent("worker", { capabilities: ["research"], replicas: 2 }),
+        {
+          apiVersion: "clawcrew.io/v1alpha1",
+          kind: "AgentTeam",
+          metadata: { name: "crew" },
+          spec: {
+            pattern: "hubAndSpoke",
+            lead: "lead",
+            members: [{ agent: "worker", role: "Computes things." }],
+            networkIsolation: true,
+          },
+        },
+      ],
+    });
+    await waitFor(
+      "the team Ready",
+      async () => {
+        const team = await get(["-n", NS, "agentteam", "crew"]);
+        return team.status?.conditions?.some((c: Obj) => c.type === "Ready" && c.status === "True") ? true : undefined;
+      },
+      600_000,
+    );
+    timings.teamReadyMs = Math.round(performance.now() - t0);
+  }, 3_600_000);
+
+  afterAll(async () => {
+    try {
+      await cluster?.stop();
+    } finally {
+      removeSignalCleanup?.();
+      console.log(`[real-node] ${JSON.stringify(timings)}`);
+    }
+    if (!cluster) return;
+    // Nothing left behind: the lock, the bridge, containerd's shims and mounts, the node's iptables chains.
+    expect(existsSync(LOCK_FILE)).toBe(false);
+    expect(execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })).not.toContain("clawcrew-cni0");
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain("clawcrew-node-");
+    expect(execFileSync("iptables-save", { encoding: "utf8" })).not.toMatch(/^:(KUBE|CNI)-/m);
+    expect(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })).not.toContain("containerd-shim");
+  }, 300_000);
+
+  it("runs the operator from its image under the chart's ServiceAccount, two replicas, one leading", async () => {
+    const operators = await pods(OPERATOR_NAMESPACE, "app.kubernetes.io/name=clawcrew");
+    expect(operators).toHaveLength(2);
+    for (const pod of operators) {
+      expect(ready(pod)).toBe(true);
+      expect(pod.spec.nodeName).toBe(NODE_NAME);
+      expect(pod.spec.serviceAccountName).toBe("clawcrew");
+      expect(pod.status.containerStatuses[0].imageID).toMatch(/sha256:/);
+      expect(pod.spec.containers[0].image).toBe("ghcr.io/clawcrew/clawcrew-operator:0.1.0");
+    }
+    const leases = (await get(["-n", OPERATOR_NAMESPACE, "leases"])).items as Obj[];
+    const holders = leases.map((l) => l.spec.holderIdentity).filter(Boolean);
+    expect(holders.some((h: string) => operators.some((p) => h.includes(p.metadata.name)))).toBe(true);
+  });
+
+  it("runs real OpenClaw gateways that pass the kubelet's probes, under the restricted security settings", async () => {
+    const gateways = await pods(NS, "clawcrew.io/agent");
+    expect(gateways).toHaveLength(3);
+    for (const pod of gateways) {
+      expect(ready(pod)).toBe(true);
+      const gateway = pod.spec.containers.find((c: Obj) => c.name === "gateway") ?? pod.spec.containers[0];
+      expect(gateway.startupProbe?.httpGet?.path).toBe("/startupz");
+      expect(gateway.readinessProbe?.httpGet?.path).toBe("/readyz");
+      expect(gateway.livenessProbe?.httpGet?.path).toBe("/healthz");
+    }
+    const name = gateways[0]!.metadata.name as string;
+    const exec = (script: string) =>
+      kubectl(kubeconfig, ["-n", NS, "exec", name, "-c", "gateway", "--", "sh", "-c", script]);
+    const identity = await exec("id -u; id -g; grep CapEff /proc/self/status");
+    expect(identity.code, identity.stderr).toBe(0);
+    expect(identity.stdout).toMatch(/^1000\n1000\nCapEff:\s+0000000000000000\n$/);
+    const write = await exec("touch /app/x");
+    expect(write.code).not.toBe(0);
+    expect(write.stderr).toMatch(/Read-only file system/);
+    const version = await exec("node --version");
+    expect(version.stdout.trim()).toMatch(/^v24\./);
+  });
+
+  it("delegates from the lead's model through the operator's MCP tool to a worker's gateway", async () => {
+    const t0 = performance.now();
+    await kubectlOk(kubeconfig, ["-n", NS, "apply", "-f", "-"], {
+      apiVersion: "clawcrew.io/v1alpha1",
+      kind: "Delegation",
+      metadata: { name: "ask-lead" },
+      spec: { team: "crew", to: "lead", task: `@worker: ${TASK}`, timeoutSeconds: 300 },
+    });
+    const done = await waitFor(
+      "the lead's delegation to finish",
+      async () => {
+        const d = await get(["-n", NS, "delegation", "ask-lead"]);
+        return ["Succeeded", "Failed"].includes(d.status?.phase) ? d : undefined;
+      },
+      360_000,
+    );
+    timings.delegationMs = Math.round(performance.now() - t0);
+    expect(done.status.phase, JSON.stringify(done.status)).toBe("Succeeded");
+    expect(done.status.result).toContain("Lead: ");
+    expect(done.status.result).toContain(`Answer from the stub LLM: ${TASK}`);
+
+    // The lead's MCP call became a child Delegation that a worker replica answered.
+    const all = (await get(["-n", NS, "delegations"])).items as Obj[];
+    const child = all.find((d) => d.spec.from === "lead");
+    expect(child, JSON.stringify(all.map((d) => d.spec))).toBeDefined();
+    expect(child!.spec).toMatchObject({ to: "worker", team: "crew", task: TASK });
+    expect(child!.status).toMatchObject({ phase: "Succeeded", agent: "worker" });
+    expect(child!.status.result).toBe(`Answer from the stub LLM: ${TASK}`);
+    const workers = (await pods(NS, "clawcrew.io/agent=worker")).map((p) => p.metadata.name);
+    expect(workers).toContain(child!.status.pod);
+    expect(child!.status.attempts).toHaveLength(1);
+  });
+});
