@@ -3,6 +3,11 @@
  * kube-scheduler, kwok) on loopback until Ctrl-C or SIGTERM.
  *
  *   node hack/local-cluster.ts [--kubeconfig <path>] [--nodes <n>] [--keep-data] [--operator] [--example <dir>]
+ *   node hack/local-cluster.ts --real [--kubeconfig <path>] [--keep-data] [--example <dir>]
+ *
+ * --real               a real node instead of kwok (hack/cluster/real-node; root): `helm install` of the
+ *                      operator from its image, the stub LLM as Service stub-llm (or a real provider when
+ *                      ANTHROPIC_API_KEY or OPENAI_API_KEY is set), and real OpenClaw pods for the example
  *
  * --kubeconfig <path>  also copy the admin kubeconfig to <path> (removed again on exit); an existing
  *                      file there is only replaced if it is a kubeconfig of this tool
@@ -21,9 +26,13 @@ import { parseArgs } from "node:util";
 import { createPodNetwork, startPodAgent } from "../test/support/podnet/index.ts";
 import { type ControlPlane, startControlPlane } from "./cluster/control-plane.ts";
 import { StartAbortedError } from "./cluster/errors.ts";
+import { type RealCluster, startRealCluster } from "./cluster/real-node/index.ts";
+import { installWithExample, OPERATOR_NAMESPACE } from "./cluster/real-node/install.ts";
 
-const usage =
-  "usage: node hack/local-cluster.ts [--kubeconfig <path>] [--nodes <n>] [--keep-data] [--operator] [--example <dir>]";
+const usage = [
+  "usage: node hack/local-cluster.ts [--kubeconfig <path>] [--nodes <n>] [--keep-data] [--operator] [--example <dir>]",
+  "       node hack/local-cluster.ts --real [--kubeconfig <path>] [--keep-data] [--example <dir>]",
+].join("\n");
 const repoRoot = join(import.meta.dirname, "..");
 
 function parseOptions() {
@@ -34,6 +43,7 @@ function parseOptions() {
       "keep-data": { type: "boolean", default: false },
       operator: { type: "boolean", default: false },
       example: { type: "string" },
+      real: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -52,7 +62,7 @@ function parseOptions() {
   if (example !== undefined && !existsSync(join(repoRoot, "examples", example))) {
     throw new Error(`--example ${example}: no such directory under examples/`);
   }
-  return { kubeconfig, nodes, keepData: values["keep-data"], operator: values.operator, example };
+  return { kubeconfig, nodes, keepData: values["keep-data"], operator: values.operator, example, real: values.real };
 }
 
 function isOurKubeconfig(path: string): boolean {
@@ -92,6 +102,8 @@ async function main(): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   process.on("SIGHUP", onSignal);
+
+  if (options.real) return runRealCluster(options, abort.signal, stopped);
 
   try {
     controlPlane = await startControlPlane({
@@ -138,6 +150,50 @@ async function main(): Promise<number> {
   if (options.kubeconfig) rmSync(options.kubeconfig, { force: true });
   process.stderr.write("[local-cluster] stopped\n");
   return 0;
+}
+
+/** --real: the real node, the operator installed by helm, and the example with real OpenClaw pods. */
+async function runRealCluster(
+  options: ReturnType<typeof parseOptions>,
+  signal: AbortSignal,
+  stopped: Promise<void>,
+): Promise<number> {
+  const t0 = performance.now();
+  const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
+  const say = (message: string) => process.stderr.write(`[local-cluster] ${message}\n`);
+  say(
+    "starting a real node; the first run builds binaries and images (about 15 minutes on 2 cores), later runs take about a minute",
+  );
+  let cluster: RealCluster | undefined;
+  try {
+    cluster = await startRealCluster({ keepDataDir: options.keepData, signal, log: (m) => say(`${elapsed()}  ${m}`) });
+    const kubeconfig = options.kubeconfig ?? cluster.kubeconfigPath;
+    if (options.kubeconfig) copyFileSync(cluster.kubeconfigPath, options.kubeconfig);
+    await installWithExample(kubeconfig, options.example, (m) => say(`${elapsed()}  ${m}`));
+    process.stdout.write(
+      [
+        "",
+        `Ready after ${elapsed()}. In another shell:`,
+        `  export KUBECONFIG=${kubeconfig}`,
+        "  kubectl get clawcrew                      # agents, teams, delegations",
+        "  kubectl wait --for=condition=Ready agentteam --all --timeout=10m",
+        "  kubectl get delegations -w                # the example's delegation, answered by a real gateway",
+        `  kubectl -n ${OPERATOR_NAMESPACE} logs deploy/clawcrew`,
+        "Ctrl-C stops everything and removes the cluster.",
+        "",
+      ].join("\n"),
+    );
+    await stopped;
+    return 0;
+  } catch (error) {
+    if (error instanceof StartAbortedError) return 130;
+    say(error instanceof Error ? error.message : String(error));
+    return 1;
+  } finally {
+    await cluster?.stop();
+    if (options.kubeconfig) rmSync(options.kubeconfig, { force: true });
+    say("stopped");
+  }
 }
 
 function kubectl(kubeconfig: string, args: string[], input?: string): Promise<void> {

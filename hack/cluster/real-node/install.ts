@@ -206,3 +206,23 @@ export async function applyExample(kubeconfig: string, example: string, namespac
   );
   await apply(kubeconfig, exampleObjects(example, key === undefined), namespace);
 }
+
+/**
+ * The newcomer's install on any cluster whose node has the images: the stub LLM (unless a real
+ * provider's key is set), the operator by helm, and the example in namespace default.
+ */
+export async function installWithExample(
+  kubeconfig: string,
+  example: string | undefined,
+  log: (message: string) => void,
+): Promise<void> {
+  const key = realProviderKey();
+  if (!key) await deployStubLlm(kubeconfig);
+  log(key ? `using ${key.name} from the environment` : `stub LLM serving at Service stub-llm.${OPERATOR_NAMESPACE}`);
+  await installClawcrew(kubeconfig);
+  log(`operator installed by helm into ${OPERATOR_NAMESPACE}`);
+  if (example) {
+    await applyExample(kubeconfig, example, "default");
+    log(`examples/${example} applied in namespace default`);
+  }
+}
