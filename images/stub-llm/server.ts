@@ -5,7 +5,8 @@
  * - a user message with "@<agent>: <task>" and the tool_search tool on offer → tool_search "delegate";
  * - that search's result → tool_call of the delegate tool it lists, with { agent, task };
  * - the delegate tool's result → "Lead: <result>";
- * - anything else → "Answer from the stub LLM: <last user message>".
+ * - anything else → "Answer from the stub LLM: <last user message>", held for N seconds first when the
+ *   message says "hold Ns" (for tests that kill a pod while a task runs).
  *
  *   node images/stub-llm/server.ts [--port 8080] [--host 0.0.0.0]
  */
@@ -39,7 +40,9 @@ export function lastUserText(messages: ChatMessage[]): string {
   return "";
 }
 
-export function reply(request: ChatRequest): StubReply {
+const HOLD = /\bhold (\d{1,3})s\b/;
+
+export function reply(request: ChatRequest): StubReply | Promise<StubReply> {
   const results = request.messages.filter((m) => m.role === "tool");
   const delegated = results.find((m) => m.tool_call_id === DELEGATE_CALL);
   if (delegated) return { content: `Lead: ${text(delegated.content)}` };
@@ -60,7 +63,10 @@ export function reply(request: ChatRequest): StubReply {
   if (mention && offersSearch) {
     return { toolCalls: [{ id: SEARCH_CALL, name: "tool_search", arguments: { query: "delegate" } }] };
   }
-  return { content: `Answer from the stub LLM: ${lastUserText(request.messages)}` };
+  const task = lastUserText(request.messages);
+  const answer = { content: `Answer from the stub LLM: ${task}` };
+  const hold = HOLD.exec(task);
+  return hold ? new Promise((resolve) => setTimeout(() => resolve(answer), Number(hold[1]) * 1000)) : answer;
 }
 
 if (import.meta.main) {
@@ -68,8 +74,8 @@ if (import.meta.main) {
     options: { port: { type: "string", default: "8080" }, host: { type: "string", default: "0.0.0.0" } },
   });
   // One line per request, so that `kubectl logs` shows what the agents asked and what they got.
-  const logged = (request: ChatRequest): StubReply => {
-    const answer = reply(request);
+  const logged = async (request: ChatRequest): Promise<StubReply> => {
+    const answer = await reply(request);
     process.stdout.write(`${JSON.stringify({ user: lastUserText(request.messages).slice(0, 600), answer })}\n`);
     return answer;
   };

@@ -16,6 +16,7 @@ import {
   OPERATOR_NAMESPACE,
   STUB_PROVIDER,
 } from "../../hack/cluster/real-node/install.ts";
+import { eventually } from "../integration/support/kube.ts";
 import { isReady, type Obj } from "../integration/support/namespace-api.ts";
 import { kubectl, kubectlOk } from "../support/kubectl.ts";
 
@@ -32,20 +33,8 @@ describe("clawcrew on a real node", () => {
   const pods = async (ns: string, selector: string): Promise<Obj[]> =>
     (await get(["-n", ns, "pods", "-l", selector])).items;
   const ready = (pod: Obj) => isReady(pod) && !pod.metadata.deletionTimestamp;
-  const waitFor = async <T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-      try {
-        const value = await check();
-        if (value !== undefined) return value;
-      } catch (error) {
-        last = error;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-      await new Promise((r) => setTimeout(r, 1_000));
-    }
-  };
+  const waitFor = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number) =>
+    eventually(what, check, { timeoutMs, intervalMs: 1_000 });
 
   beforeAll(async () => {
     if (process.getuid?.() !== 0) throw new Error("the real node needs root");
@@ -194,5 +183,73 @@ describe("clawcrew on a real node", () => {
     const workers = (await pods(NS, "clawcrew.io/agent=worker")).map((p) => p.metadata.name);
     expect(workers).toContain(child!.status.pod);
     expect(child!.status.attempts).toHaveLength(1);
+  });
+
+  /** Creates a Delegation to the worker whose stub answer is held, and waits until an attempt runs on a pod. */
+  const startHeldTask = async (name: string, task: string): Promise<string> => {
+    await kubectlOk(kubeconfig, ["-n", NS, "apply", "-f", "-"], {
+      apiVersion: "clawcrew.io/v1alpha1",
+      kind: "Delegation",
+      metadata: { name },
+      spec: { team: "crew", to: "worker", task, timeoutSeconds: 240, maxAttempts: 3 },
+    });
+    return waitFor(
+      `${name} running on a worker pod`,
+      async () => {
+        const d = await get(["-n", NS, "delegation", name]);
+        return d.status?.attempts?.find((a: Obj) => a.outcome === "Running")?.pod as string | undefined;
+      },
+      120_000,
+    );
+  };
+  const finished = (name: string) =>
+    waitFor(
+      `${name} to finish`,
+      async () => {
+        const d = await get(["-n", NS, "delegation", name]);
+        return ["Succeeded", "Failed"].includes(d.status?.phase) ? d : undefined;
+      },
+      300_000,
+    );
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it("fails over to the other worker replica when the pod running a task is killed, and finishes it once", async () => {
+    const task = "hold 20s then answer T-10";
+    const first = await startHeldTask("failover", task);
+    await sleep(3_000); // the gateway's turn is under way, waiting on the stub LLM
+    await kubectlOk(kubeconfig, ["-n", NS, "delete", "pod", first, "--grace-period=0", "--force"]);
+    const done = await finished("failover");
+    expect(done.status.phase, JSON.stringify(done.status)).toBe("Succeeded");
+    expect(done.status.result).toBe(`Answer from the stub LLM: ${task}`);
+    const attempts = done.status.attempts as Obj[];
+    expect(attempts.filter((a) => a.outcome === "Succeeded")).toHaveLength(1);
+    expect(attempts[0]).toMatchObject({ pod: first, outcome: "Failed" });
+    const last = attempts.at(-1)!;
+    expect(last.outcome).toBe("Succeeded");
+    expect(last.pod).not.toBe(first);
+    expect(done.status.pod).toBe(last.pod);
+  });
+
+  it("lets the standby take over when the leading operator pod is killed, and finishes the task in flight once", async () => {
+    const lease = async () => (await get(["-n", OPERATOR_NAMESPACE, "lease", "clawcrew-operator"])).spec.holderIdentity;
+    const leader = await lease();
+    const task = "hold 15s then answer T-11";
+    await startHeldTask("leader-change", task);
+    await kubectlOk(kubeconfig, ["-n", OPERATOR_NAMESPACE, "delete", "pod", leader, "--grace-period=0", "--force"]);
+    const next = await waitFor(
+      "another operator pod to lead",
+      async () => {
+        const holder = await lease();
+        return holder && holder !== leader ? (holder as string) : undefined;
+      },
+      120_000,
+    );
+    expect(next).not.toBe(leader);
+    const done = await finished("leader-change");
+    expect(done.status.phase, JSON.stringify(done.status)).toBe("Succeeded");
+    expect(done.status.result).toBe(`Answer from the stub LLM: ${task}`);
+    expect((done.status.attempts as Obj[]).filter((a) => a.outcome === "Succeeded")).toHaveLength(1);
+    // One terminal write: the Delegation finished once, and no attempt is still marked running.
+    expect((done.status.attempts as Obj[]).filter((a) => a.outcome === "Running")).toEqual([]);
   });
 });
