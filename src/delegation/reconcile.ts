@@ -77,6 +77,10 @@ export function terminalStatus(
 
 const notTerminal = (fresh: Delegation) => !isTerminal(fresh);
 
+/** How long after its creation a Delegation waits for its AgentTeam to appear before it is rejected. */
+export const MISSING_TEAM_GRACE_MS = 30_000;
+const MISSING_TEAM_RETRY_MS = 1_000;
+
 export function delegationReconciler(deps: DelegationReconcilerDeps): Reconciler {
   const clock = deps.clock ?? realClock;
   const { dispatcher, writer } = deps;
@@ -269,6 +273,10 @@ export function delegationReconciler(deps: DelegationReconcilerDeps): Reconciler
       const isStage = owner !== undefined && ownerObj?.metadata.uid === owner.uid;
       if (!isStage) {
         if (d.spec.team && !t) {
+          // Applied together (a directory, GitOps), the team may reach our cache after its Delegation.
+          if (clock.now() - creationTime(d, clock.now()) < MISSING_TEAM_GRACE_MS) {
+            return { requeueAfter: MISSING_TEAM_RETRY_MS };
+          }
           await finish(d, "Failed", "Rejected", `AgentTeam ${d.spec.team} not found`);
           return undefined;
         }

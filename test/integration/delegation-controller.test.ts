@@ -385,6 +385,32 @@ describe("Delegation controller", () => {
     });
   });
 
+  it("waits for a team applied after its Delegation, and rejects one whose team never appears", async () => {
+    // As `kubectl apply -f dir` or GitOps may order them: the Delegation first, its team a moment later.
+    const early = await createDelegation({ team: "late", to: "researcher", task: "find Y" });
+    const never = await createDelegation({ team: "never", to: "researcher", task: "find Z" });
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await getDelegation(early.metadata.name!)).status?.phase).toBeUndefined();
+    await post(GVR.teams, {
+      apiVersion: "clawcrew.io/v1alpha1",
+      kind: "AgentTeam",
+      metadata: { name: "late" },
+      spec: { pattern: "hubAndSpoke", lead: "ceo", members: [{ agent: "researcher" }] },
+    });
+    const d = await waitTerminal(early.metadata.name!);
+    expect(d.status).toMatchObject({ phase: "Succeeded", agent: "researcher", result: "ok:find Y" });
+    const rejected = await waitTerminal(never.metadata.name!, 90_000);
+    expect(rejected.status).toMatchObject({
+      phase: "Failed",
+      reason: "Rejected",
+      message: "AgentTeam never not found",
+    });
+    const waited =
+      Date.parse(rejected.status!.completionTime!) -
+      Date.parse(rejected.metadata.creationTimestamp as unknown as string);
+    expect(waited).toBeGreaterThanOrEqual(29_000);
+  });
+
   it("cancels on delete (the request is aborted) and on the annotation (Failed/Cancelled)", async () => {
     const doomed = await createDelegation({ to: "slow", task: "delete me" });
     const user = `clawcrew:${doomed.metadata.uid}`;
