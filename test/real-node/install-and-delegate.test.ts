@@ -4,11 +4,8 @@
  * The stub LLM (images/stub-llm) runs in the cluster as Service stub-llm; it is the only fake.
  * Needs root; the first run builds the images (minutes, cached afterwards).
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { installSignalCleanup } from "../../hack/cluster/process.ts";
-import { LOCK_FILE, NODE_NAME, type RealCluster, startRealCluster } from "../../hack/cluster/real-node/index.ts";
+import { describe, expect, it } from "vitest";
+import { NODE_NAME } from "../../hack/cluster/real-node/index.ts";
 import {
   createNamespace,
   deployStubLlm,
@@ -19,29 +16,17 @@ import {
 import { eventually } from "../integration/support/kube.ts";
 import { isReady, type Obj } from "../integration/support/namespace-api.ts";
 import { kubectl, kubectlOk } from "../support/kubectl.ts";
+import { useRealCluster } from "./support/cluster.ts";
 
 const NS = "realnode";
 const TASK = "compute 3+4 for T-9";
 
 describe("clawcrew on a real node", () => {
-  let cluster: RealCluster | undefined;
-  let removeSignalCleanup: (() => void) | undefined;
   let kubeconfig = "";
-  const timings: Record<string, number> = {};
-  const get = async (args: string[]): Promise<Obj> =>
-    JSON.parse(await kubectlOk(kubeconfig, ["get", ...args, "-o", "json"]));
-  const pods = async (ns: string, selector: string): Promise<Obj[]> =>
-    (await get(["-n", ns, "pods", "-l", selector])).items;
-  const ready = (pod: Obj) => isReady(pod) && !pod.metadata.deletionTimestamp;
   const waitFor = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number) =>
     eventually(what, check, { timeoutMs, intervalMs: 1_000 });
-
-  beforeAll(async () => {
-    if (process.getuid?.() !== 0) throw new Error("the real node needs root");
-    removeSignalCleanup = installSignalCleanup();
-    cluster = await startRealCluster({ log: (m) => process.stderr.write(`[real-node] ${m}\n`) });
+  const real = useRealCluster("real-node", async ({ cluster, timings }) => {
     kubeconfig = cluster.kubeconfigPath;
-    Object.assign(timings, cluster.timings);
     let t0 = performance.now();
     await deployStubLlm(kubeconfig);
     await installClawcrew(kubeconfig);
@@ -96,23 +81,11 @@ describe("clawcrew on a real node", () => {
       600_000,
     );
     timings.teamReadyMs = Math.round(performance.now() - t0);
-  }, 3_600_000);
-
-  afterAll(async () => {
-    try {
-      await cluster?.stop();
-    } finally {
-      removeSignalCleanup?.();
-      console.log(`[real-node] ${JSON.stringify(timings)}`);
-    }
-    if (!cluster) return;
-    // Nothing left behind: the lock, the bridge, containerd's shims and mounts, the node's iptables chains.
-    expect(existsSync(LOCK_FILE)).toBe(false);
-    expect(execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })).not.toContain("clawcrew-cni0");
-    expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain("clawcrew-node-");
-    expect(execFileSync("iptables-save", { encoding: "utf8" })).not.toMatch(/^:(KUBE|CNI)-/m);
-    expect(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })).not.toContain("containerd-shim");
-  }, 300_000);
+  });
+  const { get, timings } = real;
+  const pods = async (ns: string, selector: string): Promise<Obj[]> =>
+    (await get(["-n", ns, "pods", "-l", selector])).items;
+  const ready = (pod: Obj) => isReady(pod) && !pod.metadata.deletionTimestamp;
 
   it("runs the operator from its image under the chart's ServiceAccount, two replicas, one leading", async () => {
     const operators = await pods(OPERATOR_NAMESPACE, "app.kubernetes.io/name=clawcrew");

@@ -2,33 +2,16 @@
  * `kubectl apply -f deploy/clawcrew.yaml` on a real node: the operator's namespace enforces the
  * restricted Pod Security Standard, and its two replicas start from the image with in-cluster config.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { installSignalCleanup } from "../../hack/cluster/process.ts";
-import { NODE_NAME, type RealCluster, startRealCluster } from "../../hack/cluster/real-node/index.ts";
+import { describe, expect, it } from "vitest";
+import { NODE_NAME } from "../../hack/cluster/real-node/index.ts";
 import { installClawcrew, OPERATOR_NAMESPACE } from "../../hack/cluster/real-node/install.ts";
 import { isReady, type Obj } from "../integration/support/namespace-api.ts";
-import { kubectlOk } from "../support/kubectl.ts";
+import { useRealCluster } from "./support/cluster.ts";
 
 describe("clawcrew from deploy/clawcrew.yaml on a real node", () => {
-  let cluster: RealCluster | undefined;
-  let removeSignalCleanup: (() => void) | undefined;
-  const get = async (args: string[]): Promise<Obj> =>
-    JSON.parse(await kubectlOk(cluster!.kubeconfigPath, ["get", ...args, "-o", "json"]));
-
-  beforeAll(async () => {
-    if (process.getuid?.() !== 0) throw new Error("the real node needs root");
-    removeSignalCleanup = installSignalCleanup();
-    cluster = await startRealCluster({ log: (m) => process.stderr.write(`[real-node] ${m}\n`) });
-    await installClawcrew(cluster.kubeconfigPath, { method: "manifest" });
-  }, 3_600_000);
-
-  afterAll(async () => {
-    try {
-      await cluster?.stop();
-    } finally {
-      removeSignalCleanup?.();
-    }
-  }, 300_000);
+  const { get } = useRealCluster("real-node manifest", ({ cluster }) =>
+    installClawcrew(cluster.kubeconfigPath, { method: "manifest" }),
+  );
 
   it("admits the operator under the restricted Pod Security Standard and runs both replicas, one leading", async () => {
     const ns = await get(["namespace", OPERATOR_NAMESPACE]);
