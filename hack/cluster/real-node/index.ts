@@ -1,8 +1,8 @@
 /**
  * A one-node Kubernetes cluster with a real node: the control plane of hack/cluster/control-plane.ts
  * (its API server on the node's address) plus containerd with runc, the CNI plugins bridge,
- * host-local, portmap and loopback, the kubelet, kube-proxy in iptables mode, CoreDNS for
- * cluster.local and kube-router's NetworkPolicy controller. Images are built by hack/images.sh and
+ * host-local, portmap and loopback, the kubelet, kube-proxy in iptables mode, and CoreDNS for
+ * cluster.local. No NetworkPolicy engine runs yet (docs/real-node.md). Images are built by hack/images.sh and
  * imported into containerd, so pods run the operator and OpenClaw from their own images.
  * Needs root; see docs/real-node.md. One real node per host (a lock file guards its bridge and ports).
  *

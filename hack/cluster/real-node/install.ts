@@ -11,6 +11,7 @@ import { join } from "node:path";
 import * as yaml from "js-yaml";
 import { kubectlOk } from "../../../test/support/kubectl.ts";
 import { repoRoot } from "../../../test/support/manifests.ts";
+import { resolveBinaries } from "../binaries.ts";
 
 export const OPERATOR_NAMESPACE = "clawcrew-system";
 export const RELEASE = "clawcrew";
@@ -49,16 +50,6 @@ export const AGENT_EGRESS = [
     ports: [{ protocol: "TCP", port: STUB_LLM_PORT }],
   },
 ];
-
-/** The helm binary that hack/control-plane-bins.sh built (its bins.env). */
-export function helmBinary(): string {
-  const cache = process.env.CLAWCREW_CACHE ?? join(process.env.HOME ?? "/root", ".cache", "clawcrew");
-  const line = readFileSync(join(cache, "bins.env"), "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("helm="));
-  if (!line) throw new Error(`no helm in ${join(cache, "bins.env")}: run hack/control-plane-bins.sh`);
-  return line.slice("helm=".length);
-}
 
 function stubLlmManifests(): object[] {
   const container = {
@@ -131,13 +122,16 @@ export async function installClawcrew(kubeconfig: string, options: InstallOption
   if (options.method === "manifest") {
     await kubectlOk(kubeconfig, ["apply", "--server-side", "-f", join(repoRoot, "deploy", "clawcrew.yaml")]);
   } else {
+    // The pinned helm, found the way every other binary is (PATH, KUBEBUILDER_ASSETS, then the build cache).
+    const { helm } = await resolveBinaries(() => {});
+    if (!helm) throw new Error("hack/control-plane-bins.sh printed no helm");
     // A values file: --set splits on the commas inside the egress JSON.
     const dir = mkdtempSync(join(tmpdir(), "clawcrew-values-"));
     const valuesFile = join(dir, "values.yaml");
     writeFileSync(valuesFile, yaml.dump({ agentEgress: JSON.stringify(AGENT_EGRESS), ...options.values }));
     await new Promise<void>((resolve, reject) => {
       execFile(
-        helmBinary(),
+        helm,
         ["upgrade", "--install", RELEASE, join(repoRoot, "charts", "clawcrew"), "-n", OPERATOR_NAMESPACE].concat([
           "--create-namespace",
           "--wait",
