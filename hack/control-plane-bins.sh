@@ -14,6 +14,8 @@ K8S_VERSION="${CLAWCREW_K8S_VERSION:-v1.33.13}"
 ETCD_VERSION="${CLAWCREW_ETCD_VERSION:-v3.5.35}"
 KWOK_VERSION="${CLAWCREW_KWOK_VERSION:-v0.8.0}"
 HELM_VERSION="${CLAWCREW_HELM_VERSION:-v3.22.0}"
+# The real node's NetworkPolicy engine (docs/real-node.md says why this one).
+KUBE_ROUTER_VERSION="${CLAWCREW_KUBE_ROUTER_VERSION:-v2.1.0}"
 
 CACHE="${CLAWCREW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/clawcrew}"
 BIN="$CACHE/bin"
@@ -113,6 +115,9 @@ out=$(
     "-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
   ensure helm "$HELM_VERSION" build_simple helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
     "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  ensure kube-router "$KUBE_ROUTER_VERSION" build_simple kube-router github.com/cloudnativelabs/kube-router/v2 \
+    github.com/cloudnativelabs/kube-router/v2/cmd/kube-router "$KUBE_ROUTER_VERSION" \
+    "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION"
 )
 printf '%s\n' "$out" >"$CACHE/bins.env.tmp"
 mv "$CACHE/bins.env.tmp" "$CACHE/bins.env"

@@ -11,14 +11,19 @@ import {
   deployStubLlm,
   installClawcrew,
   OPERATOR_NAMESPACE,
+  RELEASE,
+  STUB_LLM_IMAGE,
   STUB_PROVIDER,
 } from "../../hack/cluster/real-node/install.ts";
+import { GATEWAY_PORT } from "../../src/openclaw/version.ts";
 import { eventually } from "../integration/support/kube.ts";
 import { isReady, type Obj } from "../integration/support/namespace-api.ts";
 import { kubectl, kubectlOk } from "../support/kubectl.ts";
 import { useRealCluster } from "./support/cluster.ts";
+import { type PodRef, reach, resolve } from "./support/reach.ts";
 
 const NS = "realnode";
+const OUTSIDE_NS = "realnode-outside";
 const TASK = "compute 3+4 for T-9";
 
 describe("clawcrew on a real node", () => {
@@ -103,10 +108,16 @@ describe("clawcrew on a real node", () => {
   });
 
   it("runs real OpenClaw gateways that pass the kubelet's probes, under the restricted security settings", async () => {
-    const gateways = await pods(NS, "clawcrew.io/agent");
-    expect(gateways).toHaveLength(3);
+    // The team is Ready once every member serves from one replica; the second worker may still be starting.
+    const gateways = await waitFor(
+      "all three gateways Ready",
+      async () => {
+        const all = await pods(NS, "clawcrew.io/agent");
+        return all.length === 3 && all.every(ready) ? all : undefined;
+      },
+      180_000,
+    );
     for (const pod of gateways) {
-      expect(ready(pod)).toBe(true);
       const gateway = pod.spec.containers.find((c: Obj) => c.name === "gateway") ?? pod.spec.containers[0];
       expect(gateway.startupProbe?.httpGet?.path).toBe("/startupz");
       expect(gateway.readinessProbe?.httpGet?.path).toBe("/readyz");
@@ -156,6 +167,79 @@ describe("clawcrew on a real node", () => {
     const workers = (await pods(NS, "clawcrew.io/agent=worker")).map((p) => p.metadata.name);
     expect(workers).toContain(child!.status.pod);
     expect(child!.status.attempts).toHaveLength(1);
+  });
+
+  /** A pod with node and no team labels, in `namespace`; no NetworkPolicy selects it. */
+  const outsider = (namespace: string) => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "outsider", namespace },
+    spec: {
+      terminationGracePeriodSeconds: 0,
+      securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
+      containers: [
+        {
+          name: "shell",
+          image: STUB_LLM_IMAGE,
+          imagePullPolicy: "Never",
+          command: ["sleep", "3600"],
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+        },
+      ],
+    },
+  });
+
+  it("enforces the team's and the chart's NetworkPolicies on requests from inside real pods", async () => {
+    const policies = (await get(["-n", NS, "networkpolicies"])).items.map((p: Obj) => p.metadata.name);
+    expect(policies).toEqual(expect.arrayContaining(["crew-gateways", "crew-delegators"]));
+    await get(["-n", OPERATOR_NAMESPACE, "networkpolicy", RELEASE]);
+    await createNamespace(kubeconfig, OUTSIDE_NS);
+    await kubectlOk(kubeconfig, ["apply", "-f", "-"], {
+      apiVersion: "v1",
+      kind: "List",
+      items: [outsider(NS), outsider(OUTSIDE_NS)],
+    });
+    for (const ns of [NS, OUTSIDE_NS]) {
+      await kubectlOk(kubeconfig, ["-n", ns, "wait", "pod/outsider", "--for=condition=Ready", "--timeout=120s"]);
+    }
+    const inPod = (pod: Obj, container: string): PodRef => ({
+      namespace: pod.metadata.namespace,
+      pod: pod.metadata.name,
+      container,
+    });
+    const lead = inPod((await pods(NS, "clawcrew.io/agent=lead"))[0]!, "gateway");
+    const worker = inPod((await pods(NS, "clawcrew.io/agent=worker"))[0]!, "gateway");
+    const operator = inPod((await pods(OPERATOR_NAMESPACE, "app.kubernetes.io/name=clawcrew"))[0]!, "operator");
+    const outsiders = [NS, OUTSIDE_NS].map((namespace): PodRef => ({ namespace, pod: "outsider", container: "shell" }));
+    const svc = (name: string, ns: string, port: number, path: string) =>
+      `http://${name}.${ns}.svc.cluster.local:${port}${path}`;
+    const leadGateway = svc("lead", NS, GATEWAY_PORT, "/healthz");
+    const workerGateway = svc("worker", NS, GATEWAY_PORT, "/healthz");
+    const endpoint = svc(`${RELEASE}-delegation`, OPERATOR_NAMESPACE, 8082, "/mcp");
+    const stubLlm = svc("stub-llm", OPERATOR_NAMESPACE, 80, "/v1/models");
+    const reachFrom = (from: PodRef, url: string) => reach(kubeconfig, from, url);
+
+    // Each target listens and each source has a working network: the allowed paths answer.
+    expect(await reachFrom(operator, leadGateway)).toMatchObject({ reached: true });
+    expect(await reachFrom(operator, workerGateway)).toMatchObject({ reached: true });
+    expect(await reachFrom(lead, endpoint)).toMatchObject({ reached: true });
+    for (const from of outsiders) expect(await reachFrom(from, stubLlm)).toMatchObject({ reached: true });
+    // DNS and the LLM, the egress agents need.
+    expect(await resolve(kubeconfig, worker, `stub-llm.${OPERATOR_NAMESPACE}.svc.cluster.local`)).toMatch(
+      /^address 10\.96\./,
+    );
+    expect(await reachFrom(worker, stubLlm)).toMatchObject({ reached: true });
+
+    // A worker cannot reach the lead's gateway.
+    expect(await reachFrom(worker, leadGateway)).toMatchObject({ reached: false });
+    // A pod outside the team, in its namespace or another, reaches no gateway and not the endpoint.
+    for (const from of outsiders) {
+      for (const url of [leadGateway, workerGateway, endpoint]) {
+        expect(await reachFrom(from, url), `${from.namespace}/outsider → ${url}`).toMatchObject({ reached: false });
+      }
+    }
+    // An agent that is not a delegator cannot reach the operator's delegation endpoint.
+    expect(await reachFrom(worker, endpoint)).toMatchObject({ reached: false });
   });
 
   /** Creates a Delegation to the worker whose stub answer is held, and waits until an attempt runs on a pod. */

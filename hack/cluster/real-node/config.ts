@@ -1,9 +1,10 @@
 /**
  * The real node's addresses and the configuration files of its parts (containerd, CNI, kubelet,
- * kube-proxy). Pure: paths in, file contents out. The facts behind each setting are in
+ * kube-proxy, kube-router). Pure: paths in, file contents out. The facts behind each setting are in
  * docs/real-node.md.
  */
 import { join } from "node:path";
+import { SERVICE_CLUSTER_IP_RANGE } from "../components.ts";
 
 /** The node's name, and the Linux bridge that the CNI bridge plugin attaches pods to. */
 export const NODE_NAME = "real-0";
@@ -166,6 +167,31 @@ export function kubeletArgs(layout: NodeLayout, kubeconfig: string): string[] {
     `--root-dir=${layout.kubeletRoot}`,
     `--hostname-override=${NODE_NAME}`,
     `--node-ip=${NODE_IP}`,
+    "--v=1",
+  ];
+}
+
+/** kube-router's health port on the host; /healthz answers once its policy controller runs. */
+export const KUBE_ROUTER_HEALTH_PORT = 20244;
+
+/**
+ * kube-router as the NetworkPolicy engine alone: the bridge CNI keeps pod networking and kube-proxy
+ * keeps Services, so its router, service proxy, load balancer and CNI are off.
+ */
+export function kubeRouterArgs(kubeconfig: string): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--hostname-override=${NODE_NAME}`,
+    "--run-firewall=true",
+    "--run-router=false",
+    "--run-service-proxy=false",
+    "--run-loadbalancer=false",
+    "--enable-cni=false",
+    "--enable-pod-egress=false",
+    `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
+    `--health-port=${KUBE_ROUTER_HEALTH_PORT}`,
+    "--metrics-port=0",
+    "--iptables-sync-period=1m",
     "--v=1",
   ];
 }

@@ -2,7 +2,7 @@
  * A one-node Kubernetes cluster with a real node: the control plane of hack/cluster/control-plane.ts
  * (its API server on the node's address) plus containerd with runc, the CNI plugins bridge,
  * host-local, portmap and loopback, the kubelet, kube-proxy in iptables mode, and CoreDNS for
- * cluster.local. No NetworkPolicy engine runs yet (docs/real-node.md). Images are built by hack/images.sh and
+ * cluster.local, and kube-router as its NetworkPolicy engine. Images are built by hack/images.sh and
  * imported into containerd, so pods run the operator and OpenClaw from their own images.
  * Needs root; see docs/real-node.md. One real node per host (a lock file guards its bridge and ports).
  *
@@ -24,9 +24,11 @@ import {
   CNI_BIN_DIR,
   cniConflist,
   containerdConfig,
+  KUBE_ROUTER_HEALTH_PORT,
   kubeletArgs,
   kubeletConfig,
   kubeProxyConfig,
+  kubeRouterArgs,
   NODE_IP,
   NODE_NAME,
   nodeLayout,
@@ -77,6 +79,15 @@ function checkHost(): void {
     .filter((path) => !existsSync(path));
   if (missing.length > 0) {
     throw new HostRequirementError(`missing ${missing.join(", ")}: run hack/real-node-deps.sh (as root)`);
+  }
+}
+
+async function httpOk(url: string): Promise<true | undefined> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    return response.ok ? true : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -163,13 +174,24 @@ export async function startRealCluster(options: RealClusterOptions = {}): Promis
 
     const kubelet = bins.kubelet;
     const kubeProxy = bins["kube-proxy"];
-    if (!kubelet || !kubeProxy) throw new RealNodeError("hack/control-plane-bins.sh printed no kubelet or kube-proxy");
+    const kubeRouter = bins["kube-router"];
+    if (!kubelet || !kubeProxy || !kubeRouter) {
+      throw new RealNodeError("hack/control-plane-bins.sh printed no kubelet, kube-proxy or kube-router");
+    }
     await step("nodeReadyMs", async () => {
       start("kubelet", kubelet, kubeletArgs(layout, cp.kubeconfigPath));
       start("kube-proxy", kubeProxy, [`--config=${layout.kubeProxyConfig}`]);
       await wait(`node ${NODE_NAME} Ready`, () => nodeReady(cp.kubeconfigPath));
     });
     log(`node ${NODE_NAME} is Ready`);
+    // kube-router reads the Node object, so it starts once the node is registered.
+    await step("networkPolicyMs", async () => {
+      start("kube-router", kubeRouter, kubeRouterArgs(cp.kubeconfigPath));
+      await wait("kube-router's policy controller", () =>
+        httpOk(`http://127.0.0.1:${KUBE_ROUTER_HEALTH_PORT}/healthz`),
+      );
+    });
+    log("kube-router enforces NetworkPolicy");
     await step("dnsMs", () => deployCoreDNS(cp.kubeconfigPath, wait));
     log("CoreDNS serves cluster.local");
 

@@ -52,6 +52,7 @@ export function useRealCluster(name: string, setup: (handle: RealClusterHandle) 
     expect(execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })).not.toContain("clawcrew-cni0");
     expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain("clawcrew-node-");
     expect(execFileSync("iptables-save", { encoding: "utf8" })).not.toMatch(/^:(KUBE|CNI)-/m);
+    expect(execFileSync("ipset", ["list", "-n"], { encoding: "utf8" })).not.toMatch(/KUBE-/);
     expect(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })).not.toContain("containerd-shim");
   }, 300_000);
 
