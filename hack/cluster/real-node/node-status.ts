@@ -19,7 +19,8 @@ export async function nodeReady(kubeconfig: string): Promise<true | undefined> {
 /**
  * Deletes every pod and waits until the kubelet has stopped them all, so containerd tears down each
  * sandbox and CNI frees its address: the host is then clean before the node's parts stop. Controllers
- * are not stopped first, so Deployments are scaled away first and DaemonSet-like owners do not exist here.
+ * are not stopped first: an operator still running scales its workloads back up, so every 5 s the
+ * workloads of the namespaces that still have pods are scaled to zero and their pods deleted again.
  */
 export async function deleteAllPods(
   kubeconfig: string,
@@ -27,19 +28,31 @@ export async function deleteAllPods(
   log: (message: string) => void,
 ): Promise<void> {
   if (!processes.some((p) => p.name === "kubelet" && p.running)) return;
-  const namespaces = (await kubectl(kubeconfig, ["get", "ns", "-o", "jsonpath={.items[*].metadata.name}"])).stdout;
-  for (const ns of namespaces.split(" ").filter(Boolean)) {
-    await kubectl(kubeconfig, ["-n", ns, "scale", "deploy,statefulset,replicaset", "--all", "--replicas=0"]);
-  }
-  await kubectl(kubeconfig, ["delete", "pods", "--all", "--all-namespaces", "--wait=false", "--grace-period=5"]);
+  const namespacesWithPods = async () => {
+    const out = await kubectlOk(kubeconfig, ["get", "pods", "-A", "-o", "jsonpath={.items[*].metadata.namespace}"]);
+    return [...new Set(out.split(" ").filter(Boolean))];
+  };
+  const scaleAndDelete = async (namespaces: string[]) => {
+    for (const ns of namespaces) {
+      await kubectl(kubeconfig, ["-n", ns, "scale", "deploy,statefulset,replicaset", "--all", "--replicas=0"]);
+      await kubectl(kubeconfig, ["-n", ns, "delete", "pods", "--all", "--wait=false", "--grace-period=5"]);
+    }
+  };
+  await scaleAndDelete(await namespacesWithPods());
+  let lastRound = performance.now();
   try {
     await waitFor(
       "every pod to stop",
       async () => {
-        const out = await kubectlOk(kubeconfig, ["get", "pods", "-A", "-o", "name"]);
-        return out.trim() === "" ? true : undefined;
+        const left = await namespacesWithPods();
+        if (left.length === 0) return true;
+        if (performance.now() - lastRound > 5_000) {
+          await scaleAndDelete(left);
+          lastRound = performance.now();
+        }
+        return undefined;
       },
-      { timeoutMs: 60_000, intervalMs: 500 },
+      { timeoutMs: 90_000, intervalMs: 500 },
     );
   } catch (error) {
     log(`pods left at stop: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
