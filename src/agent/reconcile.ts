@@ -4,54 +4,32 @@
  * When the configuration cannot be rendered, the last good workload keeps running untouched.
  */
 
-import { randomBytes } from "node:crypto";
-import type { KubernetesObject, V1ConfigMap, V1Deployment, V1Secret, V1StatefulSet } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
 import { Agent, type AgentStatus } from "../api/agent.ts";
 import { ConfigInputError, ConfigOverlayError } from "../openclaw/config.ts";
-import { CONFIG_FILE, GATEWAY_TOKEN_ENV } from "../openclaw/pod-layout.ts";
+import { CONFIG_FILE } from "../openclaw/pod-layout.ts";
 import { validateOpenClawConfig } from "../openclaw/schema.ts";
 import { GATEWAY_PORT } from "../openclaw/version.ts";
 import { WorkspaceError } from "../openclaw/workspace.ts";
-import { apply, applyStatusIfChanged, deleteIgnoringNotFound } from "../runtime/apply.ts";
+import { applyStatusIfChanged, deleteIgnoringNotFound } from "../runtime/apply.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { findCondition } from "../runtime/conditions.ts";
 import type { ReconcileContext, Reconciler, Request } from "../runtime/controller.ts";
-import { isAlreadyExists, isNotFound } from "../runtime/errors.ts";
 import type { EventRecorder } from "../runtime/events.ts";
-import type { Informer } from "../runtime/informer.ts";
+import { applyControlled, isControlledBy, NotControlledError } from "../runtime/owned.ts";
 import { keyOf } from "../runtime/store.ts";
-import { DELEGATION_MCP_SERVER } from "../team/files.ts";
-import { leadView } from "../team/lookup.ts";
-import { type AgentObjects, desiredObjects, type ResolvedInputs, TOKEN_KEY, tokenSecret } from "./desired.ts";
+import { type AgentObjects, desiredObjects } from "./desired.ts";
+import { ConfigProblemError, getOrUndefined, type InputSources, resolveInputs } from "./inputs.ts";
 import { agentObjectNames, selectorString } from "./names.ts";
 import { agentStatus, type ConfigProblem, type WorkloadState } from "./status.ts";
 
 /** How often an Agent whose configuration is invalid is looked at again, besides watch events. */
 export const INVALID_CONFIG_RECHECK_MS = 15_000;
 
-export interface AgentReconcilerDeps {
-  client: KubeClient;
-  agents: Informer<KubernetesObject>;
+export interface AgentReconcilerDeps extends InputSources {
   events: EventRecorder;
   /** In-cluster DNS suffix for status.endpoint. */
   clusterDomain?: string;
-  /**
-   * The shared AgentTeam informer. With delegationEndpointUrl, an agent that delegates in a team gets
-   * the roster, the delegation skill, the MCP client of the endpoint and the delegator pod label.
-   */
-  teams?: Informer<KubernetesObject>;
-  /** URL of the operator's delegation MCP endpoint, as the agents' pods reach it (--delegation-url). */
-  delegationEndpointUrl?: string;
-}
-
-/** A referenced object is missing, or the spec cannot be rendered into a config OpenClaw accepts. */
-class ConfigProblemError extends Error {
-  override name = "ConfigProblemError";
-  readonly reason: string;
-  constructor(reason: string, message: string) {
-    super(message);
-    this.reason = reason;
-  }
 }
 
 export function agentReconciler(deps: AgentReconcilerDeps): Reconciler {
@@ -102,23 +80,15 @@ async function reconcileAgent(deps: AgentReconcilerDeps, agent: Agent, request: 
 
   let workload: WorkloadState | undefined;
   if (desired) {
-    await apply(client, desired.serviceAccount, { signal });
-    await apply(client, desired.configMap, { signal });
-    await apply(client, desired.service, { signal });
-    const applied = await apply<V1Deployment | V1StatefulSet>(client, desired.workload.object, { signal });
-    workload = workloadState(applied);
-    await removeOtherWorkload(client, agent, desired.workload.kind, signal);
-    if (desired.podDisruptionBudget) await apply(client, desired.podDisruptionBudget, { signal });
-    else
-      await deleteIfOwned(
-        client,
-        { apiVersion: "policy/v1", kind: "PodDisruptionBudget", name: names.podDisruptionBudget },
-        agent,
-        signal,
-      );
-  } else {
-    workload = await currentWorkload(client, agent, signal);
+    try {
+      workload = await applyOwned(client, agent, desired, signal);
+    } catch (error) {
+      if (!(error instanceof NotControlledError)) throw error;
+      problem = { reason: "NameConflict", message: error.message };
+      desired = undefined;
+    }
   }
+  workload ??= await currentWorkload(client, agent, signal);
 
   const status = agentStatus(previous, {
     generation: agent.metadata.generation ?? 0,
@@ -144,89 +114,21 @@ async function reconcileAgent(deps: AgentReconcilerDeps, agent: Agent, request: 
   return undefined;
 }
 
-/** Reads what the spec refers to. Missing objects become ConfigProblemErrors naming them. */
-async function resolveInputs(deps: AgentReconcilerDeps, agent: Agent, signal: AbortSignal): Promise<ResolvedInputs> {
-  const ns = agent.metadata.namespace!;
-  let soul = agent.spec.soul;
-  const ref = agent.spec.soulFrom?.configMapKeyRef;
-  if (ref) {
-    const cm = await getOrUndefined<V1ConfigMap>(
-      deps.client,
-      `/api/v1/namespaces/${ns}/configmaps/${ref.name}`,
-      signal,
-    );
-    if (!cm)
-      throw new ConfigProblemError(
-        "SoulConfigMapNotFound",
-        `ConfigMap ${ref.name} named in spec.soulFrom.configMapKeyRef does not exist`,
-      );
-    soul = cm.data?.[ref.key];
-    if (soul === undefined) {
-      throw new ConfigProblemError(
-        "SoulKeyNotFound",
-        `ConfigMap ${ref.name} has no key ${ref.key} (spec.soulFrom.configMapKeyRef.key)`,
-      );
-    }
+/**
+ * Writes the Agent's objects, none of them unless each is absent or already the Agent's own
+ * (NotControlledError otherwise); then removes the owned objects the spec no longer wants.
+ */
+async function applyOwned(client: KubeClient, agent: Agent, desired: AgentObjects, signal: AbortSignal) {
+  const objects: KubernetesObject[] = [desired.serviceAccount, desired.configMap, desired.service];
+  if (desired.podDisruptionBudget) objects.push(desired.podDisruptionBudget);
+  objects.push(desired.workload.object);
+  const applied = await applyControlled(client, objects, { signal });
+  await removeOtherWorkload(client, agent, desired.workload.kind, signal);
+  if (!desired.podDisruptionBudget) {
+    const name = agentObjectNames(agent.metadata.name!).podDisruptionBudget;
+    await deleteIfOwned(client, { apiVersion: "policy/v1", kind: "PodDisruptionBudget", name }, agent, signal);
   }
-  let credentialsVersion: string | undefined;
-  const secretName = agent.spec.credentials?.secretRef.name;
-  if (secretName) {
-    const secret = await getOrUndefined<V1Secret>(
-      deps.client,
-      `/api/v1/namespaces/${ns}/secrets/${secretName}`,
-      signal,
-    );
-    if (!secret)
-      throw new ConfigProblemError(
-        "CredentialsSecretNotFound",
-        `Secret ${secretName} named in spec.credentials.secretRef does not exist`,
-      );
-    credentialsVersion = secret.metadata?.resourceVersion;
-  }
-  const tokenVersion = await ensureTokenSecret(deps.client, agent, signal);
-  const url = deps.delegationEndpointUrl;
-  const team = deps.teams && url ? leadView(deps.teams, deps.agents, ns, agent.metadata.name!) : undefined;
-  return {
-    soul: soul ?? "",
-    credentialsVersion,
-    tokenVersion,
-    // The lead authenticates to the endpoint with its own gateway token.
-    ...(team && url && { team, mcpServers: { [DELEGATION_MCP_SERVER]: { url, tokenEnv: GATEWAY_TOKEN_ENV } } }),
-  };
-}
-
-async function getOrUndefined<T>(client: KubeClient, path: string, signal: AbortSignal): Promise<T | undefined> {
-  try {
-    return await client.get<T>(path, { signal });
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
-
-/** Creates the gateway token once; an existing Secret is never overwritten. Returns the Secret's uid. */
-async function ensureTokenSecret(client: KubeClient, agent: Agent, signal: AbortSignal): Promise<string | undefined> {
-  const ns = agent.metadata.namespace!;
-  const name = agentObjectNames(agent.metadata.name!).tokenSecret;
-  const path = `/api/v1/namespaces/${ns}/secrets/${name}`;
-  const existing = await getOrUndefined<V1Secret>(client, path, signal);
-  if (existing?.data?.[TOKEN_KEY]) return existing.metadata?.uid;
-  if (existing) {
-    throw new ConfigProblemError(
-      "TokenSecretInvalid",
-      `Secret ${name} exists but has no key ${TOKEN_KEY}; delete it to have a new token generated`,
-    );
-  }
-  try {
-    const created = await client.request<V1Secret>("POST", `/api/v1/namespaces/${ns}/secrets`, {
-      body: tokenSecret(agent, randomBytes(32).toString("base64url")),
-      signal,
-    });
-    return created.metadata?.uid;
-  } catch (error) {
-    if (!isAlreadyExists(error)) throw error;
-    return (await client.get<V1Secret>(path, { signal })).metadata?.uid;
-  }
+  return workloadState(applied.at(-1) as V1Deployment | V1StatefulSet);
 }
 
 function workloadState(obj: V1Deployment | V1StatefulSet): WorkloadState {
@@ -306,7 +208,7 @@ async function deleteIfOwned(
 }
 
 function isOwnedBy(obj: KubernetesObject, agent: Agent): boolean {
-  return obj.metadata?.ownerReferences?.some((r) => r.uid === agent.metadata.uid && r.controller === true) ?? false;
+  return isControlledBy(obj, agent.metadata.uid);
 }
 
 /** Events for what a person watching the Agent wants to know: config problems, recoveries, rollouts, readiness. */

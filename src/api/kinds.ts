@@ -61,7 +61,14 @@ export const AGENT: KindDefinition = {
   description: "Agent is one specialised OpenClaw gateway, or a swarm of identical replicas of it.",
   spec: AgentSpec,
   status: AgentStatus,
-  objectRules: nameRules("Agent", MAX_DERIVING_NAME_LENGTH, DNS1035, "DNS-1035 label"),
+  objectRules: [
+    ...nameRules("Agent", MAX_DERIVING_NAME_LENGTH, DNS1035, "DNS-1035 label"),
+    {
+      rule: "self.metadata.name != 'default'",
+      message:
+        "metadata.name must not be 'default': an Agent's ServiceAccount takes its name, and every namespace already has ServiceAccount default",
+    },
+  ],
   printerColumns: [
     { name: "Replicas", type: "integer", jsonPath: ".spec.replicas" },
     { name: "Available", type: "integer", jsonPath: ".status.readyReplicas" },

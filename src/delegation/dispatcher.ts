@@ -850,7 +850,7 @@ export class Dispatcher {
     const attemptNumber = status.attempts?.find((a) => a.id === attempt?.id)?.number ?? 1;
     let saved = false;
     if (result && attempt) {
-      const split = splitResult(result.content, resultConfigMapName(task.name, attemptNumber));
+      const split = splitResult(result.content, resultConfigMapName(task.name, attemptNumber, attempt.id));
       status.result = split.result;
       if (split.overflow !== undefined) {
         try {

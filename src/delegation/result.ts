@@ -3,6 +3,7 @@ import type { V1ConfigMap } from "@kubernetes/client-node";
 import { type Delegation, MAX_INLINE_RESULT_BYTES } from "../api/delegation.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "../runtime/errors.ts";
+import { describeHolder, isControlledBy, NotControlledError } from "../runtime/owned.ts";
 import { resourcePath } from "../runtime/resource.ts";
 import { LABEL_DELEGATION, MANAGED_BY } from "./common.ts";
 
@@ -28,21 +29,26 @@ export function byteLength(text: string): number {
   return Buffer.byteLength(text, "utf8");
 }
 
-export function resultConfigMapName(delegation: string, attemptNumber: number): string {
-  return `${delegation}-result-${attemptNumber}`;
+/**
+ * `<delegation>-result-<attempt number>-<attempt id>`: the random attempt id keeps two leaders that ran
+ * the same attempt number apart, and a ConfigMap someone made in advance from matching. Delegation
+ * names are at most 63 characters, so the name stays far below 253.
+ */
+export function resultConfigMapName(delegation: string, attemptNumber: number, attemptId: string): string {
+  return `${delegation}-result-${attemptNumber}-${attemptId}`;
 }
 
 /** The ConfigMap holding a long result; GC removes it with its Delegation. */
-export function resultConfigMap(d: Delegation, attemptNumber: number, text: string, attemptId?: string): V1ConfigMap {
+export function resultConfigMap(d: Delegation, attemptNumber: number, text: string, attemptId: string): V1ConfigMap {
   const name = d.metadata.name!;
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: {
-      name: resultConfigMapName(name, attemptNumber),
+      name: resultConfigMapName(name, attemptNumber, attemptId),
       namespace: d.metadata.namespace!,
       labels: { ...MANAGED_BY, [LABEL_DELEGATION]: name },
-      ...(attemptId && { annotations: { [ANNOTATION_ATTEMPT_ID]: attemptId } }),
+      annotations: { [ANNOTATION_ATTEMPT_ID]: attemptId },
       ownerReferences: [
         {
           apiVersion: d.apiVersion,
@@ -109,8 +115,13 @@ export class ConfigMapResultStore implements ResultStore {
       await this.#client.request("POST", path, { body: cm });
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
-      // Two leaders ran the same attempt number: the last writer's text stands (both ran the same task).
-      await this.#client.request("PUT", `${path}/${encodeURIComponent(cm.metadata!.name!)}`, { body: cm });
+      // Only this attempt's own earlier write (its answer lost) counts; anything else is never overwritten.
+      const existing = await this.#client.get<V1ConfigMap>(`${path}/${encodeURIComponent(cm.metadata!.name!)}`);
+      const ours =
+        isControlledBy(existing, d.metadata.uid) &&
+        existing.metadata?.annotations?.[ANNOTATION_ATTEMPT_ID] === attemptId;
+      if (!ours)
+        throw new NotControlledError([`ConfigMap ${ns}/${cm.metadata!.name} exists, ${describeHolder(existing)}`]);
     }
     return { name: cm.metadata!.name!, key: RESULT_KEY };
   }
@@ -119,11 +130,12 @@ export class ConfigMapResultStore implements ResultStore {
     const ns = d.metadata.namespace!;
     const path = resourcePath(
       { group: "", version: "v1", plural: "configmaps" },
-      { namespace: ns, name: resultConfigMapName(d.metadata.name!, attemptNumber) },
+      { namespace: ns, name: resultConfigMapName(d.metadata.name!, attemptNumber, attemptId) },
     );
     try {
       const cm = await this.#client.get<V1ConfigMap>(path);
-      if (cm?.metadata?.annotations?.[ANNOTATION_ATTEMPT_ID] !== attemptId) return;
+      if (!isControlledBy(cm, d.metadata.uid) || cm.metadata?.annotations?.[ANNOTATION_ATTEMPT_ID] !== attemptId)
+        return;
       await this.#client.request("DELETE", path, {
         body: { apiVersion: "v1", kind: "DeleteOptions", preconditions: { uid: cm.metadata.uid } },
       });

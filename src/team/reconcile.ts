@@ -10,13 +10,14 @@
 import type { KubernetesObject, V1NetworkPolicy } from "@kubernetes/client-node";
 import { API_VERSION } from "../api/meta.ts";
 import { AgentTeam, type AgentTeamStatus } from "../api/team.ts";
-import { apply, applyStatusIfChanged, deleteIgnoringNotFound } from "../runtime/apply.ts";
+import { applyStatusIfChanged, deleteIgnoringNotFound } from "../runtime/apply.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { findCondition } from "../runtime/conditions.ts";
 import type { Reconciler } from "../runtime/controller.ts";
 import { FieldValidationError, isInvalid } from "../runtime/errors.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { Informer } from "../runtime/informer.ts";
+import { applyControlled, NotControlledError } from "../runtime/owned.ts";
 import { keyOf } from "../runtime/store.ts";
 import { LABEL_TEAM, type NetworkOptions, networkPolicies } from "./desired.ts";
 import { type ObservedMember, teamStatus } from "./status.ts";
@@ -75,15 +76,19 @@ export function teamReconciler(deps: TeamReconcilerDeps): Reconciler {
 
     // NetworkPolicies: apply the wanted ones, then remove the ones this team owns and no longer wants.
     let networkProblem: string | undefined;
+    const conflicts: string[] = [];
     const desired = networkPolicies(team, deps.network);
     for (const policy of desired) {
       try {
-        await apply<V1NetworkPolicy>(client, policy, { signal });
+        await applyControlled<V1NetworkPolicy>(client, [policy], { signal });
       } catch (error) {
-        if (!(error instanceof FieldValidationError) && !isInvalid(error)) throw error;
-        networkProblem = `NetworkPolicy ${policy.metadata!.name} rejected: ${(error as Error).message}`;
+        if (error instanceof NotControlledError) conflicts.push(...error.conflicts);
+        else if (error instanceof FieldValidationError || isInvalid(error)) {
+          networkProblem = `NetworkPolicy ${policy.metadata!.name} rejected: ${(error as Error).message}`;
+        } else throw error;
       }
     }
+    const networkConflict = conflicts.length > 0 ? new NotControlledError(conflicts).message : undefined;
     const wanted = new Set(desired.map((p) => p.metadata!.name!));
     for (const existing of deps.networkPolicies.list()) {
       const meta = existing.metadata;
@@ -106,6 +111,7 @@ export function teamReconciler(deps: TeamReconcilerDeps): Reconciler {
       generation: team.metadata.generation ?? 0,
       members: teamAgents(team).map((name) => observeMember(deps.agents, request.namespace, name)),
       networkProblem,
+      networkConflict,
     });
     recordTransitions(deps.events, raw, previous, status);
     await applyStatusIfChanged(

@@ -23,6 +23,8 @@ export interface ObservedTeam {
   members: ObservedMember[];
   /** The API server refused the team's NetworkPolicies (e.g. an invalid spec.networkEgress). */
   networkProblem?: string | undefined;
+  /** A NetworkPolicy name is held by an object the team does not control: its isolation is missing. */
+  networkConflict?: string | undefined;
 }
 
 export const MEMBER_NOT_FOUND = "Agent not found";
@@ -65,11 +67,14 @@ export function teamStatus(previous: AgentTeamStatus | undefined, o: ObservedTea
   const reason = missing.length > 0 ? "MembersMissing" : "MembersNotReady";
 
   const updates: ConditionUpdate[] = [];
-  if (problems) updates.push(condition("Ready", false, reason, problems));
+  const conflict = o.networkConflict?.slice(0, MAX_MESSAGE);
+  if (conflict) updates.push(condition("Ready", false, "NameConflict", conflict));
+  else if (problems) updates.push(condition("Ready", false, reason, problems));
   else updates.push(condition("Ready", true, "AllMembersReady", `${readyMembers} members ready`));
 
-  const degraded = [problems, o.networkProblem].filter(Boolean).join("; ").slice(0, 4096);
-  if (degraded) updates.push(condition("Degraded", true, problems ? reason : "NetworkPolicyRejected", degraded));
+  const degraded = [problems, conflict, o.networkProblem].filter(Boolean).join("; ").slice(0, 4096);
+  const degradedReason = problems ? reason : conflict ? "NameConflict" : "NetworkPolicyRejected";
+  if (degraded) updates.push(condition("Degraded", true, degradedReason, degraded));
   else updates.push(condition("Degraded", false, "AsExpected", `${readyMembers} members ready`));
 
   let conditions: Condition[] = previous?.conditions ?? [];

@@ -90,6 +90,11 @@ const rejected: [string, Obj, string[]][] = [
   ["name too long for derived objects", agent({}, "a".repeat(51)), ["metadata.name", "at most 50 characters"]],
   ["name with a dot", agent({}, "my.agent"), ["metadata.name", "DNS-1035 label"]],
   ["name starting with a digit", agent({}, "1agent"), ["metadata.name", "DNS-1035 label"]],
+  [
+    "the name of every namespace's own ServiceAccount",
+    agent({}, "default"),
+    ["metadata.name must not be 'default'", "ServiceAccount default"],
+  ],
   ["unknown field (typo)", agent({ replica: 2 }), ['unknown field "spec.replica"']],
   [
     "skill escaping its directory",

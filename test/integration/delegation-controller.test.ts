@@ -339,7 +339,7 @@ describe("Delegation controller", () => {
     const d = await waitTerminal(created.metadata.name!);
     expect(d.status?.phase).toBe("Succeeded");
     const ref = d.status!.resultRef!;
-    expect(ref).toEqual({ name: `${d.metadata.name}-result-1`, key: "result" });
+    expect(ref).toEqual({ name: `${d.metadata.name}-result-1-${d.status!.attempts![0]!.id}`, key: "result" });
     expect(Buffer.byteLength(d.status!.result!)).toBeLessThanOrEqual(16 * 1024);
     expect(d.status!.result).toContain(`[truncated: full result in ConfigMap ${ref.name}]`);
     const cm = await client.get<Obj>(resourcePath(GVR.configmaps, { namespace: ns, name: ref.name }));

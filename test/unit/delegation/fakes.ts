@@ -5,7 +5,7 @@ import type { DispatcherDeps } from "../../../src/delegation/dispatcher.ts";
 import { Dispatcher } from "../../../src/delegation/dispatcher.ts";
 import type { DialTarget, EndpointSource, PodEndpoint } from "../../../src/delegation/endpoints.ts";
 import { effectivePolicy } from "../../../src/delegation/policy.ts";
-import type { ResultStore } from "../../../src/delegation/result.ts";
+import { type ResultStore, resultConfigMapName } from "../../../src/delegation/result.ts";
 import type { CommitOptions, StatusWriter } from "../../../src/delegation/status-writer.ts";
 import {
   type ChatBody,
@@ -215,14 +215,14 @@ export class FakeResults implements ResultStore {
   readonly saved = new Map<string, string>();
   readonly discarded: string[] = [];
 
-  async save(d: Delegation, n: number, _id: string, text: string) {
-    const name = `${d.metadata.name}-result-${n}`;
+  async save(d: Delegation, n: number, id: string, text: string) {
+    const name = resultConfigMapName(d.metadata.name!, n, id);
     this.saved.set(name, text);
     return { name, key: "result" };
   }
 
-  async discard(d: Delegation, n: number): Promise<void> {
-    this.discarded.push(`${d.metadata.name}-result-${n}`);
+  async discard(d: Delegation, n: number, id: string): Promise<void> {
+    this.discarded.push(resultConfigMapName(d.metadata.name!, n, id));
   }
 
   async read(_ns: string, ref: { name: string }) {

@@ -101,6 +101,17 @@ describe("teamStatus", () => {
     });
   });
 
+  it("reports a NetworkPolicy name held by someone else as not Ready: the isolation is missing", () => {
+    const conflict = "NetworkPolicy ns/t-gateways exists, not created by clawcrew: clawcrew does not take over objects";
+    const s = teamStatus(undefined, { generation: 1, members: [ready("ceo")], networkConflict: conflict }, T0);
+    expect(findCondition(s.conditions, "Ready")).toMatchObject({
+      status: "False",
+      reason: "NameConflict",
+      message: conflict,
+    });
+    expect(findCondition(s.conditions, "Degraded")).toMatchObject({ status: "True", reason: "NameConflict" });
+  });
+
   it("shortens long lists of names", () => {
     const members = Array.from({ length: 14 }, (_, i) => missing(`a${i}`));
     const s = teamStatus(undefined, { generation: 1, members }, T0);

@@ -1,0 +1,135 @@
+/**
+ * What an Agent's spec refers to, read for the reconciler: the soul ConfigMap, the credentials Secret,
+ * the gateway token Secret (created once, never taken over) and the agent's view of its teams.
+ */
+import { randomBytes } from "node:crypto";
+import type { KubernetesObject, V1ConfigMap, V1Secret } from "@kubernetes/client-node";
+import type { Agent } from "../api/agent.ts";
+import { GATEWAY_TOKEN_ENV } from "../openclaw/pod-layout.ts";
+import type { KubeClient } from "../runtime/client.ts";
+import { isAlreadyExists, isNotFound } from "../runtime/errors.ts";
+import type { Informer } from "../runtime/informer.ts";
+import { describeHolder, isControlledBy } from "../runtime/owned.ts";
+import { DELEGATION_MCP_SERVER } from "../team/files.ts";
+import { leadView } from "../team/lookup.ts";
+import { type ResolvedInputs, TOKEN_KEY, tokenSecret } from "./desired.ts";
+import { agentObjectNames } from "./names.ts";
+
+export interface InputSources {
+  client: KubeClient;
+  agents: Informer<KubernetesObject>;
+  /**
+   * The shared AgentTeam informer. With delegationEndpointUrl, an agent that delegates in a team gets
+   * the roster, the delegation skill, the MCP client of the endpoint and the delegator pod label.
+   */
+  teams?: Informer<KubernetesObject>;
+  /** URL of the operator's delegation MCP endpoint, as the agents' pods reach it (--delegation-url). */
+  delegationEndpointUrl?: string;
+}
+
+/** A referenced object is missing, or the spec cannot be rendered into a config OpenClaw accepts. */
+export class ConfigProblemError extends Error {
+  override name = "ConfigProblemError";
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/** Reads what the spec refers to. Missing objects become ConfigProblemErrors naming them. */
+export async function resolveInputs(deps: InputSources, agent: Agent, signal: AbortSignal): Promise<ResolvedInputs> {
+  const ns = agent.metadata.namespace!;
+  let soul = agent.spec.soul;
+  const ref = agent.spec.soulFrom?.configMapKeyRef;
+  if (ref) {
+    const cm = await getOrUndefined<V1ConfigMap>(
+      deps.client,
+      `/api/v1/namespaces/${ns}/configmaps/${ref.name}`,
+      signal,
+    );
+    if (!cm)
+      throw new ConfigProblemError(
+        "SoulConfigMapNotFound",
+        `ConfigMap ${ref.name} named in spec.soulFrom.configMapKeyRef does not exist`,
+      );
+    soul = cm.data?.[ref.key];
+    if (soul === undefined) {
+      throw new ConfigProblemError(
+        "SoulKeyNotFound",
+        `ConfigMap ${ref.name} has no key ${ref.key} (spec.soulFrom.configMapKeyRef.key)`,
+      );
+    }
+  }
+  let credentialsVersion: string | undefined;
+  const secretName = agent.spec.credentials?.secretRef.name;
+  if (secretName) {
+    const secret = await getOrUndefined<V1Secret>(
+      deps.client,
+      `/api/v1/namespaces/${ns}/secrets/${secretName}`,
+      signal,
+    );
+    if (!secret)
+      throw new ConfigProblemError(
+        "CredentialsSecretNotFound",
+        `Secret ${secretName} named in spec.credentials.secretRef does not exist`,
+      );
+    credentialsVersion = secret.metadata?.resourceVersion;
+  }
+  const tokenVersion = await ensureTokenSecret(deps.client, agent, signal);
+  const url = deps.delegationEndpointUrl;
+  const team = deps.teams && url ? leadView(deps.teams, deps.agents, ns, agent.metadata.name!) : undefined;
+  return {
+    soul: soul ?? "",
+    credentialsVersion,
+    tokenVersion,
+    // The lead authenticates to the endpoint with its own gateway token.
+    ...(team && url && { team, mcpServers: { [DELEGATION_MCP_SERVER]: { url, tokenEnv: GATEWAY_TOKEN_ENV } } }),
+  };
+}
+
+export async function getOrUndefined<T>(client: KubeClient, path: string, signal: AbortSignal): Promise<T | undefined> {
+  try {
+    return await client.get<T>(path, { signal });
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Creates the gateway token once; an existing Secret is never overwritten, and one the Agent does not
+ * control is never used (its value would become the gateway's token). Returns the Secret's uid.
+ */
+async function ensureTokenSecret(client: KubeClient, agent: Agent, signal: AbortSignal): Promise<string | undefined> {
+  const ns = agent.metadata.namespace!;
+  const name = agentObjectNames(agent.metadata.name!).tokenSecret;
+  const path = `/api/v1/namespaces/${ns}/secrets/${name}`;
+  const usable = (secret: V1Secret) => {
+    if (!isControlledBy(secret, agent.metadata.uid)) {
+      throw new ConfigProblemError(
+        "NameConflict",
+        `Secret ${ns}/${name} exists, ${describeHolder(secret)}: clawcrew does not take over objects it did not create; rename or remove it`,
+      );
+    }
+    if (!secret.data?.[TOKEN_KEY]) {
+      throw new ConfigProblemError(
+        "TokenSecretInvalid",
+        `Secret ${name} exists but has no key ${TOKEN_KEY}; delete it to have a new token generated`,
+      );
+    }
+    return secret.metadata?.uid;
+  };
+  const existing = await getOrUndefined<V1Secret>(client, path, signal);
+  if (existing) return usable(existing);
+  try {
+    const created = await client.request<V1Secret>("POST", `/api/v1/namespaces/${ns}/secrets`, {
+      body: tokenSecret(agent, randomBytes(32).toString("base64url")),
+      signal,
+    });
+    return created.metadata?.uid;
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+    return usable(await client.get<V1Secret>(path, { signal }));
+  }
+}
