@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 /** clawcrew-operator: runs the clawcrew controllers, leading through a Lease. */
 import type { Server } from "node:http";
-import { pino } from "pino";
 import { createDelegationServer } from "./endpoint/server.ts";
 import { address, listen, serveMetrics, serveProbes } from "./operator/http.ts";
 import { createMetrics } from "./operator/metrics.ts";
@@ -11,7 +10,7 @@ import { KubeClient } from "./runtime/client.ts";
 import { EventRecorder } from "./runtime/events.ts";
 import { KubeConfigError } from "./runtime/kubeconfig.ts";
 import { LeaderElector } from "./runtime/leader-election.ts";
-import { errorFields } from "./runtime/log.ts";
+import { createLogger, errorFields } from "./runtime/log.ts";
 
 async function main(): Promise<number> {
   let options: ReturnType<typeof parseOptions>;
@@ -24,7 +23,7 @@ async function main(): Promise<number> {
     }
     throw error;
   }
-  const logger = pino({ name: "clawcrew-operator", level: options.logLevel });
+  const logger = createLogger("clawcrew-operator", options.logLevel);
   let client: KubeClient;
   try {
     // --kubeconfig, else $KUBECONFIG, else ~/.kube/config, else the pod's service account. parseOptions
