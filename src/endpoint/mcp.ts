@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
+import { errorFields, type Logger } from "../runtime/log.ts";
 import { abortOnClose } from "./abort-on-close.ts";
 import { type Caller, DelegateRequest, type DelegationService, EndpointError } from "./service.ts";
 
@@ -114,6 +115,7 @@ export async function handleMcp(
   body: unknown,
   caller: Caller,
   service: DelegationService,
+  logger: Logger,
 ): Promise<void> {
   if (req.method !== "POST") {
     res.setHeader("allow", "POST");
@@ -138,7 +140,12 @@ export async function handleMcp(
     try {
       replies.push({ jsonrpc: "2.0", id: message.id, ...(await call(message, caller, service, signal)) });
     } catch (error) {
-      replies.push({ jsonrpc: "2.0", id: message.id, error: { code: -32603, message: (error as Error).message } });
+      // As REST does: the detail (API errors, paths, names in other namespaces) goes to the log only.
+      logger.error(
+        { ...errorFields(error), method: message.method, namespace: caller.namespace, agent: caller.agent },
+        "MCP call failed",
+      );
+      replies.push({ jsonrpc: "2.0", id: message.id, error: { code: -32603, message: "internal error" } });
     }
   }
   if (replies.length === 0) return send(res, 202);

@@ -48,13 +48,18 @@ function authenticate(req: IncomingMessage, service: DelegationService): Caller 
 
 const ONE_DELEGATION = /^\/v1\/delegations\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)$/;
 
-async function route(req: IncomingMessage, res: ServerResponse, service: DelegationService): Promise<void> {
+async function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  service: DelegationService,
+  logger: Logger,
+): Promise<void> {
   const url = new URL(req.url ?? "/", "http://endpoint");
   const path = url.pathname;
   const flag = (name: string, fallback: boolean) => (url.searchParams.get(name) ?? String(fallback)) === "true";
   const caller = authenticate(req, service);
   if (path === "/mcp")
-    return handleMcp(req, res, req.method === "POST" ? await readJson(req) : undefined, caller, service);
+    return handleMcp(req, res, req.method === "POST" ? await readJson(req) : undefined, caller, service, logger);
   if (path === "/v1/team" && req.method === "GET") return sendJson(res, 200, await service.listTeam(caller));
   if (path === "/v1/delegations" && req.method === "POST") {
     const parsed = DelegateRequest.safeParse((await readJson(req)) ?? {});
@@ -83,7 +88,7 @@ async function route(req: IncomingMessage, res: ServerResponse, service: Delegat
 
 export function createDelegationServer(service: DelegationService, logger: Logger): Server {
   return createServer((req, res) => {
-    route(req, res, service).catch((error: unknown) => {
+    route(req, res, service, logger).catch((error: unknown) => {
       if (res.headersSent || res.destroyed) return;
       if (error instanceof EndpointError) return sendError(res, error);
       logger.error({ err: error, path: req.url }, "delegation endpoint failed");

@@ -25,6 +25,8 @@ const service: DelegationService = {
     }
     if (options?.wait === false) return { delegation: "ceo-3", phase: "Pending" };
     if (request.agent === "ceo") throw new EndpointError(403, "Forbidden", "in team company only ceo may delegate");
+    if (request.agent === "broken")
+      throw new Error('secrets "x" is forbidden: User "system:serviceaccount:y" cannot get');
     if (request.agent === "flaky")
       return { delegation: "ceo-2", phase: "Failed", reason: "TimedOut", message: "after 600 s" };
     return {
@@ -108,6 +110,21 @@ describe("MCP", () => {
     );
     expect(calls.length).toBe(before);
     await client.close();
+  });
+
+  it("answers an unexpected failure with a generic error, as REST does, keeping the detail out of the reply", async () => {
+    const response = await fetch(`${base}/mcp`, {
+      method: "POST",
+      headers: { authorization: "Bearer lead-token", "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 7,
+        method: "tools/call",
+        params: { name: "delegate", arguments: { agent: "broken", task: "x" } },
+      }),
+    });
+    const reply = await response.json();
+    expect(reply).toEqual({ jsonrpc: "2.0", id: 7, error: { code: -32603, message: "internal error" } });
   });
 
   it("serves list_team", async () => {
