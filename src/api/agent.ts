@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { GATEWAY_TOKEN_ENV } from "../openclaw/pod-layout.ts";
 import {
   cel,
   conditions,
@@ -27,6 +28,9 @@ export const PROVIDER_APIS = [
   "ollama",
 ] as const;
 
+// The gateway's own token must never be sent to a provider as its API key.
+const GATEWAY_TOKEN_MESSAGE = `must not be ${GATEWAY_TOKEN_ENV}: that is the gateway's own token, not a provider key`;
+
 const envVarName = z
   .string()
   .max(128)
@@ -44,10 +48,17 @@ export const ModelProvider = z.object({
   baseUrl: z
     .string()
     .max(2048)
-    .regex(/^https?:\/\/[^\s]+$/, "must be an http(s) URL")
+    // No user:password@ in the authority: credentials belong in the credentials Secret.
+    .regex(
+      /^https?:\/\/[^\s/?#@]+([/?#]\S*)?$/,
+      "must be an http(s) URL without user:password@; put the key in the credentials Secret and name it in apiKeyEnv",
+    )
     .describe("Base URL of the provider's API."),
   api: z.enum(PROVIDER_APIS).describe("Wire protocol of the provider."),
-  apiKeyEnv: envVarName
+  apiKeyEnv: cel(
+    envVarName.refine((name) => name !== GATEWAY_TOKEN_ENV, GATEWAY_TOKEN_MESSAGE),
+    { rule: `self != '${GATEWAY_TOKEN_ENV}'`, message: GATEWAY_TOKEN_MESSAGE },
+  )
     .optional()
     .describe("Environment variable (from the credentials Secret) holding the API key; never inline."),
   models: z

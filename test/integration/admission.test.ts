@@ -119,6 +119,16 @@ const rejected: [string, Obj, string[]][] = [
     ["spec.model.providers[0].baseUrl"],
   ],
   [
+    "provider URL with a user and password in it",
+    agent({ model: provider({ baseUrl: "https://user:hunter2@llm.example/v1" }) }),
+    ["spec.model.providers[0].baseUrl", "should match"],
+  ],
+  [
+    "the gateway's own token as a provider's key",
+    agent({ model: provider({ apiKeyEnv: "OPENCLAW_GATEWAY_TOKEN" }) }),
+    ["spec.model.providers[0].apiKeyEnv", "must not be OPENCLAW_GATEWAY_TOKEN"],
+  ],
+  [
     "provider with an unknown api",
     agent({ model: provider({ api: "smoke-signals" }) }),
     ["spec.model.providers[0].api", "Unsupported value"],
