@@ -105,6 +105,8 @@ export function apiserverArgs(layout: Layout, ports: Ports, network?: RealNodeNe
     `--cert-dir=${layout.certDir}`,
     `--token-auth-file=${layout.tokenFile}`,
     "--authorization-mode=RBAC",
+    // On by default in OpenShift: setting blockOwnerDeletion needs update on the owner's finalizers.
+    "--enable-admission-plugins=OwnerReferencesPermissionEnforcement",
     "--anonymous-auth=false",
     "--allow-privileged=true",
     `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
