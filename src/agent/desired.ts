@@ -48,6 +48,8 @@ export interface ResolvedInputs {
   soul: string;
   /** resourceVersion of spec.credentials' Secret: rotating the Secret rolls the pods. */
   credentialsVersion?: string | undefined;
+  /** The keys of spec.credentials' Secret, which spec.config may reference as `${KEY}`. */
+  credentialKeys?: string[] | undefined;
   /** uid of the token Secret: a re-created token rolls the pods, which read it at start. */
   tokenVersion?: string | undefined;
   /** MCP servers the agent may call, such as the operator's delegation endpoint for a lead. */
@@ -130,6 +132,7 @@ export function desiredObjects(agent: Agent, inputs: ResolvedInputs): AgentObjec
     spec,
     mcpServers: inputs.mcpServers,
     bootstrapExtraChars: team ? MAX_TEAM_APPENDIX_BYTES + 2 : 0,
+    credentialKeys: inputs.credentialKeys,
   });
   const instructions = team
     ? spec.instructions

@@ -62,6 +62,7 @@ export async function resolveInputs(deps: InputSources, agent: Agent, signal: Ab
     }
   }
   let credentialsVersion: string | undefined;
+  let credentialKeys: string[] | undefined;
   const secretName = agent.spec.credentials?.secretRef.name;
   if (secretName) {
     const secret = await getOrUndefined<V1Secret>(
@@ -75,6 +76,7 @@ export async function resolveInputs(deps: InputSources, agent: Agent, signal: Ab
         `Secret ${secretName} named in spec.credentials.secretRef does not exist`,
       );
     credentialsVersion = secret.metadata?.resourceVersion;
+    credentialKeys = Object.keys(secret.data ?? {});
   }
   const tokenVersion = await ensureTokenSecret(deps.client, agent, signal);
   const url = deps.delegationEndpointUrl;
@@ -82,6 +84,7 @@ export async function resolveInputs(deps: InputSources, agent: Agent, signal: Ab
   return {
     soul: soul ?? "",
     credentialsVersion,
+    credentialKeys,
     tokenVersion,
     // The lead authenticates to the endpoint with its own gateway token.
     ...(team && url && { team, mcpServers: { [DELEGATION_MCP_SERVER]: { url, tokenEnv: GATEWAY_TOKEN_ENV } } }),

@@ -19,6 +19,8 @@ export interface RenderInput {
   mcpServers?: Record<string, McpServer> | undefined;
   /** Room for operator text appended to AGENTS.md (a lead's team section), on top of MAX_PERSONA_BYTES. */
   bootstrapExtraChars?: number | undefined;
+  /** Keys of spec.credentials' Secret: the only env vars spec.config may reference with `${...}`. */
+  credentialKeys?: readonly string[] | undefined;
 }
 
 /** spec.config tries to set a key the operator owns, or is not a plain JSON object. */
@@ -55,7 +57,13 @@ function envRef(name: string, field: string): string {
 
 type Json = Record<string, unknown>;
 
-export function renderOpenClawConfig({ agentName, spec, mcpServers = {}, bootstrapExtraChars = 0 }: RenderInput): Json {
+export function renderOpenClawConfig({
+  agentName,
+  spec,
+  mcpServers = {},
+  bootstrapExtraChars = 0,
+  credentialKeys = [],
+}: RenderInput): Json {
   if (!AGENT_ID.test(agentName)) throw new ConfigInputError("metadata.name", `is not an OpenClaw agent id ${AGENT_ID}`);
   const timeoutSeconds = spec.timeoutSeconds;
   const providers = (spec.model.providers ?? []).map((p, i) => [
@@ -126,6 +134,7 @@ export function renderOpenClawConfig({ agentName, spec, mcpServers = {}, bootstr
   };
   const overlay = spec.config ?? {};
   checkOverlay(overlay, ownedPaths(agentName, Object.keys(mcpServers)), []);
+  checkOverlaySecrets(overlay, new Set(credentialKeys), ["spec.config"]);
   return canonical(merge(config, overlay)) as Json;
 }
 
@@ -187,6 +196,48 @@ function checkOverlay(value: unknown, owned: Owned[], path: string[]): void {
   for (const [key, child] of Object.entries(value)) {
     if (FORBIDDEN_KEYS.has(key)) throw new ConfigOverlayError(`${at}.${key}`, "this key is not allowed");
     checkOverlay(child, owned, [...path, key]);
+  }
+}
+
+/** Keys whose string value is a credential, as OpenClaw's config names them (apiKey, botToken, password…). */
+const SECRET_KEY = /(token|password|passwd|secret|api[-_]?key|authorization)$/i;
+const ENV_REFERENCE = /\$\{([^}]*)\}/g;
+const ONLY_A_REFERENCE = /^(Bearer )?\$\{[A-Z][A-Z0-9_]*\}$/;
+
+/**
+ * Secrets in spec.config go through the credentials Secret: a `${NAME}` reference must name one of its
+ * keys (otherwise it could send the gateway's own token, or any pod env, wherever the overlay points),
+ * and a secret-looking key may hold only such a reference, never the value inline.
+ */
+function checkOverlaySecrets(value: unknown, credentialKeys: ReadonlySet<string>, path: string[]): void {
+  const at = path.join(".");
+  if (typeof value === "string") {
+    for (const [, name] of value.matchAll(ENV_REFERENCE)) {
+      if (!credentialKeys.has(name!)) {
+        throw new ConfigOverlayError(
+          at,
+          `\${${name}} is not a key of the credentials Secret (spec.credentials.secretRef); spec.config may reference only those`,
+        );
+      }
+    }
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => {
+      checkOverlaySecrets(item, credentialKeys, [...path.slice(0, -1), `${path.at(-1)}[${i}]`]);
+    });
+    return;
+  }
+  if (!isPlainObject(value)) return;
+  for (const [key, child] of Object.entries(value)) {
+    if (SECRET_KEY.test(key) && typeof child === "string" && !ONLY_A_REFERENCE.test(child)) {
+      throw new ConfigOverlayError(
+        `${at}.${key}`,
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: OpenClaw's env reference, not a template
+        "looks like a secret written inline: put it in the credentials Secret (spec.credentials.secretRef) and write ${KEY}",
+      );
+    }
+    checkOverlaySecrets(child, credentialKeys, [...path, key]);
   }
 }
 

