@@ -19,7 +19,7 @@ import type {
   V1StatefulSet,
   V1Volume,
 } from "@kubernetes/client-node";
-import type { Agent } from "../api/agent.ts";
+import { AGENT_DEFAULT_RESOURCES, type Agent } from "../api/agent.ts";
 import { API_VERSION } from "../api/meta.ts";
 import { type McpServer, renderOpenClawConfig } from "../openclaw/config.ts";
 import {
@@ -63,14 +63,8 @@ export interface ResolvedInputs {
   team?: LeadView | undefined;
 }
 
-/**
- * Default resources, from OpenClaw's measured footprint: about 1.0-1.1 GiB idle and 1.35 GiB after a
- * few dozen turns; a 1 GiB limit OOMs at boot.
- */
-export const DEFAULT_RESOURCES: V1ResourceRequirements = {
-  requests: { cpu: "250m", memory: "1280Mi" },
-  limits: { memory: "2Gi" },
-};
+/** The gateway's default resources (see AGENT_DEFAULT_RESOURCES). */
+export const DEFAULT_RESOURCES: V1ResourceRequirements = AGENT_DEFAULT_RESOURCES;
 export const DEFAULT_WORKSPACE_SIZE = "1Gi";
 export const TOKEN_KEY = "token";
 const TMP_SIZE_LIMIT = "1Gi";

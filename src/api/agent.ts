@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { GATEWAY_TOKEN_ENV } from "../openclaw/pod-layout.ts";
 import {
+  type CelRule,
   cel,
   conditions,
   freeFormObject,
@@ -9,6 +10,7 @@ import {
   objectName,
   quantity,
   ResourceRequirements,
+  utf8Text,
 } from "./meta.ts";
 
 /** Largest SOUL.md, AGENTS.md or skill file; all of them together stay under a ConfigMap's 1 MiB. */
@@ -81,7 +83,7 @@ export const Model = z.object({
 
 export const Skill = z.object({
   name: identifier.describe("Directory name under skills/."),
-  content: z.string().min(1).max(MAX_SKILL_BYTES).describe("The SKILL.md text, including its front matter."),
+  content: utf8Text(MAX_SKILL_BYTES).min(1).describe("The SKILL.md text, including its front matter."),
 });
 
 export const ConfigMapKeyRef = z.object({
@@ -92,6 +94,50 @@ export const ConfigMapKeyRef = z.object({
     .max(253)
     .regex(/^[-._a-zA-Z0-9]+$/, "must be a valid ConfigMap key"),
 });
+
+/**
+ * The gateway's default resources, from OpenClaw's measured footprint: about 1.0-1.1 GiB idle and
+ * 1.35 GiB after a few dozen turns; a 1 GiB limit OOMs at boot. spec.resources replaces them key by key.
+ */
+export const AGENT_DEFAULT_RESOURCES = {
+  requests: { cpu: "250m", memory: "1280Mi" } as Record<string, string>,
+  limits: { memory: "2Gi" } as Record<string, string>,
+};
+
+function defaultsText(kind: "requests" | "limits"): string {
+  return Object.entries(AGENT_DEFAULT_RESOURCES[kind])
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
+}
+
+/**
+ * After the key-by-key merge with the defaults, no request may exceed its limit: the API server would
+ * refuse the Deployment with a 422 on every reconcile. `quantity()` compares 1Gi and 1024Mi correctly.
+ */
+function mergedResourceRules(): CelRule[] {
+  const message = `a request exceeds its limit once merged with the defaults (requests ${defaultsText("requests")}; limits ${defaultsText("limits")}): raise the limit or lower the request`;
+  const q = (field: "requests" | "limits", k: string) => `quantity(string(self.${field}['${k}']))`;
+  const sets = (field: "requests" | "limits", k: string) => `has(self.${field}) && '${k}' in self.${field}`;
+  // One small rule per resource and case keeps each within CEL's cost budget (a loop over the maps
+  // does not fit). Extended resources need request == limit, which the API server checks itself.
+  const rules: CelRule[] = ["cpu", "memory", "ephemeral-storage"].map((k) => ({
+    rule: `!(${sets("requests", k)} && ${sets("limits", k)}) || ${q("requests", k)}.compareTo(${q("limits", k)}) <= 0`,
+    message,
+  }));
+  for (const [k, request] of Object.entries(AGENT_DEFAULT_RESOURCES.requests)) {
+    rules.push({
+      rule: `!(${sets("limits", k)}) || ${sets("requests", k)} || quantity('${request}').compareTo(${q("limits", k)}) <= 0`,
+      message,
+    });
+  }
+  for (const [k, limit] of Object.entries(AGENT_DEFAULT_RESOURCES.limits)) {
+    rules.push({
+      rule: `!(${sets("requests", k)}) || ${sets("limits", k)} || ${q("requests", k)}.compareTo(quantity('${limit}')) <= 0`,
+      message,
+    });
+  }
+  return rules;
+}
 
 export const Scaling = cel(
   z.object({
@@ -156,16 +202,12 @@ export const AgentSpec = cel(
       .optional()
       .meta({ "x-kubernetes-list-type": "set" })
       .describe("What this agent can do; delegations by capability are routed on these."),
-    soul: z.string().min(1).max(MAX_PERSONA_BYTES).optional().describe("The persona, written to SOUL.md."),
+    soul: utf8Text(MAX_PERSONA_BYTES).min(1).optional().describe("The persona, written to SOUL.md."),
     soulFrom: z
       .object({ configMapKeyRef: ConfigMapKeyRef })
       .optional()
       .describe("Read SOUL.md from a ConfigMap key instead of spec.soul."),
-    instructions: z
-      .string()
-      .max(MAX_PERSONA_BYTES)
-      .optional()
-      .describe("Operating instructions, written to AGENTS.md."),
+    instructions: utf8Text(MAX_PERSONA_BYTES).optional().describe("Operating instructions, written to AGENTS.md."),
     skills: z
       .array(Skill)
       .max(16)
@@ -186,7 +228,11 @@ export const AgentSpec = cel(
     scaling: Scaling.optional(),
     maxConcurrentTasks: z.int().min(1).max(64).default(4).describe("Delegations one replica works on at once."),
     timeoutSeconds: z.int().min(1).max(86400).default(600).describe("Longest time one task may run."),
-    resources: ResourceRequirements.optional(),
+    resources: cel(ResourceRequirements, ...mergedResourceRules())
+      .optional()
+      .describe(
+        `The gateway container's resources, merged key by key over the defaults (requests ${defaultsText("requests")}; limits ${defaultsText("limits")}).`,
+      ),
     workspace: Workspace.optional(),
     config: freeFormObject("A raw openclaw.json overlay, merged over the rendered configuration.").optional(),
     podTemplate: PodTemplateOverrides.optional(),

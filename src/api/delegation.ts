@@ -1,8 +1,10 @@
 import { z } from "zod";
-import { agentRef, cel, conditions, identifier, ObjectMeta, objectName } from "./meta.ts";
+import { agentRef, cel, conditions, identifier, ObjectMeta, objectName, utf8Text } from "./meta.ts";
 
 /** Largest task text, in bytes of UTF-8. */
 export const MAX_TASK_BYTES = 64 * 1024;
+/** Largest task and context together: a Delegation stays far below etcd's 1.5 MiB object limit. */
+export const MAX_INPUT_BYTES = 128 * 1024;
 /** Largest result kept inline in status; longer results go to the ConfigMap named by status.resultRef. */
 export const MAX_INLINE_RESULT_BYTES = 16 * 1024;
 
@@ -27,7 +29,7 @@ export type AttemptReason = (typeof ATTEMPT_REASONS)[number];
 
 export const ContextMessage = z.object({
   role: z.enum(["system", "user", "assistant"]),
-  content: z.string().max(MAX_TASK_BYTES),
+  content: utf8Text(MAX_TASK_BYTES),
 });
 
 export const DelegationSpec = cel(
@@ -63,6 +65,10 @@ export const DelegationSpec = cel(
       .optional(),
   }),
   { rule: "self == oldSelf", message: "spec is immutable after creation" },
+  {
+    rule: `bytes(self.task).size() + (has(self.context) ? self.context.map(m, bytes(m.content).size()).sum() : 0) <= ${MAX_INPUT_BYTES}`,
+    message: `spec.task and spec.context together must be at most ${MAX_INPUT_BYTES} bytes`,
+  },
   {
     rule: "has(self.team) || has(self.to)",
     message: "spec.team or spec.to is required",

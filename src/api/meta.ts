@@ -19,6 +19,21 @@ export function cel<T extends z.ZodType>(schema: T, ...rules: CelRule[]): T {
   return schema.meta({ "x-kubernetes-validations": rules });
 }
 
+/**
+ * Text limited in bytes of UTF-8, as etcd and ConfigMaps count, not in characters (a 4-byte character
+ * counts as one in maxLength): maxLength keeps CEL's cost estimate bounded, the rule counts bytes.
+ */
+export function utf8Text(maxBytes: number) {
+  const message = `must be at most ${maxBytes} bytes of UTF-8`;
+  return cel(
+    z
+      .string()
+      .max(maxBytes)
+      .refine((text) => Buffer.byteLength(text, "utf8") <= maxBytes, message),
+    { rule: `bytes(self).size() <= ${maxBytes}`, message },
+  );
+}
+
 /** A free-form object kept as written (`x-kubernetes-preserve-unknown-fields`). */
 export function freeFormObject(description: string) {
   return z.record(z.string(), z.unknown()).meta({ "x-kubernetes-preserve-unknown-fields": true, description });

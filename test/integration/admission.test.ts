@@ -113,6 +113,12 @@ const rejected: [string, Obj, string[]][] = [
   ],
   ["duplicate capabilities", agent({ capabilities: ["code", "code"] }), ["spec.capabilities[1]", "Duplicate value"]],
   ["soul over 64 KiB", agent({ soul: "x".repeat(65537) }), ["spec.soul", "Too long"]],
+  ["soul over 64 KiB in bytes", agent({ soul: "😀".repeat(20000) }), ["spec.soul", "at most 65536 bytes of UTF-8"]],
+  [
+    "skill over 32 KiB in bytes",
+    agent({ skills: [{ name: "s", content: "€".repeat(11000) }] }),
+    ["spec.skills[0].content", "at most 32768 bytes of UTF-8"],
+  ],
   [
     "provider with a file URL",
     agent({ model: provider({ baseUrl: "file:///etc/passwd" }) }),
@@ -127,6 +133,21 @@ const rejected: [string, Obj, string[]][] = [
     "the gateway's own token as a provider's key",
     agent({ model: provider({ apiKeyEnv: "OPENCLAW_GATEWAY_TOKEN" }) }),
     ["spec.model.providers[0].apiKeyEnv", "must not be OPENCLAW_GATEWAY_TOKEN"],
+  ],
+  [
+    "a memory limit below the default request",
+    agent({ resources: { limits: { memory: "1Gi" } } }),
+    ["spec.resources", "a request exceeds its limit once merged with the defaults"],
+  ],
+  [
+    "a memory request above the default limit",
+    agent({ resources: { requests: { memory: "3Gi" } } }),
+    ["spec.resources", "a request exceeds its limit once merged with the defaults"],
+  ],
+  [
+    "a cpu request above its limit",
+    agent({ resources: { requests: { cpu: 2 }, limits: { cpu: "1500m" } } }),
+    ["spec.resources", "a request exceeds its limit once merged with the defaults"],
   ],
   [
     "provider with an unknown api",
@@ -223,6 +244,19 @@ const rejected: [string, Obj, string[]][] = [
   ["blank task", delegation({ task: "   \n\t " }), ["spec.task", "must not be blank"]],
   ["task over 64 KiB in characters", delegation({ task: "x".repeat(65537) }), ["spec.task", "Too long"]],
   ["task over 64 KiB in bytes", delegation({ task: "€".repeat(22000) }), ["spec.task", "at most 65536 bytes"]],
+  [
+    "a context message over 64 KiB in bytes",
+    delegation({ context: [{ role: "user", content: "😀".repeat(20000) }] }),
+    ["spec.context[0].content", "at most 65536 bytes of UTF-8"],
+  ],
+  [
+    "task and context over 128 KiB together",
+    delegation({
+      task: "t".repeat(60000),
+      context: Array.from({ length: 2 }, () => ({ role: "user", content: "c".repeat(40000) })),
+    }),
+    ["spec", "spec.task and spec.context together must be at most 131072 bytes"],
+  ],
   ["neither team nor to", delegation({ to: undefined }), ["spec", "spec.team or spec.to is required"]],
   [
     "capability without team",
@@ -268,6 +302,15 @@ describe("CRDs on a real API server", () => {
   it.each(readdirSync(join(repoRoot, "examples")))("accept the %s example", async (dir) => {
     const out = await kubectlOk(kubeconfig, ["apply", "-n", ns, "-f", join(repoRoot, "examples", dir)]);
     expect(out).toMatch(/created|configured|unchanged/);
+  });
+
+  it.each([
+    ["equal request and limit in other units", { requests: { memory: "4096Mi" }, limits: { memory: "4Gi" } }],
+    ["a cpu limit above the default request", { limits: { cpu: "500m" } }],
+    ["a larger memory limit alone", { limits: { memory: "8Gi" } }],
+  ])("accept resources with %s", async (_, resources) => {
+    const out = await kubectlOk(kubeconfig, ["apply", "-n", ns, "--dry-run=server", "-f", "-"], agent({ resources }));
+    expect(out).toMatch(/created|configured/);
   });
 
   it("list every kind under `kubectl get clawcrew`", async () => {
