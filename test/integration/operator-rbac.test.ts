@@ -15,6 +15,8 @@ const admin = inject("kubeconfig");
 const ns = uniqueName("rbac");
 const release = uniqueName("rbac");
 let operator: OperatorProcess | undefined;
+/** Authenticates as the chart's ServiceAccount. */
+let operatorKubeconfig = "";
 let rendered: { kind: string; metadata: { name: string } }[] = [];
 
 type Doc = { kind: string; metadata: { name: string; namespace?: string } };
@@ -32,7 +34,11 @@ beforeAll(async () => {
   await kubectlOk(admin, ["create", "namespace", ns]);
   const manifest = execFileSync(
     helm(),
-    ["template", release, join(repoRoot, "charts/clawcrew"), "-n", ns, "--skip-crds"],
+    // The chart's admission policy binds cluster-wide by default: here it binds to this namespace only.
+    ["template", release, join(repoRoot, "charts/clawcrew"), "-n", ns, "--skip-crds"].concat([
+      "--set",
+      `admissionPolicy.namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=${ns}`,
+    ]),
     {
       encoding: "utf8",
     },
@@ -48,6 +54,7 @@ beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), "clawcrew-rbac-"));
   const kubeconfig = join(dir, "operator.kubeconfig");
   writeFileSync(kubeconfig, yaml.dump(config), { mode: 0o600 });
+  operatorKubeconfig = kubeconfig;
   operator = await startOperator(kubeconfig, `${release}-op`, [
     `--namespace=${ns}`,
     `--leader-election-namespace=${ns}`,
@@ -56,7 +63,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await operator?.stop();
-  for (const d of rendered.filter((d) => d.kind.startsWith("Cluster"))) {
+  for (const d of rendered.filter((d) => /^(Cluster|ValidatingAdmissionPolicy)/.test(d.kind))) {
     await kubectl(admin, ["delete", d.kind.toLowerCase(), d.metadata.name, "--ignore-not-found"]);
   }
   await kubectl(admin, ["delete", "namespace", ns, "--wait=false"]);
@@ -125,4 +132,24 @@ it("lets the operator lead, reconcile an Agent and a team to Ready and record ev
   await kubectlOk(admin, ["-n", ns, "get", "poddisruptionbudget/scout"]);
   const forbidden = operator!.logs.filter((l) => JSON.stringify(l).includes("forbidden"));
   expect(forbidden).toEqual([]);
+});
+
+it("lets only the operator's ServiceAccount set a Delegation's spec.from (the chart's ValidatingAdmissionPolicy)", async () => {
+  const delegation = (spec: Record<string, string>) => ({
+    apiVersion: "clawcrew.io/v1alpha1",
+    kind: "Delegation",
+    metadata: { generateName: "claim-" },
+    spec: { to: "scout", task: "Look around.", ...spec },
+  });
+  // A policy takes effect a moment after it is created.
+  const refused = await eventually("the policy to refuse a person's spec.from", async () => {
+    const r = await kubectl(admin, ["-n", ns, "create", "-f", "-"], delegation({ from: "lead" }));
+    return r.code !== 0 ? r : undefined;
+  });
+  expect(refused.stderr).toContain("spec.from may be set only by the clawcrew operator");
+  expect(refused.stderr).toContain(`system:serviceaccount:${ns}:`);
+  const byOperator = await kubectl(operatorKubeconfig, ["-n", ns, "create", "-f", "-"], delegation({ from: "lead" }));
+  expect(byOperator.code, byOperator.stderr).toBe(0);
+  const byPerson = await kubectl(admin, ["-n", ns, "create", "-f", "-"], delegation({}));
+  expect(byPerson.code, byPerson.stderr).toBe(0);
 });
