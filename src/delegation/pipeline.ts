@@ -34,14 +34,28 @@ export type PipelineAction =
     }
   | { kind: "fail"; reason: DelegationReason; message: string; stages: Stage[] };
 
-/** Children of `parent` by stage index (only those it controls). */
-export function stageChildren(parent: Delegation, all: readonly Delegation[]): Map<number, Delegation> {
+/**
+ * Children of `parent` by stage index: only those it controls whose name, `spec.to` and operator label
+ * are what stageChild makes for that index. Anyone may put an ownerReference on their own Delegation;
+ * a look-alike with another name or agent is not taken as a stage, and its result never passed on.
+ */
+export function stageChildren(
+  parent: Delegation,
+  team: AgentTeam,
+  all: readonly Delegation[],
+): Map<number, Delegation> {
   const out = new Map<number, Delegation>();
+  const stages = team.spec.stages ?? [];
   for (const d of all) {
     const owner = controllerDelegationOwner(d);
     if (!owner || owner.uid !== parent.metadata.uid) continue;
     const index = Number(d.metadata.labels?.[LABEL_STAGE]);
-    if (Number.isInteger(index) && index >= 0) out.set(index, d);
+    if (!Number.isInteger(index) || index < 0 || index >= stages.length) continue;
+    const made =
+      d.metadata.name === stageName(parent.metadata.name!, index) &&
+      d.spec.to === stages[index] &&
+      d.metadata.labels?.["app.kubernetes.io/managed-by"] === MANAGED_BY["app.kubernetes.io/managed-by"];
+    if (made) out.set(index, d);
   }
   return out;
 }

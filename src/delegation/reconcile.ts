@@ -126,6 +126,7 @@ export function delegationReconciler(deps: DelegationReconcilerDeps): Reconciler
   const runPipeline = async (d: Delegation, t: AgentTeam, ns: string) => {
     const children = stageChildren(
       d,
+      t,
       deps.delegations.list().filter((o) => o.metadata?.namespace === ns) as Delegation[],
     );
     let action: PipelineAction = pipelineStep(d, children, t);

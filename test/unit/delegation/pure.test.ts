@@ -3,7 +3,7 @@ import type { Agent } from "../../../src/api/agent.ts";
 import type { Delegation } from "../../../src/api/delegation.ts";
 import type { AgentTeam } from "../../../src/api/team.ts";
 import { authorize } from "../../../src/delegation/authorize.ts";
-import { pipelineStep, stageChild, stageName } from "../../../src/delegation/pipeline.ts";
+import { pipelineStep, stageChild, stageChildren, stageName } from "../../../src/delegation/pipeline.ts";
 import { effectivePolicy } from "../../../src/delegation/policy.ts";
 import { splitResult, truncateUtf8 } from "../../../src/delegation/result.ts";
 
@@ -267,6 +267,26 @@ describe("pipelineStep", () => {
       },
     };
     expect(pipelineStep(running, new Map(), t)).toMatchObject({ kind: "fail", reason: "Cancelled" });
+  });
+
+  it("takes as stages only the children it would have made: name, agent and operator label", () => {
+    const owned = { ...parent, metadata: { ...parent.metadata, uid: "uid-job" } };
+    const make = (i: number) => {
+      const c = stageChild(owned, t, i, "task", { remainingSeconds: 100, maxAttempts: 2 });
+      c.metadata.uid = `uid-${i}`;
+      return c;
+    };
+    const real = make(0);
+    const renamed = { ...make(1), metadata: { ...make(1).metadata, name: "job-forged" } };
+    const otherAgent = { ...make(1), spec: { ...make(1).spec, to: "researcher" } };
+    const unlabelled = make(1);
+    delete unlabelled.metadata.labels!["app.kubernetes.io/managed-by"];
+    const outOfRange = make(1);
+    outOfRange.metadata.labels!["clawcrew.io/stage"] = "7";
+    const children = stageChildren(owned, t, [real, renamed, otherAgent, unlabelled, outOfRange]);
+    expect([...children.keys()]).toEqual([0]);
+    expect(children.get(0)).toBe(real);
+    expect([...stageChildren(owned, t, [make(1)]).keys()]).toEqual([1]);
   });
 
   it("names children deterministically within 63 characters", () => {
