@@ -15,6 +15,7 @@ import { applyStatusIfChanged, deleteIgnoringNotFound } from "../runtime/apply.t
 import type { KubeClient } from "../runtime/client.ts";
 import { findCondition } from "../runtime/conditions.ts";
 import type { ReconcileContext, Reconciler, Request } from "../runtime/controller.ts";
+import { isInvalid } from "../runtime/errors.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import { applyControlled, isControlledBy, NotControlledError } from "../runtime/owned.ts";
 import { keyOf } from "../runtime/store.ts";
@@ -83,8 +84,14 @@ async function reconcileAgent(deps: AgentReconcilerDeps, agent: Agent, request: 
     try {
       workload = await applyOwned(client, agent, desired, signal);
     } catch (error) {
-      if (!(error instanceof NotControlledError)) throw error;
-      problem = { reason: "NameConflict", message: error.message };
+      if (error instanceof NotControlledError) problem = { reason: "NameConflict", message: error.message };
+      // A spec that passed admission but renders an object the API server refuses: retrying cannot fix it.
+      else if (isInvalid(error)) {
+        problem = {
+          reason: "Rejected",
+          message: `the API server refused the Agent's objects: ${(error as Error).message}`,
+        };
+      } else throw error;
       desired = undefined;
     }
   }

@@ -287,6 +287,18 @@ describe("Agent controller", () => {
     await waitForCondition("ops", "Ready", "True");
   });
 
+  it("reports a spec whose objects the API server refuses as ConfigValid=False, naming the field", async () => {
+    // Admission leaves extended resources to the API server, which wants request == limit.
+    const gpu = { requests: { "example.com/gpu": 1 }, limits: { "example.com/gpu": 2 } };
+    await applyObj(agent("gpu", { resources: gpu }));
+    const stuck = await waitForCondition("gpu", "ConfigValid", "False", "Rejected");
+    expect(condition(stuck, "ConfigValid")!.message).toMatch(/refused the Agent's objects: .*example\.com\/gpu/);
+    expect(condition(stuck, "Ready")!.status).toBe("False");
+    expect(await eventReasons("gpu")).toContain("Rejected");
+    await applyObj(agent("gpu"));
+    await waitForCondition("gpu", "Ready", "True");
+  });
+
   it("serves probes and Prometheus metrics for reconciles, the queue and leadership", async () => {
     const probes = operator.probes()!;
     expect((await fetch(`http://${probes}/healthz`)).status).toBe(200);
