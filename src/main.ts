@@ -12,6 +12,11 @@ import { KubeConfigError } from "./runtime/kubeconfig.ts";
 import { LeaderElector } from "./runtime/leader-election.ts";
 import { createLogger, errorFields } from "./runtime/log.ts";
 
+/** The controllers of a new leader could not start (their caches did not sync in time). */
+export class ControllersStartError extends Error {
+  override readonly name = "ControllersStartError";
+}
+
 async function main(): Promise<number> {
   let options: ReturnType<typeof parseOptions>;
   try {
@@ -74,9 +79,28 @@ async function main(): Promise<number> {
     "operator starting",
   );
 
+  // Like controller-runtime's CacheSyncTimeout: a leader whose caches never sync (RBAC, a missing CRD)
+  // must not hold the Lease with nothing running. It releases the Lease and exits for a restart.
   const lead = async () => {
     metrics.setLeader(true);
-    await operator.startControllers();
+    const timeoutMs = options.cacheSyncTimeoutSeconds * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new ControllersStartError(`caches did not sync within ${options.cacheSyncTimeoutSeconds} s`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([operator.startControllers(), timedOut]);
+    } catch (error) {
+      logger.error(errorFields(error), "controllers failed to start; releasing the lease and exiting");
+      process.exitCode = 1;
+      void shutdown();
+      return;
+    } finally {
+      clearTimeout(timer);
+    }
     logger.info("controllers started");
   };
   const elector = options.leaderElect

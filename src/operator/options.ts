@@ -39,6 +39,8 @@ export const OperatorOptions = z.object({
   identity: z.string().min(1).max(253),
   watchNamespace: z.string().max(63).default(""),
   concurrency: z.coerce.number().int().min(1).max(64).default(4),
+  /** How long a new leader waits for its caches before it gives up, releases the Lease and exits. */
+  cacheSyncTimeoutSeconds: z.coerce.number().int().min(1).max(3600).default(120),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
   kubeconfig: z.string().optional(),
   delegationBindAddress: z.union([address, z.literal("")]).default(":8082"),
@@ -66,6 +68,7 @@ const FLAGS = {
   identity: "identity",
   namespace: "watchNamespace",
   concurrency: "concurrency",
+  "cache-sync-timeout-seconds": "cacheSyncTimeoutSeconds",
   "log-level": "logLevel",
   kubeconfig: "kubeconfig",
   "delegation-bind-address": "delegationBindAddress",

@@ -153,3 +153,56 @@ it("lets only the operator's ServiceAccount set a Delegation's spec.from (the ch
   const byPerson = await kubectl(admin, ["-n", ns, "create", "-f", "-"], delegation({}));
   expect(byPerson.code, byPerson.stderr).toBe(0);
 });
+
+it("releases the Lease and exits when its caches cannot sync (a rule missing from its RBAC)", async () => {
+  // A copy of the chart's ClusterRole without EndpointSlices, bound to a second ServiceAccount.
+  const role = rendered.find((d) => d.kind === "ClusterRole") as unknown as { rules: { resources: string[] }[] };
+  const name = `${release}-crippled`;
+  await kubectlOk(admin, ["apply", "-f", "-"], {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    metadata: { name },
+    rules: role.rules.filter((r) => !r.resources.includes("endpointslices")),
+  });
+  await kubectlOk(admin, ["-n", ns, "create", "serviceaccount", "crippled"]);
+  await kubectlOk(admin, [
+    "create",
+    "clusterrolebinding",
+    name,
+    `--clusterrole=${name}`,
+    `--serviceaccount=${ns}:crippled`,
+  ]);
+  await kubectlOk(
+    admin,
+    ["-n", ns, "create", "rolebinding", "crippled-leases"].concat([
+      `--role=${rendered.find((d) => d.kind === "Role")!.metadata.name}`,
+      `--serviceaccount=${ns}:crippled`,
+    ]),
+  );
+  const token = (await kubectlOk(admin, ["create", "token", "crippled", "-n", ns, "--duration=1h"])).trim();
+  const config = yaml.load(readFileSync(operatorKubeconfig, "utf8")) as { users: { user: { token: string } }[] };
+  config.users[0]!.user.token = token;
+  const kubeconfig = join(await mkdtemp(join(tmpdir(), "clawcrew-rbac-")), "crippled.kubeconfig");
+  writeFileSync(kubeconfig, yaml.dump(config), { mode: 0o600 });
+  try {
+    const crippled = await startOperator(kubeconfig, `${release}-crippled`, [
+      `--namespace=${ns}`,
+      `--leader-election-namespace=${ns}`,
+      "--leader-election-id=crippled",
+      "--cache-sync-timeout-seconds=3",
+    ]);
+    const code = await Promise.race([
+      crippled.exited,
+      new Promise((r) => setTimeout(() => r("still running"), 60_000)),
+    ]);
+    expect(code).toBe(1);
+    expect(crippled.logs.some((l) => l.msg === "controllers failed to start; releasing the lease and exiting")).toBe(
+      true,
+    );
+    expect(crippled.logs.some((l) => l.msg === "controllers started")).toBe(false);
+    const lease = JSON.parse(await kubectlOk(admin, ["-n", ns, "get", "lease", "crippled", "-o", "json"]));
+    expect(lease.spec.holderIdentity ?? "").toBe("");
+  } finally {
+    await kubectl(admin, ["delete", "clusterrole,clusterrolebinding", name, "--ignore-not-found"]);
+  }
+});
