@@ -56,6 +56,11 @@ async function main(): Promise<number> {
     operatorPodLabels: options.operatorPodLabels,
     delegationPort: delegationPort(options),
     agentEgress: options.agentEgress,
+    callerLimits: {
+      ratePerSecond: options.delegationRatePerSecond,
+      burst: options.delegationBurst,
+      maxOutstanding: options.delegationMaxOutstanding,
+    },
   });
 
   metrics.observeLoads(() => operator.loads());

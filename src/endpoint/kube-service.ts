@@ -14,6 +14,7 @@ import type { KubeClient } from "../runtime/client.ts";
 import type { Informer } from "../runtime/informer.ts";
 import { parseAgent, teamsInNamespace } from "../team/lookup.ts";
 import { targetsFor, teamAgents } from "../team/topology.ts";
+import { CallerLimits } from "./caller-limits.ts";
 import {
   type Caller,
   type DelegateOutcome,
@@ -37,6 +38,8 @@ export interface KubeDelegationServiceDeps {
   delegations: Informer<KubernetesObject>;
   tokens: TokenStore;
   waiters: WaiterRegistry;
+  /** Per-caller rate and outstanding limits; DEFAULT_CALLER_LIMITS when left out. */
+  limits?: CallerLimits;
 }
 
 function parseDelegation(obj: KubernetesObject | undefined): Delegation | undefined {
@@ -62,9 +65,22 @@ function outcome(d: Delegation): DelegateOutcome {
 
 export class KubeDelegationService implements DelegationService {
   readonly #deps: KubeDelegationServiceDeps;
+  readonly #limits: CallerLimits;
 
   constructor(deps: KubeDelegationServiceDeps) {
     this.#deps = deps;
+    this.#limits = deps.limits ?? new CallerLimits();
+  }
+
+  /** The caller's Delegations that the cache does not show finished. */
+  #outstanding(caller: Caller): number {
+    let n = 0;
+    for (const obj of this.#deps.delegations.list()) {
+      if (obj.metadata?.namespace !== caller.namespace) continue;
+      if (obj.metadata.labels?.["clawcrew.io/from"] !== caller.agent) continue;
+      if (!isTerminal(obj as Delegation)) n++;
+    }
+    return n;
   }
 
   authenticate(token: string): Caller | undefined {
@@ -79,6 +95,7 @@ export class KubeDelegationService implements DelegationService {
   ): Promise<DelegateOutcome> {
     const { agents, delegations, teams, client } = this.#deps;
     const ns = caller.namespace;
+    this.#limits.admit(caller, this.#outstanding(caller));
     const verdict = authorize({
       caller: caller.agent,
       team: request.team,

@@ -6,7 +6,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { errorFields, type Logger } from "../runtime/log.ts";
 import { abortOnClose } from "./abort-on-close.ts";
+import { TooManyRequestsError } from "./caller-limits.ts";
 import { type Caller, DelegateRequest, type DelegationService, EndpointError } from "./service.ts";
+
+/** JSON-RPC messages in one batch; each can create a Delegation. */
+export const MAX_BATCH = 16;
 
 export const MCP_PROTOCOL_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"] as const;
 const SERVER_INFO = { name: "clawcrew", version: "0.1.0" };
@@ -95,6 +99,9 @@ async function callTool(
       structuredContent: outcome,
     };
   } catch (error) {
+    if (error instanceof TooManyRequestsError) {
+      return text(`refused (${error.code}): ${error.message}; retry after ${error.retryAfterSeconds} s`, true);
+    }
     if (error instanceof EndpointError) return text(`refused (${error.code}): ${error.message}`, true);
     throw error;
   }
@@ -128,6 +135,13 @@ export async function handleMcp(
   const signal = abortOnClose(res);
   const batch = Array.isArray(body);
   const messages = batch ? body : [body];
+  if (messages.length > MAX_BATCH) {
+    return send(res, 400, {
+      jsonrpc: "2.0",
+      id: null,
+      error: { code: -32600, message: `a batch of ${messages.length} messages is over the limit of ${MAX_BATCH}` },
+    });
+  }
   const replies: unknown[] = [];
   for (const raw of messages) {
     const parsed = JsonRpcMessage.safeParse(raw);

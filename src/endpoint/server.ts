@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "../runtime/log.ts";
 import { abortOnClose } from "./abort-on-close.ts";
+import { TooManyRequestsError } from "./caller-limits.ts";
 import { handleMcp } from "./mcp.ts";
 import { type Caller, DelegateRequest, type DelegationService, EndpointError } from "./service.ts";
 
@@ -18,6 +19,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 function sendError(res: ServerResponse, error: EndpointError): void {
   // The rest of a too-large body stays unread: that connection cannot carry another request.
   if (error.status === 413) res.setHeader("connection", "close");
+  if (error instanceof TooManyRequestsError) res.setHeader("retry-after", String(error.retryAfterSeconds));
   sendJson(res, error.status, { error: { code: error.code, message: error.message } });
 }
 
@@ -86,8 +88,11 @@ async function route(
   throw new EndpointError(404, "NotFound", `no route ${req.method} ${path}`);
 }
 
+/** Connections the endpoint holds at once; past it new ones are closed (slow or flooding clients). */
+export const MAX_CONNECTIONS = 1024;
+
 export function createDelegationServer(service: DelegationService, logger: Logger): Server {
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     route(req, res, service, logger).catch((error: unknown) => {
       if (res.headersSent || res.destroyed) return;
       if (error instanceof EndpointError) return sendError(res, error);
@@ -95,4 +100,6 @@ export function createDelegationServer(service: DelegationService, logger: Logge
       sendError(res, new EndpointError(500, "Internal", "internal error"));
     });
   });
+  server.maxConnections = MAX_CONNECTIONS;
+  return server;
 }

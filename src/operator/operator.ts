@@ -9,6 +9,7 @@ import { createDelegationController, type DelegationController } from "../delega
 import { EndpointTracker } from "../delegation/endpoints.ts";
 import { TokenStore } from "../delegation/tokens.ts";
 import { WaiterRegistry } from "../delegation/waiters.ts";
+import { type CallerLimitOptions, CallerLimits } from "../endpoint/caller-limits.ts";
 import { KubeDelegationService } from "../endpoint/kube-service.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { Controller } from "../runtime/controller.ts";
@@ -49,6 +50,8 @@ export interface OperatorDeps {
   operatorPodLabels: Record<string, string>;
   delegationPort: number;
   agentEgress?: V1NetworkPolicyEgressRule[] | undefined;
+  /** Per-caller limits of the delegation endpoint. */
+  callerLimits?: Partial<CallerLimitOptions> | undefined;
 }
 
 /**
@@ -110,6 +113,7 @@ export class Operator {
       delegations,
       tokens: this.#shared.tokens,
       waiters,
+      limits: new CallerLimits(deps.callerLimits),
     });
   }
 

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { DEFAULT_CALLER_LIMITS } from "../endpoint/caller-limits.ts";
 
 /** Raised for a bad flag or environment value; main prints its message on one line and exits 2. */
 export class OptionsError extends Error {
@@ -39,6 +40,10 @@ export const OperatorOptions = z.object({
   identity: z.string().min(1).max(253),
   watchNamespace: z.string().max(63).default(""),
   concurrency: z.coerce.number().int().min(1).max(64).default(4),
+  /** Per calling agent on the delegation endpoint: new Delegations per second, burst, unfinished ones. */
+  delegationRatePerSecond: z.coerce.number().min(0.01).max(10000).default(DEFAULT_CALLER_LIMITS.ratePerSecond),
+  delegationBurst: z.coerce.number().int().min(1).max(100000).default(DEFAULT_CALLER_LIMITS.burst),
+  delegationMaxOutstanding: z.coerce.number().int().min(1).max(1000000).default(DEFAULT_CALLER_LIMITS.maxOutstanding),
   /** How long a new leader waits for its caches before it gives up, releases the Lease and exits. */
   cacheSyncTimeoutSeconds: z.coerce.number().int().min(1).max(3600).default(120),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
@@ -69,6 +74,9 @@ const FLAGS = {
   namespace: "watchNamespace",
   concurrency: "concurrency",
   "cache-sync-timeout-seconds": "cacheSyncTimeoutSeconds",
+  "delegation-rate-per-second": "delegationRatePerSecond",
+  "delegation-burst": "delegationBurst",
+  "delegation-max-outstanding": "delegationMaxOutstanding",
   "log-level": "logLevel",
   kubeconfig: "kubeconfig",
   "delegation-bind-address": "delegationBindAddress",

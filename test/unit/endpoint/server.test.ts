@@ -4,6 +4,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TooManyRequestsError } from "../../../src/endpoint/caller-limits.ts";
+import { MAX_BATCH } from "../../../src/endpoint/mcp.ts";
 import { createDelegationServer } from "../../../src/endpoint/server.ts";
 import {
   type Caller,
@@ -25,6 +27,7 @@ const service: DelegationService = {
     }
     if (options?.wait === false) return { delegation: "ceo-3", phase: "Pending" };
     if (request.agent === "ceo") throw new EndpointError(403, "Forbidden", "in team company only ceo may delegate");
+    if (request.agent === "busy") throw new TooManyRequestsError("agent ns/ceo creates Delegations faster than 5/s", 3);
     if (request.agent === "broken")
       throw new Error('secrets "x" is forbidden: User "system:serviceaccount:y" cannot get');
     if (request.agent === "flaky")
@@ -127,6 +130,36 @@ describe("MCP", () => {
     expect(reply).toEqual({ jsonrpc: "2.0", id: 7, error: { code: -32603, message: "internal error" } });
   });
 
+  it("refuses a batch over the limit as a whole, calling nothing", async () => {
+    const before = calls.length;
+    const call = (id: number) => ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "delegate", arguments: { agent: "researcher", task: "x" } },
+    });
+    const response = await fetch(`${base}/mcp`, {
+      method: "POST",
+      headers: { authorization: "Bearer lead-token", "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify(Array.from({ length: MAX_BATCH + 1 }, (_, i) => call(i))),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toBe(
+      `a batch of ${MAX_BATCH + 1} messages is over the limit of ${MAX_BATCH}`,
+    );
+    expect(calls.length).toBe(before);
+  });
+
+  it("tells the model when it is over its rate, and when to retry", async () => {
+    const client = await mcpClient("lead-token");
+    const busy = await client.callTool({ name: "delegate", arguments: { agent: "busy", task: "x" } });
+    expect(busy.isError).toBe(true);
+    expect((busy.content as { text: string }[])[0]!.text).toBe(
+      "refused (TooManyRequests): agent ns/ceo creates Delegations faster than 5/s; retry after 3 s",
+    );
+    await client.close();
+  });
+
   it("serves list_team", async () => {
     const client = await mcpClient("lead-token");
     const result = await client.callTool({ name: "list_team", arguments: {} });
@@ -167,6 +200,17 @@ describe("REST", () => {
     const res = await post(body, token);
     expect(res.status).toBe(status);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+  });
+
+  it("answers 429 with Retry-After over a caller's limit", async () => {
+    const response = await fetch(`${base}/v1/delegations`, {
+      method: "POST",
+      headers: { authorization: "Bearer lead-token", "content-type": "application/json" },
+      body: JSON.stringify({ agent: "busy", task: "x" }),
+    });
+    expect(response.status).toBe(429);
+    expect(response.headers.get("retry-after")).toBe("3");
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("TooManyRequests");
   });
 
   it("refuses bodies over the size limit", async () => {
