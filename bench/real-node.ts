@@ -24,8 +24,8 @@ import {
   installClawcrew,
   OPERATOR_NAMESPACE,
   RELEASE,
-  STUB_LLM_IMAGE,
   STUB_PROVIDER,
+  shellPod,
 } from "../hack/cluster/real-node/install.ts";
 import { GATEWAY_PORT } from "../src/openclaw/version.ts";
 import { kubectl, kubectlOk } from "../test/support/kubectl.ts";
@@ -175,7 +175,8 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
         // Without isolation, so the client pod can call the gateway directly as well as the endpoint.
         spec: { pattern: "hubAndSpoke", lead: "lead", members: [{ agent: "worker" }], networkIsolation: false },
       },
-      clientPod(),
+      // The delegator label lets the chart's NetworkPolicy admit it to the delegation endpoint.
+      shellPod("bench-client", NAMESPACE, { "clawcrew.io/delegator": "true" }),
     ],
   });
   // The team's roster re-renders the lead's config after the lead was first Ready: wait for that rollout.
@@ -270,28 +271,6 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
     client,
     timings: cluster.timings,
   });
-}
-
-function clientPod() {
-  return {
-    apiVersion: "v1",
-    kind: "Pod",
-    // The delegator label lets the chart's NetworkPolicy admit it to the delegation endpoint.
-    metadata: { name: "bench-client", namespace: NAMESPACE, labels: { "clawcrew.io/delegator": "true" } },
-    spec: {
-      terminationGracePeriodSeconds: 0,
-      securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
-      containers: [
-        {
-          name: "client",
-          image: STUB_LLM_IMAGE,
-          imagePullPolicy: "Never",
-          command: ["sleep", "3600"],
-          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
-        },
-      ],
-    },
-  };
 }
 
 /** The agent's serving pod: Ready and not terminating. */

@@ -2,22 +2,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
 import { type OperatorProcess, startOperator } from "../support/operator-process.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
+import { condition, kubectlIn, type Obj } from "./support/kubectl-in.ts";
 
 const kubeconfig = inject("kubeconfig");
 const ns = uniqueName("agents");
 let operator: OperatorProcess;
 
-// biome-ignore lint/suspicious/noExplicitAny: JSON read back from kubectl
-type Obj = Record<string, any>;
-
-const k = (...args: string[]) => kubectlOk(kubeconfig, ["-n", ns, ...args]);
-const getJson = async (ref: string): Promise<Obj | undefined> => {
-  const r = await kubectl(kubeconfig, ["-n", ns, "get", ref, "-o", "json"]);
-  return r.code === 0 ? JSON.parse(r.stdout) : undefined;
-};
-const applyObj = (obj: Obj) => kubectlOk(kubeconfig, ["-n", ns, "apply", "-f", "-"], obj);
-const condition = (obj: Obj | undefined, type: string) =>
-  (obj?.status?.conditions as Obj[] | undefined)?.find((c) => c.type === type);
+const { k, getJson, applyObj } = kubectlIn(kubeconfig, ns);
 
 function agent(name: string, spec: Obj = {}): Obj {
   return {

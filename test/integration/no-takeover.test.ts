@@ -12,22 +12,13 @@ import { NotControlledError } from "../../src/runtime/owned.ts";
 import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
 import { type OperatorProcess, startOperator } from "../support/operator-process.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
+import { condition, kubectlIn, type Obj } from "./support/kubectl-in.ts";
 
 const kubeconfig = inject("kubeconfig");
 const ns = uniqueName("takeover");
 let operator: OperatorProcess;
 
-// biome-ignore lint/suspicious/noExplicitAny: JSON read back from kubectl
-type Obj = Record<string, any>;
-
-const k = (...args: string[]) => kubectlOk(kubeconfig, ["-n", ns, ...args]);
-const getJson = async (ref: string): Promise<Obj | undefined> => {
-  const r = await kubectl(kubeconfig, ["-n", ns, "get", ref, "-o", "json"]);
-  return r.code === 0 ? JSON.parse(r.stdout) : undefined;
-};
-const applyObj = (obj: Obj) => kubectlOk(kubeconfig, ["-n", ns, "apply", "-f", "-"], obj);
-const condition = (obj: Obj | undefined, type: string) =>
-  (obj?.status?.conditions as Obj[] | undefined)?.find((c) => c.type === type);
+const { k, getJson, applyObj } = kubectlIn(kubeconfig, ns);
 
 const agent = (name: string): Obj => ({
   apiVersion: "clawcrew.io/v1alpha1",

@@ -19,6 +19,7 @@ import type { GroupVersionResource } from "../../src/runtime/resource.ts";
 import { createTeamController } from "../../src/team/controller.ts";
 import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
+import { condition, kubectlIn, type Obj } from "./support/kubectl-in.ts";
 
 const kubeconfig = inject("kubeconfig");
 const ns = uniqueName("teams");
@@ -26,18 +27,7 @@ const MANAGED = "app.kubernetes.io/managed-by=clawcrew";
 const DELEGATION_URL = "http://clawcrew-delegation.clawcrew-system.svc.cluster.local:8082/mcp";
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 
-// biome-ignore lint/suspicious/noExplicitAny: JSON read back from kubectl
-type Obj = Record<string, any>;
-
-const k = (...args: string[]) => kubectlOk(kubeconfig, ["-n", ns, ...args]);
-const getJson = async (ref: string): Promise<Obj | undefined> => {
-  const r = await kubectl(kubeconfig, ["-n", ns, "get", ref, "-o", "json"]);
-  return r.code === 0 ? JSON.parse(r.stdout) : undefined;
-};
-const applyObj = (obj: Obj) => kubectlOk(kubeconfig, ["-n", ns, "apply", "-f", "-"], obj);
-const mergePatch = (ref: string, patch: Obj) => k("patch", ref, "--type=merge", "-p", JSON.stringify(patch));
-const condition = (obj: Obj | undefined, type: string) =>
-  (obj?.status?.conditions as Obj[] | undefined)?.find((c) => c.type === type);
+const { k, getJson, applyObj, mergePatch } = kubectlIn(kubeconfig, ns);
 
 function agent(name: string, spec: Obj = {}): Obj {
   return {

@@ -12,8 +12,8 @@ import {
   installClawcrew,
   OPERATOR_NAMESPACE,
   RELEASE,
-  STUB_LLM_IMAGE,
   STUB_PROVIDER,
+  shellPod,
 } from "../../hack/cluster/real-node/install.ts";
 import { GATEWAY_PORT } from "../../src/openclaw/version.ts";
 import { eventually } from "../integration/support/kube.ts";
@@ -169,26 +169,6 @@ describe("clawcrew on a real node", () => {
     expect(child!.status.attempts).toHaveLength(1);
   });
 
-  /** A pod with node and no team labels, in `namespace`; no NetworkPolicy selects it. */
-  const outsider = (namespace: string) => ({
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name: "outsider", namespace },
-    spec: {
-      terminationGracePeriodSeconds: 0,
-      securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
-      containers: [
-        {
-          name: "shell",
-          image: STUB_LLM_IMAGE,
-          imagePullPolicy: "Never",
-          command: ["sleep", "3600"],
-          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
-        },
-      ],
-    },
-  });
-
   it("enforces the team's and the chart's NetworkPolicies on requests from inside real pods", async () => {
     const policies = (await get(["-n", NS, "networkpolicies"])).items.map((p: Obj) => p.metadata.name);
     expect(policies).toEqual(expect.arrayContaining(["crew-gateways", "crew-delegators"]));
@@ -197,7 +177,7 @@ describe("clawcrew on a real node", () => {
     await kubectlOk(kubeconfig, ["apply", "-f", "-"], {
       apiVersion: "v1",
       kind: "List",
-      items: [outsider(NS), outsider(OUTSIDE_NS)],
+      items: [shellPod("outsider", NS), shellPod("outsider", OUTSIDE_NS)],
     });
     for (const ns of [NS, OUTSIDE_NS]) {
       await kubectlOk(kubeconfig, ["-n", ns, "wait", "pod/outsider", "--for=condition=Ready", "--timeout=120s"]);

@@ -51,6 +51,31 @@ export const AGENT_EGRESS = [
   },
 ];
 
+/**
+ * A pod that only sleeps, with node (from the stub LLM's image) to make requests from inside the
+ * cluster, under the restricted security settings. Tests and benchmarks `kubectl exec` into it.
+ */
+export function shellPod(name: string, namespace: string, labels: Record<string, string> = {}) {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace, labels },
+    spec: {
+      terminationGracePeriodSeconds: 0,
+      securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
+      containers: [
+        {
+          name: "shell",
+          image: STUB_LLM_IMAGE,
+          imagePullPolicy: "Never",
+          command: ["sleep", "3600"],
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+        },
+      ],
+    },
+  };
+}
+
 function stubLlmManifests(): object[] {
   const container = {
     name: "stub-llm",
