@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** clawcrew-operator: runs the clawcrew controllers, leading through a Lease. */
 import type { Server } from "node:http";
-import { createDelegationServer } from "./endpoint/server.ts";
+import { createDelegationServer, shuttingDownError } from "./endpoint/server.ts";
 import { address, listen, serveMetrics, serveProbes } from "./operator/http.ts";
 import { createMetrics } from "./operator/metrics.ts";
 import { Operator } from "./operator/operator.ts";
@@ -65,13 +65,15 @@ async function main(): Promise<number> {
 
   metrics.observeLoads(() => operator.loads());
   operator.startCaches();
+  const endpointShutdown = new AbortController();
   const servers: Server[] = [
     // Ready once the caches are warm, on the leader and on a standby alike: both serve the endpoint.
     await serveProbes(options.healthProbeBindAddress, () => operator.synced()),
     await serveMetrics(options.metricsBindAddress, metrics.registry),
   ];
   if (options.delegationBindAddress) {
-    servers.push(await listen(createDelegationServer(operator.service, logger), options.delegationBindAddress));
+    const endpoint = createDelegationServer(operator.service, logger, { shutdown: endpointShutdown.signal });
+    servers.push(await listen(endpoint, options.delegationBindAddress));
   }
   logger.info(
     {
@@ -141,6 +143,8 @@ async function main(): Promise<number> {
     if (stopping) return;
     stopping = true;
     logger.info("shutting down: finishing in-flight work and releasing the lease");
+    // Long polls would hold the endpoint's close until their Delegations finish: answer them 503 now.
+    endpointShutdown.abort(shuttingDownError());
     try {
       if (elector) await elector.stop();
       else await operator.stop();

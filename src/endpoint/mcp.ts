@@ -123,6 +123,7 @@ export async function handleMcp(
   caller: Caller,
   service: DelegationService,
   logger: Logger,
+  shutdown?: AbortSignal,
 ): Promise<void> {
   if (req.method !== "POST") {
     res.setHeader("allow", "POST");
@@ -132,7 +133,7 @@ export async function handleMcp(
       id: null,
     });
   }
-  const signal = abortOnClose(res);
+  const signal = abortOnClose(res, shutdown);
   const batch = Array.isArray(body);
   const messages = batch ? body : [body];
   if (messages.length > MAX_BATCH) {

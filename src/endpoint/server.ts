@@ -55,13 +55,22 @@ async function route(
   res: ServerResponse,
   service: DelegationService,
   logger: Logger,
+  shutdown: AbortSignal | undefined,
 ): Promise<void> {
   const url = new URL(req.url ?? "/", "http://endpoint");
   const path = url.pathname;
   const flag = (name: string, fallback: boolean) => (url.searchParams.get(name) ?? String(fallback)) === "true";
   const caller = authenticate(req, service);
   if (path === "/mcp")
-    return handleMcp(req, res, req.method === "POST" ? await readJson(req) : undefined, caller, service, logger);
+    return handleMcp(
+      req,
+      res,
+      req.method === "POST" ? await readJson(req) : undefined,
+      caller,
+      service,
+      logger,
+      shutdown,
+    );
   if (path === "/v1/team" && req.method === "GET") return sendJson(res, 200, await service.listTeam(caller));
   if (path === "/v1/delegations" && req.method === "POST") {
     const parsed = DelegateRequest.safeParse((await readJson(req)) ?? {});
@@ -70,7 +79,7 @@ async function route(
       throw new EndpointError(400, "Invalid", message);
     }
     const wait = flag("wait", true);
-    const outcome = await service.delegate(caller, parsed.data, abortOnClose(res), { wait });
+    const outcome = await service.delegate(caller, parsed.data, abortOnClose(res, shutdown), { wait });
     return sendJson(res, wait ? 200 : 202, outcome);
   }
   const one = ONE_DELEGATION.exec(path);
@@ -78,7 +87,7 @@ async function route(
     return sendJson(
       res,
       200,
-      await service.get(caller, one[1]!, { wait: flag("wait", false), signal: abortOnClose(res) }),
+      await service.get(caller, one[1]!, { wait: flag("wait", false), signal: abortOnClose(res, shutdown) }),
     );
   }
   if (one && req.method === "DELETE") {
@@ -91,9 +100,30 @@ async function route(
 /** Connections the endpoint holds at once; past it new ones are closed (slow or flooding clients). */
 export const MAX_CONNECTIONS = 1024;
 
-export function createDelegationServer(service: DelegationService, logger: Logger): Server {
+export interface DelegationServerOptions {
+  /**
+   * Aborted when the operator shuts down: pending waits are answered at once with its reason (an
+   * EndpointError 503), so they do not hold the shutdown; the Delegations go on under the next leader.
+   */
+  shutdown?: AbortSignal;
+}
+
+/** The 503 that pending long polls get when the operator shuts down. */
+export function shuttingDownError(): EndpointError {
+  return new EndpointError(
+    503,
+    "ShuttingDown",
+    "this operator replica is shutting down; the Delegation goes on: ask again with GET /v1/delegations/<name>?wait=true",
+  );
+}
+
+export function createDelegationServer(
+  service: DelegationService,
+  logger: Logger,
+  options: DelegationServerOptions = {},
+): Server {
   const server = createServer((req, res) => {
-    route(req, res, service, logger).catch((error: unknown) => {
+    route(req, res, service, logger, options.shutdown).catch((error: unknown) => {
       if (res.headersSent || res.destroyed) return;
       if (error instanceof EndpointError) return sendError(res, error);
       logger.error({ err: error, path: req.url }, "delegation endpoint failed");

@@ -1,7 +1,7 @@
 /**
- * The delegation endpoint's per-caller limits, through the operator process against the real API
- * server: over its burst, or at its cap of unfinished Delegations, a lead gets 429 with Retry-After and
- * nothing is created (docs/security.md, finding 5).
+ * The delegation endpoint's per-caller limits and its shutdown, through the operator process against
+ * the real API server: over its burst a lead gets 429 with Retry-After and nothing is created; on
+ * SIGTERM a pending long poll is answered 503 at once and does not hold the exit (docs/security.md).
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
@@ -89,5 +89,30 @@ describe("the delegation endpoint's per-caller limits", () => {
     expect(body.error.message).toContain(`agent ${ns}/lead creates Delegations faster than 0.01/s`);
     await eventually("the cache to hold the three", async () => ((await fromLead()) === 3 ? true : undefined));
     expect(await fromLead()).toBe(3);
+  });
+
+  it("answers a pending long poll 503 on SIGTERM, and exits without waiting for its Delegation", async () => {
+    // Its team does not exist yet: the operator keeps it Pending for 30 s in case the team is applied later.
+    const name = "waits-for-its-team";
+    await kubectlOk(kubeconfig, ["-n", ns, "create", "-f", "-"], {
+      apiVersion: "clawcrew.io/v1alpha1",
+      kind: "Delegation",
+      metadata: { name },
+      spec: { team: "applied-later", from: "lead", to: "worker", task: "wait" },
+    });
+    const poll = fetch(`http://${operator.delegation()}/v1/delegations/${name}?wait=true`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const t0 = performance.now();
+    const exit = operator.stop();
+    const answer = await poll;
+    expect(answer.status).toBe(503);
+    const body = (await answer.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("ShuttingDown");
+    expect(body.error.message).toContain("the Delegation goes on");
+    expect(await exit).toBe(0);
+    // Well inside a pod's 30 s grace period; the poll would have waited for the Delegation to end.
+    expect(performance.now() - t0).toBeLessThan(20_000);
   });
 });
