@@ -33,7 +33,7 @@ import { type BootTimes, conditionTrue, timeBoot } from "./lib/boot-timing.ts";
 import { type ContainerMemory, containerMemory } from "./lib/kubelet-stats.ts";
 import { exitOnHelp, intOption } from "./lib/options.ts";
 import { runBench } from "./lib/run.ts";
-import { ms, percentile, summarize, table } from "./lib/stats.ts";
+import { mib, ms, percentile, summarize, table } from "./lib/stats.ts";
 import { TimedWatch } from "./lib/watch.ts";
 
 const USAGE =
@@ -324,7 +324,7 @@ function report(r: ReportInput): string {
     p50(pick(r.plainBoots, "toPodMs")) +
     p50(pick(r.agentBoots, "readyToStatusMs"));
 
-  const mibOf = (bytes: number | undefined) => (bytes === undefined ? "–" : `${(bytes / 1048576).toFixed(1)} MiB`);
+  const mibOf = (bytes: number | undefined) => mib(bytes === undefined ? undefined : bytes / 1024);
   const find = (list: ContainerMemory[], ns: string, container: string, podPrefix = "") =>
     list.filter((c) => c.namespace === ns && c.container === container && c.pod.startsWith(podPrefix));
   const stubIdle = find(r.memory.idle, OPERATOR_NAMESPACE, "stub-llm")[0]?.workingSetBytes ?? 0;

@@ -13,7 +13,7 @@ import { LeaderElector } from "./runtime/leader-election.ts";
 import { createLogger, errorFields } from "./runtime/log.ts";
 
 /** The controllers of a new leader could not start (their caches did not sync in time). */
-export class ControllersStartError extends Error {
+class ControllersStartError extends Error {
   override readonly name = "ControllersStartError";
 }
 

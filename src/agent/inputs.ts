@@ -7,9 +7,9 @@ import type { KubernetesObject, V1ConfigMap, V1Secret } from "@kubernetes/client
 import type { Agent } from "../api/agent.ts";
 import { GATEWAY_TOKEN_ENV } from "../openclaw/pod-layout.ts";
 import type { KubeClient } from "../runtime/client.ts";
-import { isAlreadyExists, isNotFound } from "../runtime/errors.ts";
+import { isAlreadyExists } from "../runtime/errors.ts";
 import type { Informer } from "../runtime/informer.ts";
-import { describeHolder, isControlledBy } from "../runtime/owned.ts";
+import { describeConflict, isControlledBy, NotControlledError } from "../runtime/owned.ts";
 import { DELEGATION_MCP_SERVER } from "../team/files.ts";
 import { leadView } from "../team/lookup.ts";
 import { type ResolvedInputs, TOKEN_KEY, tokenSecret } from "./desired.ts";
@@ -43,11 +43,9 @@ export async function resolveInputs(deps: InputSources, agent: Agent, signal: Ab
   let soul = agent.spec.soul;
   const ref = agent.spec.soulFrom?.configMapKeyRef;
   if (ref) {
-    const cm = await getOrUndefined<V1ConfigMap>(
-      deps.client,
-      `/api/v1/namespaces/${ns}/configmaps/${ref.name}`,
+    const cm = await deps.client.getIfExists<V1ConfigMap>(`/api/v1/namespaces/${ns}/configmaps/${ref.name}`, {
       signal,
-    );
+    });
     if (!cm)
       throw new ConfigProblemError(
         "SoulConfigMapNotFound",
@@ -65,11 +63,9 @@ export async function resolveInputs(deps: InputSources, agent: Agent, signal: Ab
   let credentialKeys: string[] | undefined;
   const secretName = agent.spec.credentials?.secretRef.name;
   if (secretName) {
-    const secret = await getOrUndefined<V1Secret>(
-      deps.client,
-      `/api/v1/namespaces/${ns}/secrets/${secretName}`,
+    const secret = await deps.client.getIfExists<V1Secret>(`/api/v1/namespaces/${ns}/secrets/${secretName}`, {
       signal,
-    );
+    });
     if (!secret)
       throw new ConfigProblemError(
         "CredentialsSecretNotFound",
@@ -91,15 +87,6 @@ export async function resolveInputs(deps: InputSources, agent: Agent, signal: Ab
   };
 }
 
-export async function getOrUndefined<T>(client: KubeClient, path: string, signal: AbortSignal): Promise<T | undefined> {
-  try {
-    return await client.get<T>(path, { signal });
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
-
 /**
  * Creates the gateway token once; an existing Secret is never overwritten, and one the Agent does not
  * control is never used (its value would become the gateway's token). Returns the Secret's uid.
@@ -110,10 +97,7 @@ async function ensureTokenSecret(client: KubeClient, agent: Agent, signal: Abort
   const path = `/api/v1/namespaces/${ns}/secrets/${name}`;
   const usable = (secret: V1Secret) => {
     if (!isControlledBy(secret, agent.metadata.uid)) {
-      throw new ConfigProblemError(
-        "NameConflict",
-        `Secret ${ns}/${name} exists, ${describeHolder(secret)}: clawcrew does not take over objects it did not create; rename or remove it`,
-      );
+      throw new ConfigProblemError("NameConflict", new NotControlledError([describeConflict(secret)]).message);
     }
     if (!secret.data?.[TOKEN_KEY]) {
       throw new ConfigProblemError(
@@ -123,7 +107,7 @@ async function ensureTokenSecret(client: KubeClient, agent: Agent, signal: Abort
     }
     return secret.metadata?.uid;
   };
-  const existing = await getOrUndefined<V1Secret>(client, path, signal);
+  const existing = await client.getIfExists<V1Secret>(path, { signal });
   if (existing) return usable(existing);
   try {
     const created = await client.request<V1Secret>("POST", `/api/v1/namespaces/${ns}/secrets`, {

@@ -17,10 +17,10 @@ import { findCondition } from "../runtime/conditions.ts";
 import type { ReconcileContext, Reconciler, Request } from "../runtime/controller.ts";
 import { isInvalid } from "../runtime/errors.ts";
 import type { EventRecorder } from "../runtime/events.ts";
-import { applyControlled, isControlledBy, NotControlledError } from "../runtime/owned.ts";
+import { applyControlled, getObject, isControlledBy, NotControlledError } from "../runtime/owned.ts";
 import { keyOf } from "../runtime/store.ts";
 import { type AgentObjects, desiredObjects } from "./desired.ts";
-import { ConfigProblemError, getOrUndefined, type InputSources, resolveInputs } from "./inputs.ts";
+import { ConfigProblemError, type InputSources, resolveInputs } from "./inputs.ts";
 import { agentObjectNames, selectorString } from "./names.ts";
 import { agentStatus, type ConfigProblem, type WorkloadState } from "./status.ts";
 
@@ -167,8 +167,8 @@ async function currentWorkload(
   const ns = agent.metadata.namespace!;
   const name = agentObjectNames(agent.metadata.name!).workload;
   for (const plural of Object.values(WORKLOAD_PATHS)) {
-    const obj = await getOrUndefined<V1Deployment>(client, `/apis/apps/v1/namespaces/${ns}/${plural}/${name}`, signal);
-    if (obj && isOwnedBy(obj, agent)) return workloadState(obj);
+    const obj = await client.getIfExists<V1Deployment>(`/apis/apps/v1/namespaces/${ns}/${plural}/${name}`, { signal });
+    if (obj && isControlledBy(obj, agent.metadata.uid)) return workloadState(obj);
   }
   return undefined;
 }
@@ -196,26 +196,14 @@ async function deleteIfOwned(
   agent: Agent,
   signal: AbortSignal,
 ): Promise<void> {
-  const ns = agent.metadata.namespace!;
-  const plural =
-    target.kind === "PodDisruptionBudget"
-      ? "poddisruptionbudgets"
-      : WORKLOAD_PATHS[target.kind as keyof typeof WORKLOAD_PATHS];
-  const existing = await getOrUndefined<KubernetesObject>(
-    client,
-    `/apis/${target.apiVersion}/namespaces/${ns}/${plural}/${target.name}`,
-    signal,
-  );
-  if (!existing || !isOwnedBy(existing, agent)) return;
-  await deleteIgnoringNotFound(
-    client,
-    { apiVersion: target.apiVersion, kind: target.kind, metadata: { name: target.name, namespace: ns } },
-    { signal, uid: existing.metadata?.uid },
-  );
-}
-
-function isOwnedBy(obj: KubernetesObject, agent: Agent): boolean {
-  return isControlledBy(obj, agent.metadata.uid);
+  const ref = {
+    apiVersion: target.apiVersion,
+    kind: target.kind,
+    metadata: { name: target.name, namespace: agent.metadata.namespace },
+  };
+  const existing = await getObject(client, ref, signal);
+  if (!existing || !isControlledBy(existing, agent.metadata.uid)) return;
+  await deleteIgnoringNotFound(client, ref, { signal, uid: existing.metadata?.uid });
 }
 
 /** Events for what a person watching the Agent wants to know: config problems, recoveries, rollouts, readiness. */

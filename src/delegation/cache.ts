@@ -8,7 +8,6 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation } from "../api/delegation.ts";
 import type { KubeClient } from "../runtime/client.ts";
-import { isNotFound } from "../runtime/errors.ts";
 import { delegationPath, isTerminal } from "./common.ts";
 
 /** How much of a finished Delegation's task (up to 64 KiB) its summary keeps. */
@@ -32,12 +31,6 @@ export type DelegationReader = (
 ) => Promise<Delegation | undefined>;
 
 export function delegationReader(client: KubeClient): DelegationReader {
-  return async (namespace, name, signal) => {
-    try {
-      return await client.get<Delegation>(delegationPath(namespace, name), { ...(signal && { signal }) });
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  };
+  return (namespace, name, signal) =>
+    client.getIfExists<Delegation>(delegationPath(namespace, name), { ...(signal && { signal }) });
 }

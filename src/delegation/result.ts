@@ -3,7 +3,7 @@ import type { V1ConfigMap } from "@kubernetes/client-node";
 import { type Delegation, MAX_INLINE_RESULT_BYTES } from "../api/delegation.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "../runtime/errors.ts";
-import { describeHolder, isControlledBy, NotControlledError } from "../runtime/owned.ts";
+import { describeConflict, isControlledBy, NotControlledError } from "../runtime/owned.ts";
 import { resourcePath } from "../runtime/resource.ts";
 import { LABEL_DELEGATION, MANAGED_BY } from "./common.ts";
 
@@ -120,8 +120,7 @@ export class ConfigMapResultStore implements ResultStore {
       const ours =
         isControlledBy(existing, d.metadata.uid) &&
         existing.metadata?.annotations?.[ANNOTATION_ATTEMPT_ID] === attemptId;
-      if (!ours)
-        throw new NotControlledError([`ConfigMap ${ns}/${cm.metadata!.name} exists, ${describeHolder(existing)}`]);
+      if (!ours) throw new NotControlledError([describeConflict(existing)]);
     }
     return { name: cm.metadata!.name!, key: RESULT_KEY };
   }
@@ -147,12 +146,6 @@ export class ConfigMapResultStore implements ResultStore {
 
   async read(namespace: string, ref: { name: string; key: string }): Promise<string | undefined> {
     const path = resourcePath({ group: "", version: "v1", plural: "configmaps" }, { namespace, name: ref.name });
-    try {
-      const cm = await this.#client.get<V1ConfigMap>(path);
-      return cm?.data?.[ref.key];
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    return (await this.#client.getIfExists<V1ConfigMap>(path))?.data?.[ref.key];
   }
 }

@@ -63,22 +63,16 @@ export class CallerLimits {
     const bucket = this.#buckets.get(who) ?? { tokens: burst, last: now };
     bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.last) / 1000) * ratePerSecond);
     bucket.last = now;
+    this.#buckets.set(who, bucket);
     if (bucket.tokens < 1) {
       const retryAfter = Math.ceil((1 - bucket.tokens) / ratePerSecond);
-      this.#buckets.set(who, bucket);
       throw new TooManyRequestsError(
         `agent ${who} creates Delegations faster than ${ratePerSecond}/s (burst ${burst})`,
         retryAfter,
       );
     }
     bucket.tokens -= 1;
-    this.#buckets.set(who, bucket);
     if (this.#buckets.size > MAX_TRACKED_CALLERS) this.#dropFullBuckets(now);
-  }
-
-  /** Callers tracked (for tests of the bound). */
-  get size(): number {
-    return this.#buckets.size;
   }
 
   #dropFullBuckets(now: number): void {

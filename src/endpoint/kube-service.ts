@@ -14,7 +14,7 @@ import type { KubeClient } from "../runtime/client.ts";
 import type { Informer } from "../runtime/informer.ts";
 import { parseAgent, teamsInNamespace } from "../team/lookup.ts";
 import { targetsFor, teamAgents } from "../team/topology.ts";
-import { CallerLimits } from "./caller-limits.ts";
+import type { CallerLimits } from "./caller-limits.ts";
 import {
   type Caller,
   type DelegateOutcome,
@@ -38,8 +38,8 @@ export interface KubeDelegationServiceDeps {
   delegations: Informer<KubernetesObject>;
   tokens: TokenStore;
   waiters: WaiterRegistry;
-  /** Per-caller rate and outstanding limits; DEFAULT_CALLER_LIMITS when left out. */
-  limits?: CallerLimits;
+  /** Per-caller rate and outstanding limits. */
+  limits: CallerLimits;
 }
 
 function parseDelegation(obj: KubernetesObject | undefined): Delegation | undefined {
@@ -65,11 +65,9 @@ function outcome(d: Delegation): DelegateOutcome {
 
 export class KubeDelegationService implements DelegationService {
   readonly #deps: KubeDelegationServiceDeps;
-  readonly #limits: CallerLimits;
 
   constructor(deps: KubeDelegationServiceDeps) {
     this.#deps = deps;
-    this.#limits = deps.limits ?? new CallerLimits();
   }
 
   /** The caller's Delegations that the cache does not show finished. */
@@ -95,7 +93,7 @@ export class KubeDelegationService implements DelegationService {
   ): Promise<DelegateOutcome> {
     const { agents, delegations, teams, client } = this.#deps;
     const ns = caller.namespace;
-    this.#limits.admit(caller, this.#outstanding(caller));
+    this.#deps.limits.admit(caller, this.#outstanding(caller));
     const verdict = authorize({
       caller: caller.agent,
       team: request.team,

@@ -7,7 +7,7 @@
  */
 import http from "node:http";
 import https from "node:https";
-import { errorFromResponse, toKubeApiError } from "./errors.ts";
+import { errorFromResponse, isNotFound, toKubeApiError } from "./errors.ts";
 import { type ClusterConnection, type Credentials, type LoadOptions, loadClusterConnection } from "./kubeconfig.ts";
 import { RestMapper } from "./restmapper.ts";
 import { TlsAgents } from "./tls-agent.ts";
@@ -99,6 +99,16 @@ export class KubeClient {
 
   get<T = unknown>(path: string, options?: RequestOptions): Promise<T> {
     return this.request<T>("GET", path, options);
+  }
+
+  /** GET, resolving undefined when the object does not exist (404). */
+  async getIfExists<T = unknown>(path: string, options?: RequestOptions): Promise<T | undefined> {
+    try {
+      return await this.get<T>(path, options);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 
   /**

@@ -7,7 +7,6 @@
 import type { KubernetesObject, V1OwnerReference } from "@kubernetes/client-node";
 import { apply, InvalidObjectError, objectPath, type WriteOptions } from "./apply.ts";
 import type { KubeClient } from "./client.ts";
-import { isNotFound } from "./errors.ts";
 
 /** The controller reference of an object, if any. */
 export function controllerOf(obj: KubernetesObject): V1OwnerReference | undefined {
@@ -32,6 +31,11 @@ export function describeHolder(obj: KubernetesObject): string {
   return manager ? `created by ${manager}, with no controller` : "not created by clawcrew";
 }
 
+/** "ConfigMap ns/x exists, controlled by …": one conflict, for NotControlledError. */
+export function describeConflict(live: KubernetesObject): string {
+  return `${describeObject(live)} exists, ${describeHolder(live)}`;
+}
+
 /** Objects that exist under the wanted names but are not the owner's: nothing was written. */
 export class NotControlledError extends Error {
   override readonly name = "NotControlledError";
@@ -39,7 +43,8 @@ export class NotControlledError extends Error {
   readonly conflicts: string[];
 
   constructor(conflicts: string[]) {
-    super(`${conflicts.join("; ")}: clawcrew does not take over objects it did not create; rename or remove them`);
+    const them = conflicts.length > 1 ? "them" : "it";
+    super(`${conflicts.join("; ")}: clawcrew does not take over objects it did not create; rename or remove ${them}`);
     this.conflicts = conflicts;
   }
 }
@@ -56,12 +61,7 @@ export async function getObject<T extends KubernetesObject>(
   obj: KubernetesObject,
   signal?: AbortSignal,
 ): Promise<T | undefined> {
-  try {
-    return await client.get<T>(await objectPath(client, obj, undefined, signal), { signal });
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
+  return client.getIfExists<T>(await objectPath(client, obj, undefined, signal), { signal });
 }
 
 /**
@@ -77,9 +77,7 @@ export async function applyControlled<T extends KubernetesObject>(
   const existing = await Promise.all(objects.map((obj) => getObject(client, obj, options.signal)));
   const conflicts = objects.flatMap((obj, i) => {
     const live = existing[i];
-    return live && !isControlledBy(live, ownerUidOf(obj))
-      ? [`${describeObject(obj)} exists, ${describeHolder(live)}`]
-      : [];
+    return live && !isControlledBy(live, ownerUidOf(obj)) ? [describeConflict(live)] : [];
   });
   if (conflicts.length > 0) throw new NotControlledError(conflicts);
   const applied: T[] = [];
