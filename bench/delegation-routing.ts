@@ -311,7 +311,16 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   log("starting the operator");
   // Its clean-up runs before the pod agent's (clean-ups run in reverse): no new pods are made while pods go.
   const { operator, runSignal } = await startBenchOperator(kubeconfig, {
-    args: [`--namespace=${NAMESPACE}`, "--leader-elect=false", `--delegation-bind-address=${network.address}:0`],
+    args: [
+      `--namespace=${NAMESPACE}`,
+      "--leader-elect=false",
+      `--delegation-bind-address=${network.address}:0`,
+      // One lead sends every routed delegation: the per-caller limits (5/s by default) would measure
+      // themselves, not the router.
+      "--delegation-rate-per-second=10000",
+      "--delegation-burst=100000",
+      "--delegation-max-outstanding=1000000",
+    ],
     process: operatorProcess,
     keepLogs: options.keepLogs,
     timeoutMs: options.timeoutMs,

@@ -7,6 +7,11 @@ export const DELEGATIONS: GroupVersionResource = { group: GROUP, version: VERSIO
 
 /** `"true"` cancels a Delegation and keeps a Failed/Cancelled record. */
 export const ANNOTATION_CANCEL = "clawcrew.io/cancel";
+/**
+ * Set by the delegation endpoint on the Delegations it creates after admitting them: the agents the
+ * Delegation may go to, best first. Only the operator may set it (the chart's admission policy).
+ */
+export const ANNOTATION_ADMITTED = "clawcrew.io/admitted-candidates";
 /** On result ConfigMaps: the Delegation they belong to. */
 export const LABEL_DELEGATION = "clawcrew.io/delegation";
 /** On pipeline children: the stage index. */

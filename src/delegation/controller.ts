@@ -1,7 +1,8 @@
 /**
  * Builds the Delegation controller and its Dispatcher from informers the operator creates and
- * starts. The controller owns Delegations (pipeline children reconcile their parent); the
- * Dispatcher follows deletes, Agent changes and EndpointSlice changes directly.
+ * starts. The controller owns Delegations (pipeline children reconcile their parent), and its
+ * reconciler is the only caller of the Dispatcher. The Dispatcher hears of capacity (ready pods,
+ * Agents' slots) from its own sources, the way controller-runtime's source.Channel feeds side work.
  */
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation } from "../api/delegation.ts";
@@ -13,13 +14,15 @@ import type { EventRecorder } from "../runtime/events.ts";
 import type { Informer } from "../runtime/informer.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { ControllerMetrics } from "../runtime/metrics.ts";
+import { keyOf } from "../runtime/store.ts";
 import { parseAgent, parseTeam, teamsInNamespace } from "../team/lookup.ts";
 import { isDelegator } from "../team/topology.ts";
 import { delegationReader } from "./cache.ts";
 import type { Clock } from "./clock.ts";
-import { Dispatcher } from "./dispatcher.ts";
-import { EndpointTracker, type ResolveEndpoint } from "./endpoints.ts";
+import { type AgentSlots, Dispatcher } from "./dispatcher.ts";
+import { EndpointTracker, type ResolveEndpoint } from "./pod-endpoints.ts";
 import { effectivePolicy } from "./policy.ts";
+import { RecentWrites } from "./recent-writes.ts";
 import { delegationReconciler } from "./reconcile.ts";
 import { ConfigMapResultStore, type ResultStore } from "./result.ts";
 import { KubeStatusWriter, type StatusWriter } from "./status-writer.ts";
@@ -68,32 +71,57 @@ export interface DelegationController {
   stop(options?: { graceMs?: number }): Promise<void>;
 }
 
+/** Each Agent's maxConcurrentTasks, from the Agents informer; changes are signalled when they matter. */
+function agentSlots(agents: Informer<KubernetesObject>): AgentSlots & { close(): void } {
+  const slotsOf = (obj: KubernetesObject | undefined) => parseAgent(obj)?.spec.maxConcurrentTasks;
+  const listeners = new Set<(namespace: string, agent: string) => void>();
+  const changed = (obj: KubernetesObject) => {
+    for (const l of listeners) l(obj.metadata?.namespace ?? "", obj.metadata?.name ?? "");
+  };
+  const unsubscribe = [
+    agents.on("add", changed),
+    agents.on("update", (old, obj) => {
+      if (slotsOf(old) !== slotsOf(obj)) changed(obj);
+    }),
+  ];
+  return {
+    slots: (namespace, agent) => slotsOf(agents.get(keyOf({ namespace, name: agent }))),
+    onChange(callback) {
+      listeners.add(callback);
+      return () => listeners.delete(callback);
+    },
+    close: () => {
+      for (const u of unsubscribe) u();
+    },
+  };
+}
+
 export function createDelegationController(deps: DelegationControllerDeps): DelegationController {
   const { client, delegations, agents, teams } = deps;
-  const agentObj = (ns: string, name: string) => agents.get(`${ns}/${name}`);
+  const agentObj = (ns: string, name: string) => agents.get(keyOf({ namespace: ns, name }));
   const endpoints =
     deps.shared?.endpoints ?? new EndpointTracker({ slices: deps.endpointSlices, resolve: deps.resolve });
   const tokens = deps.shared?.tokens ?? new TokenStore(deps.secrets, (ns, agent) => agentObj(ns, agent)?.metadata?.uid);
   const waiters =
     deps.shared?.waiters ??
     new WaiterRegistry({
-      lookup: (ns, name) => delegations.get(`${ns}/${name}`) as Delegation | undefined,
+      lookup: (ns, name) => delegations.get(keyOf({ namespace: ns, name })) as Delegation | undefined,
       read: delegationReader(client),
     });
   if (!deps.shared?.waiters) waiters.watch(delegations);
   const writer = deps.writer ?? new KubeStatusWriter(client);
   const results = deps.results ?? new ConfigMapResultStore(client);
+  const recent = new RecentWrites();
+  const slots = agentSlots(agents);
+  let controller: Controller | undefined;
 
   const dispatcher = new Dispatcher({
     endpoints,
     tokens,
-    agent: (ns, name) => {
-      const obj = agentObj(ns, name) as { spec?: { maxConcurrentTasks?: number } } | undefined;
-      return obj ? { maxConcurrentTasks: obj.spec?.maxConcurrentTasks ?? 4 } : undefined;
-    },
+    agents: slots,
     policy: (d, agent) => {
       const ns = d.metadata.namespace ?? "";
-      const teamObj = d.spec.team ? teams.get(`${ns}/${d.spec.team}`) : undefined;
+      const teamObj = d.spec.team ? teams.get(keyOf({ namespace: ns, name: d.spec.team })) : undefined;
       return effectivePolicy(
         d,
         teamObj ? parseTeam(teamObj) : undefined,
@@ -105,30 +133,23 @@ export function createDelegationController(deps: DelegationControllerDeps): Dele
     transport: deps.transport ?? chatCompletion,
     writer,
     results,
+    recent,
     waiters,
+    events: deps.events,
+    requeue: (namespace, name) => controller?.enqueue({ namespace, name }),
     ...(deps.clock && { clock: deps.clock }),
     ...(deps.runningDelayMs !== undefined && { runningDelayMs: deps.runningDelayMs }),
     ...(deps.backoff && { backoff: deps.backoff }),
     ...(deps.logger && { logger: deps.logger }),
   });
 
-  const unsubscribe = [
-    delegations.on("add", (obj) => dispatcher.observe(obj as Delegation)),
-    delegations.on("update", (_old, obj) => dispatcher.observe(obj as Delegation)),
-    delegations.on("delete", (obj) => dispatcher.deleted(obj as Delegation)),
-    agents.on("add", (obj) => dispatcher.agentChanged(obj.metadata?.namespace ?? "", obj.metadata?.name ?? "")),
-    agents.on("update", (_old, obj) =>
-      dispatcher.agentChanged(obj.metadata?.namespace ?? "", obj.metadata?.name ?? ""),
-    ),
-  ];
-
-  const controller = new Controller({
+  controller = new Controller({
     name: "delegation",
     forKind: { apiVersion: API_VERSION, kind: "Delegation" },
     primary: delegations,
     owns: [{ informer: delegations }],
-    // No requests from these (the Dispatcher follows them itself), but start() waits for their sync:
-    // admission and dispatch must not see an empty Agent, team, token or endpoint cache.
+    // No requests from these (the Dispatcher hears of capacity itself), but start() waits for their
+    // sync: admission and dispatch must not see an empty Agent, team, token or endpoint cache.
     watches: [agents, teams, deps.endpointSlices, deps.secrets].map((informer) => ({ informer, map: () => [] })),
     reconcile: delegationReconciler({
       client,
@@ -138,7 +159,8 @@ export function createDelegationController(deps: DelegationControllerDeps): Dele
       dispatcher,
       writer,
       results,
-      ...(deps.events && { events: deps.events }),
+      recent,
+      events: deps.events,
       ...(deps.clock && { clock: deps.clock }),
     }),
     concurrency: deps.concurrency ?? 4,
@@ -149,17 +171,18 @@ export function createDelegationController(deps: DelegationControllerDeps): Dele
   // The dispatcher hands its waiters the object its terminal write returned: no read for those.
   waiters.handOver((uid) => dispatcher.has(uid));
 
+  const started = controller;
   return {
-    controller,
+    controller: started,
     dispatcher,
     endpoints,
     tokens,
     waiters,
     async stop(options = {}) {
-      for (const u of unsubscribe.splice(0)) u();
+      slots.close();
       waiters.handOver(undefined);
       await dispatcher.stop();
-      await controller.stop({ graceMs: options.graceMs ?? 20_000 });
+      await started.stop({ graceMs: options.graceMs ?? 20_000 });
       if (!deps.shared?.endpoints) endpoints.close();
       if (!deps.shared?.tokens) tokens.close();
       if (!deps.shared?.waiters) waiters.close();

@@ -1,56 +1,54 @@
 /**
- * The in-memory router that runs on the leader (design §3.3-§3.5): per-agent priority queues,
- * per-pod slots (`Agent.spec.maxConcurrentTasks`), the least-loaded pod, attempts with ids,
- * retries on another pod with backoff, the deadline, PodGone, the lazy Running write, tombstones,
- * and recovery of Running Delegations left by a previous leader as Interrupted.
+ * Runs Delegations on the leader. The reconciler is its only caller: `submit` a Delegation from
+ * the cache, `cancel` it, `forget` it when it is gone or finished. The Dispatcher queues it on the
+ * Scheduler, runs attempts on pods (attempt.ts), and writes each change of status through
+ * FencedWrites (status.ts says what the change is). It never waits inside a reconcile.
  *
- * Reconcile workers never wait on a delivery: `submit` only queues. Every status write goes through
- * the StatusWriter with the last object the API returned to this process (`known`), so a stale
- * writer loses with 409 and drops the task; a terminal phase is written once.
+ * A Running Delegation that no task here holds was left by a previous leader: its attempt is
+ * written Interrupted before another runs.
  */
 import { randomBytes } from "node:crypto";
-import type { z } from "zod";
-import type { Attempt as AttemptSchema, Delegation, DelegationReason, DelegationStatus } from "../api/delegation.ts";
+import type { KubernetesObject } from "@kubernetes/client-node";
+import type { Delegation } from "../api/delegation.ts";
 import { Backoff, type BackoffOptions } from "../runtime/backoff.ts";
-import { setCondition } from "../runtime/conditions.ts";
+import type { EventRecorder } from "../runtime/events.ts";
 import { defaultLogger, errorFields, type Logger } from "../runtime/log.ts";
-import { metaTime } from "../runtime/time.ts";
+import { keyOf, objectFields } from "../runtime/store.ts";
+import { type AbortReason, type DeliveryDeps, deliver, judge, type Verdict } from "./attempt.ts";
 import { type Clock, realClock } from "./clock.ts";
-import { creationTime, isTerminal, lastAttemptId } from "./common.ts";
-import type { EndpointSource, PodEndpoint } from "./endpoints.ts";
+import { creationTime, isTerminal } from "./common.ts";
+import { FencedWrites, type WriteKind } from "./fenced-writes.ts";
+import type { PodEndpoint } from "./pod-endpoints.ts";
 import type { EffectivePolicy } from "./policy.ts";
-import { type ResultStore, resultConfigMapName, splitResult } from "./result.ts";
+import type { RecentWrites } from "./recent-writes.ts";
+import { type ResultStore, storeAnswer } from "./result.ts";
+import { Scheduler } from "./scheduler.ts";
+import * as transition from "./status.ts";
 import type { StatusWriter } from "./status-writer.ts";
-import type { TokenSource } from "./tokens.ts";
-import { type ChatResult, chatBody, DeliveryError, type Transport } from "./transport.ts";
+import type { RunningAttempt, Task } from "./task.ts";
+import type { ChatResult } from "./transport.ts";
 import type { WaiterRegistry } from "./waiters.ts";
-import { BestEffortWriteDroppedError } from "./write-limiter.ts";
 
-type Attempt = z.infer<typeof AttemptSchema>;
-
-/** attempts[] holds at most this many entries (the CRD's limit). */
-export const MAX_ATTEMPT_ENTRIES = 16;
 export const DEFAULT_RUNNING_DELAY_MS = 250;
-export const DEFAULT_QUEUED_WRITE_DELAY_MS = 5000;
-export const DEFAULT_MAX_CONCURRENT_TASKS = 4;
 
-export interface AgentInfo {
-  maxConcurrentTasks: number;
+/** The slots of each Agent (`spec.maxConcurrentTasks`), and a signal when they change. */
+export interface AgentSlots {
+  /** Undefined when the Agent does not exist. */
+  slots(namespace: string, agent: string): number | undefined;
+  onChange(callback: (namespace: string, agent: string) => void): () => void;
 }
 
-export interface DispatcherDeps {
-  endpoints: EndpointSource;
-  tokens: TokenSource;
-  /** The target Agent, or undefined when it does not exist. */
-  agent: (namespace: string, name: string) => AgentInfo | undefined;
+export interface DispatcherDeps extends DeliveryDeps {
+  agents: AgentSlots;
   /** Limits and deadline of a Delegation (its team's policy applied). */
   policy: (d: Delegation, agent: string | undefined) => EffectivePolicy;
-  /** Delegators get a system message telling them to pass `parent`. */
-  isDelegator?: (namespace: string, agent: string) => boolean;
-  transport: Transport;
   writer: StatusWriter;
   results: ResultStore;
-  waiters?: WaiterRegistry;
+  recent: RecentWrites;
+  waiters?: WaiterRegistry | undefined;
+  events?: EventRecorder | undefined;
+  /** Asks the reconciler to look at a Delegation again after `afterMs`. */
+  requeue?: ((namespace: string, name: string, afterMs: number) => void) | undefined;
   clock?: Clock;
   /** The Running write happens only if an attempt is still in flight after this long. Default 250 ms. */
   runningDelayMs?: number;
@@ -72,10 +70,11 @@ export interface DispatcherDeps {
   logger?: Logger;
 }
 
-export interface SubmitOptions {
-  /** With no spec.to: the agents the Delegation may go to, in preference order (from authorize). */
-  candidates?: string[];
-}
+/** The reconciler's admission of a new Delegation, asked only when no task holds it yet. */
+export type Admission =
+  | { admitted: true; candidates?: string[] | undefined }
+  | { admitted: false; ending: transition.Ending }
+  | { admitted: false; retryAfterMs: number };
 
 export interface SubmitResult {
   accepted: boolean;
@@ -91,109 +90,20 @@ export interface AgentLoad {
   capacity: number;
 }
 
-type AbortKind = "cancel" | "stop" | "deadline" | "podgone" | "dropped";
-interface AbortReason {
-  kind: AbortKind;
-  /** For cancel: write a Failed/Cancelled record. */
-  record?: boolean;
-}
-
-interface RunningAttempt {
-  id: string;
-  pod: string;
-  controller: AbortController;
-  runningTimer: unknown;
-}
-
-type TaskState = "queued" | "running" | "backoff" | "finishing" | "done";
-
-interface Task {
-  uid: string;
-  namespace: string;
-  name: string;
-  /** The last object the API returned to this process (never the informer's copy). */
-  known: Delegation;
-  /** The status this process means to write next. */
-  status: DelegationStatus;
-  agent: string;
-  policy: EffectivePolicy;
-  priority: number;
-  created: number;
-  /** The last attempt id of the object we took over; ours once we wrote an attempt. */
-  claimId: string | undefined;
-  /** Attempt ids this process wrote (made on the first). */
-  ownIds: Set<string> | undefined;
-  state: TaskState;
-  /** Pods an attempt failed on (made on the first failure). */
-  failedPods: Set<string> | undefined;
-  /** Between attempts (made on the first retry). */
-  backoff: Backoff | undefined;
-  attempt: RunningAttempt | undefined;
-  deadlineTimer: unknown;
-  backoffTimer: unknown;
-  queuedTimer: unknown;
-  writes: Promise<boolean>;
-  /** Drops the Queued report waiting to be sent, if any. */
-  queuedReport: AbortController | undefined;
-}
-
-interface Outcome {
-  result?: ChatResult;
-  error?: unknown;
-}
-
 const randomId = () => randomBytes(8).toString("hex");
-
-/**
- * A snapshot of a working status. The dispatcher changes a status only at its top level (attempts,
- * conditions and usage are replaced, never changed in place), so a shallow copy is enough.
- */
-function copyStatus(status: DelegationStatus): DelegationStatus {
-  return { ...status };
-}
-
-/** `set` (made when undefined) with `item` added. */
-function withItem(set: Set<string> | undefined, item: string): Set<string> {
-  const out = set ?? new Set<string>();
-  out.add(item);
-  return out;
-}
-
-function attemptReasonOf(error: DeliveryError): "AgentUnavailable" | "AgentError" {
-  return error.kind === "connect" || error.kind === "reset" ? "AgentUnavailable" : "AgentError";
-}
-
-/** Compares queue entries: priority (highest first), then creationTimestamp, then name. */
-function before(a: Task, b: Task): boolean {
-  if (a.priority !== b.priority) return a.priority > b.priority;
-  if (a.created !== b.created) return a.created < b.created;
-  return a.name < b.name;
-}
 
 export class Dispatcher {
   readonly #deps: DispatcherDeps;
   readonly #clock: Clock;
   readonly #log: Logger;
-  readonly #runningDelayMs: number;
-  readonly #queuedWriteDelayMs: number;
-  readonly #recoveryGraceMs: number;
-  readonly #maxPendingTerminalWrites: number;
+  /** uid → task. */
+  readonly #tasks = new Map<string, Task>();
+  /** ns/name → task, to forget a Delegation that is gone. */
+  readonly #byName = new Map<string, Task>();
+  readonly #scheduler = new Scheduler<Task>();
+  readonly #unsubscribe: (() => void)[] = [];
   /** Tasks waiting for their terminal write. */
   #pendingTerminalWrites = 0;
-  readonly #tasks = new Map<string, Task>();
-  /** ns/agent → queued tasks in order. */
-  readonly #queues = new Map<string, Task[]>();
-  /** ns/pod → attempts in flight. */
-  readonly #podLoad = new Map<string, number>();
-  /** ns/agent → running tasks. */
-  readonly #running = new Map<string, Set<Task>>();
-  readonly #roundRobin = new Map<string, number>();
-  /** uid → resourceVersion of our terminal write, until the informer shows a terminal object. */
-  readonly #settled = new Map<string, string>();
-  /** uid → when we dropped it because another writer took it. */
-  readonly #dropped = new Map<string, number>();
-  readonly #loadListeners = new Set<(namespace: string, agent: string) => void>();
-  readonly #unsubscribe: (() => void)[] = [];
   #stopped = false;
   /** Aborted by stop(): every request in flight ends. */
   readonly #stopping = new AbortController();
@@ -202,139 +112,81 @@ export class Dispatcher {
     this.#deps = deps;
     this.#clock = deps.clock ?? realClock;
     this.#log = (deps.logger ?? defaultLogger).child({ component: "dispatcher" });
-    this.#runningDelayMs = deps.runningDelayMs ?? DEFAULT_RUNNING_DELAY_MS;
-    this.#queuedWriteDelayMs = deps.queuedWriteDelayMs ?? DEFAULT_QUEUED_WRITE_DELAY_MS;
-    this.#recoveryGraceMs = deps.recoveryGraceMs ?? 15_000;
-    this.#maxPendingTerminalWrites = deps.maxPendingTerminalWrites ?? 8;
-    this.#unsubscribe.push(deps.endpoints.onChange((ns, agent) => this.#endpointsChanged(ns, agent)));
+    this.#unsubscribe.push(
+      deps.endpoints.onChange((ns, agent) => this.#endpointsChanged(ns, agent)),
+      deps.agents.onChange((ns, agent) => this.#pump(ns, agent)),
+    );
   }
 
-  // ---------------------------------------------------------------- public API
-
   /**
-   * Takes a Delegation from the cache (or the endpoint's create). Pending ones are queued; a
-   * Running one with no task here is recovered: its last attempt is written as Interrupted first.
-   * Ignored when it is already tracked, settled, terminal, or the dispatcher stopped.
+   * Takes a Delegation from the cache. A new one is admitted (`admit`), then queued; one a task
+   * holds refreshes that task's copy. Refused when it is terminal, when its cache copy is older
+   * than our terminal write, or when the dispatcher stopped.
    */
-  submit(d: Delegation, options: SubmitOptions = {}): SubmitResult {
+  submit(d: Delegation, admit: () => Admission = () => ({ admitted: true })): SubmitResult {
     const uid = d.metadata.uid;
-    if (this.#stopped || !uid || isTerminal(d) || this.#settled.has(uid)) return { accepted: false };
-    if (this.#tasks.has(uid)) return { accepted: true };
-    const droppedAt = this.#dropped.get(uid);
+    if (this.#stopped || !uid || isTerminal(d) || this.#deps.recent.isFinished(uid)) {
+      return { accepted: false };
+    }
+    const held = this.#tasks.get(uid);
+    if (held) {
+      // The cache's copy of the version we wrote last replaces ours: one copy, not two.
+      if (d.metadata.resourceVersion === held.writes.known.metadata.resourceVersion) held.writes.known = d;
+      return { accepted: true };
+    }
+    const droppedAt = this.#deps.recent.droppedAt(uid);
     if (droppedAt !== undefined) {
-      const left = droppedAt + this.#recoveryGraceMs - this.#clock.now();
+      const left = droppedAt + (this.#deps.recoveryGraceMs ?? 15_000) - this.#clock.now();
       if (left > 0) return { accepted: false, retryAfterMs: left };
-      this.#dropped.delete(uid);
+      this.#deps.recent.forgetDropped(uid);
+    }
+    const admission = admit();
+    if (!admission.admitted && "retryAfterMs" in admission) {
+      return { accepted: false, retryAfterMs: admission.retryAfterMs };
     }
     const ns = d.metadata.namespace ?? "";
-    const agent = d.status?.agent ?? d.spec.to ?? this.#chooseAgent(ns, options.candidates ?? []);
-    const policy = this.#deps.policy(d, agent);
-    const task: Task = {
-      uid,
-      namespace: ns,
-      name: d.metadata.name ?? "",
-      known: d,
-      status: copyStatus(d.status ?? {}),
-      agent: agent ?? "",
-      policy,
-      priority: d.spec.priority ?? 0,
-      created: creationTime(d, this.#clock.now()),
-      claimId: lastAttemptId(d),
-      ownIds: undefined,
-      state: "queued",
-      failedPods: undefined,
-      backoff: undefined,
-      attempt: undefined,
-      deadlineTimer: undefined,
-      backoffTimer: undefined,
-      queuedTimer: undefined,
-      writes: Promise.resolve(true),
-      queuedReport: undefined,
-    };
-    this.#tasks.set(uid, task);
-    // Failed pods of earlier attempts (another leader's) are avoided too.
-    for (const a of task.status.attempts ?? [])
-      if (a.outcome === "Failed" && a.pod) task.failedPods = withItem(task.failedPods, a.pod);
-
-    if (!agent) {
-      void this.#finish(task, "Failed", "AgentUnavailable", "no agent of the team can take this Delegation");
-      return { accepted: true };
-    }
-    if (!this.#deps.agent(ns, agent)) {
-      void this.#finish(task, "Failed", "AgentUnavailable", `Agent ${agent} not found`);
-      return { accepted: true };
-    }
-    task.deadlineTimer = this.#clock.setTimer(
-      () => this.#deadlineReached(task),
-      policy.deadline.getTime() - this.#clock.now(),
-    );
-
-    const attempts = task.status.attempts ?? [];
-    const last = attempts[attempts.length - 1];
-    if (d.status?.phase === "Running" && last?.outcome === "Running") {
-      // Another process ran this attempt and is gone: claim the object before running it again.
-      const now = metaTime(new Date(this.#clock.now()));
-      task.status.attempts = attempts.map((a, i) =>
-        i === attempts.length - 1
-          ? {
-              ...a,
-              outcome: "Failed",
-              reason: "Interrupted",
-              message: "the operator that ran this attempt stopped",
-              completionTime: now,
-            }
-          : a,
-      );
-      task.state = "backoff"; // not in a queue until the claim is written
-      void this.#write(task, "state").then((ok) => {
-        if (ok && task.state === "backoff") this.#enqueue(task);
-      });
+    const candidates = admission.admitted ? (admission.candidates ?? []) : [];
+    const agent = d.status?.agent ?? d.spec.to ?? this.#chooseAgent(ns, candidates) ?? "";
+    const task = this.#newTask(d, agent);
+    this.#track(task);
+    if (!admission.admitted) void this.#finish(task, admission.ending);
+    else if (!agent)
+      void this.#finish(task, transition.failed("AgentUnavailable", "no agent of the team can take this Delegation"));
+    else if (this.#deps.agents.slots(ns, agent) === undefined) {
+      void this.#finish(task, transition.failed("AgentUnavailable", `Agent ${agent} not found`));
     } else {
-      this.#enqueue(task);
+      task.timers.deadline = this.#clock.setTimer(
+        () => this.#deadlineReached(task),
+        task.policy.deadline.getTime() - this.#clock.now(),
+      );
+      if (transition.hasRunningAttempt(d.status)) this.#recover(task);
+      else this.#enqueue(task);
     }
     return { accepted: true };
   }
 
   /**
    * Cancels a Delegation. `record: true` (the cancel annotation) writes Failed/Cancelled; false
-   * (the object was deleted) writes nothing. Returns false when it is not tracked here.
+   * writes nothing. Returns false when no task holds it (or it is already finishing).
    */
-  cancel(uid: string, options: { record: boolean; message?: string }): boolean {
+  cancel(uid: string, options: { record: boolean }): boolean {
     const task = this.#tasks.get(uid);
     if (!task || task.state === "done" || task.state === "finishing") return false;
-    const message = options.message ?? (options.record ? "cancelled by the clawcrew.io/cancel annotation" : "deleted");
     if (task.state === "running" && task.attempt) {
       task.attempt.controller.abort({ kind: "cancel", record: options.record } satisfies AbortReason);
-      return true;
-    }
-    if (options.record) void this.#finish(task, "Failed", "Cancelled", message);
+    } else if (options.record) void this.#finish(task, transition.cancelled());
     else this.#discard(task);
     return true;
   }
 
   /**
-   * The informer saw this object: a terminal sighting ends its tombstone. A running task whose last
-   * write returned this very version keeps the cache's copy instead of its own (one copy, not two).
+   * The Delegation is gone (no uid), or the cache shows it finished (its uid): end its task
+   * without writing, and forget what was remembered of it.
    */
-  observe(d: Delegation): void {
-    const uid = d.metadata.uid;
-    if (!uid) return;
-    if (!isTerminal(d)) {
-      const task = this.#tasks.get(uid);
-      if (task && d.metadata.resourceVersion === task.known.metadata.resourceVersion) task.known = d;
-      return;
-    }
-    this.#settled.delete(uid);
-    this.#dropped.delete(uid);
-  }
-
-  /** The object was deleted: cancel its task (no write) and forget its tombstone. */
-  deleted(d: Delegation): void {
-    const uid = d.metadata.uid;
-    if (!uid) return;
-    this.cancel(uid, { record: false });
-    this.#settled.delete(uid);
-    this.#dropped.delete(uid);
+  forget(namespace: string, name: string, uid?: string): void {
+    const task = uid ? this.#tasks.get(uid) : this.#taskByName(namespace, name);
+    if (task) this.cancel(task.uid, { record: false });
+    this.#deps.recent.forget(namespace, name, uid);
   }
 
   /** True while a task for this uid lives here (queued, running, backing off or writing). */
@@ -342,51 +194,20 @@ export class Dispatcher {
     return this.#tasks.has(uid);
   }
 
-  /** True between our terminal write and the informer delivering it: stale copies must be ignored. */
-  isSettled(uid: string): boolean {
-    return this.#settled.has(uid);
-  }
-
-  /** The agent's Agent object or its maxConcurrentTasks changed. */
-  agentChanged(namespace: string, agent: string): void {
-    this.#pump(namespace, agent);
-  }
-
-  waitForCompletion(namespace: string, name: string, signal?: AbortSignal): Promise<Delegation> {
-    if (!this.#deps.waiters) return Promise.reject(new Error("the dispatcher has no waiter registry"));
-    return this.#deps.waiters.wait(namespace, name, signal);
-  }
-
   load(namespace: string, agent: string): AgentLoad {
-    const key = `${namespace}/${agent}`;
     const ready = this.#deps.endpoints.readyPods(namespace, agent).length;
-    const slots = this.#deps.agent(namespace, agent)?.maxConcurrentTasks ?? DEFAULT_MAX_CONCURRENT_TASKS;
-    let queued = this.#queues.get(key)?.length ?? 0;
-    for (const task of this.#tasks.values()) {
-      if (task.state === "backoff" && task.namespace === namespace && task.agent === agent) queued++;
-    }
-    return { queued, inFlight: this.#running.get(key)?.size ?? 0, readyPods: ready, capacity: ready * slots };
+    const slots = this.#deps.agents.slots(namespace, agent) ?? 0;
+    return {
+      queued: this.#scheduler.waiting(namespace, agent),
+      inFlight: this.#scheduler.running(namespace, agent).size,
+      readyPods: ready,
+      capacity: ready * slots,
+    };
   }
 
   /** Every ns/agent with queued or running work, for metrics. */
   loads(): { namespace: string; agent: string; load: AgentLoad }[] {
-    const keys = new Set<string>([...this.#queues.keys(), ...this.#running.keys()]);
-    return [...keys].map((key) => {
-      const slash = key.indexOf("/");
-      const namespace = key.slice(0, slash);
-      const agent = key.slice(slash + 1);
-      return { namespace, agent, load: this.load(namespace, agent) };
-    });
-  }
-
-  /** Called (synchronously) whenever an agent's queue or in-flight count changes. */
-  onLoad(callback: (namespace: string, agent: string) => void): () => void {
-    this.#loadListeners.add(callback);
-    return () => this.#loadListeners.delete(callback);
-  }
-
-  get stats(): { tasks: number; settled: number; dropped: number } {
-    return { tasks: this.#tasks.size, settled: this.#settled.size, dropped: this.#dropped.size };
+    return this.#scheduler.agents().map((a) => ({ ...a, load: this.load(a.namespace, a.agent) }));
   }
 
   /**
@@ -397,25 +218,81 @@ export class Dispatcher {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-    const writes: Promise<unknown>[] = [];
     this.#stopping.abort({ kind: "stop" } satisfies AbortReason);
+    const writes: Promise<unknown>[] = [];
     for (const task of this.#tasks.values()) {
       this.#clearTimers(task);
       task.state = "done";
-      writes.push(task.writes);
+      writes.push(task.writes.settled);
     }
     this.#tasks.clear();
-    this.#queues.clear();
+    this.#byName.clear();
+    this.#scheduler.clear();
     await Promise.allSettled(writes);
   }
 
-  // ---------------------------------------------------------------- queueing and placement
+  #newTask(d: Delegation, agent: string): Task {
+    const namespace = d.metadata.namespace ?? "";
+    const name = d.metadata.name ?? "";
+    const log = this.#log.child(objectFields({ namespace, name }));
+    const status = d.status ?? {};
+    const failedPods = new Set<string>();
+    // Pods that earlier attempts (another leader's too) failed on are avoided.
+    for (const a of status.attempts ?? []) if (a.outcome === "Failed" && a.pod) failedPods.add(a.pod);
+    return {
+      uid: d.metadata.uid!,
+      namespace,
+      name,
+      agent,
+      priority: d.spec.priority ?? 0,
+      created: creationTime(d, this.#clock.now()),
+      failedPods,
+      policy: this.#deps.policy(d, agent || undefined),
+      status,
+      writes: new FencedWrites(d, {
+        writer: this.#deps.writer,
+        clock: this.#clock,
+        logger: log,
+        terminalWriteRetries: this.#deps.terminalWriteRetries ?? 4,
+        stopped: () => this.#stopped,
+      }),
+      state: "queued",
+      backoff: undefined,
+      attempt: undefined,
+      timers: {},
+      log,
+    };
+  }
 
-  #chooseAgent(namespace: string, candidates: string[]): string | undefined {
+  #taskByName(namespace: string, name: string): Task | undefined {
+    return this.#byName.get(keyOf({ namespace, name }));
+  }
+
+  #track(task: Task): void {
+    this.#tasks.set(task.uid, task);
+    this.#byName.set(keyOf(task), task);
+  }
+
+  #untrack(task: Task): void {
+    if (this.#tasks.get(task.uid) === task) this.#tasks.delete(task.uid);
+    if (this.#byName.get(keyOf(task)) === task) this.#byName.delete(keyOf(task));
+  }
+
+  /** Another process ran this attempt and is gone: claim the object before running it again. */
+  #recover(task: Task): void {
+    task.status = transition.interrupted(task.status, new Date(this.#clock.now()));
+    task.state = "backoff"; // in no queue until the claim is written
+    this.#scheduler.park(task);
+    void this.#write(task, "progress").then((ok) => {
+      if (ok && task.state === "backoff") this.#enqueue(task);
+    });
+  }
+
+  #chooseAgent(namespace: string, candidates: readonly string[]): string | undefined {
     let best: string | undefined;
     let bestFree = Number.NEGATIVE_INFINITY;
     for (const agent of candidates) {
-      if (!this.#deps.agent(namespace, agent)) continue;
+      if (this.#deps.agents.slots(namespace, agent) === undefined) continue;
       const l = this.load(namespace, agent);
       const free = l.capacity - l.inFlight - l.queued;
       if (free > bestFree) {
@@ -428,312 +305,155 @@ export class Dispatcher {
 
   #enqueue(task: Task): void {
     if (this.#stopped || task.state === "done" || task.state === "finishing") return;
+    this.#scheduler.unpark(task);
     task.state = "queued";
-    const key = `${task.namespace}/${task.agent}`;
-    let queue = this.#queues.get(key);
-    if (!queue) {
-      queue = [];
-      this.#queues.set(key, queue);
+    this.#scheduler.enqueue(task);
+    if (!task.status.phase && task.timers.queued === undefined) {
+      task.timers.queued = this.#clock.setTimer(() => this.#queuedTooLong(task), this.#deps.queuedWriteDelayMs ?? 5000);
     }
-    // Binary search for the first entry that `task` goes before.
-    let lo = 0;
-    let hi = queue.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (before(task, queue[mid]!)) hi = mid;
-      else lo = mid + 1;
-    }
-    queue.splice(lo, 0, task);
-    if (!task.status.phase && task.queuedTimer === undefined) {
-      task.queuedTimer = this.#clock.setTimer(() => this.#queuedTooLong(task), this.#queuedWriteDelayMs);
-    }
-    this.#emitLoad(task.namespace, task.agent);
     this.#pump(task.namespace, task.agent);
   }
 
-  #dequeue(task: Task): void {
-    const key = `${task.namespace}/${task.agent}`;
-    const queue = this.#queues.get(key);
-    if (!queue) return;
-    const index = queue.indexOf(task);
-    if (index >= 0) queue.splice(index, 1);
-    if (queue.length === 0) this.#queues.delete(key);
-    this.#emitLoad(task.namespace, task.agent);
-  }
-
-  /** Starts queued tasks of every agent. */
-  #pumpAll(): void {
-    for (const key of [...this.#queues.keys()]) {
-      const slash = key.indexOf("/");
-      this.#pump(key.slice(0, slash), key.slice(slash + 1));
-    }
-  }
-
-  /** Starts queued tasks of one agent while free slots exist. */
+  /** Starts queued tasks of one agent while its pods have free slots. */
   #pump(namespace: string, agent: string): void {
     if (this.#stopped) return;
-    const key = `${namespace}/${agent}`;
-    const queue = this.#queues.get(key);
-    if (!queue?.length) return;
-    const pods = this.#deps.endpoints.readyPods(namespace, agent);
-    if (pods.length === 0) return;
-    const slots = this.#deps.agent(namespace, agent)?.maxConcurrentTasks ?? DEFAULT_MAX_CONCURRENT_TASKS;
-    let i = 0;
-    while (i < queue.length && this.#pendingTerminalWrites < this.#maxPendingTerminalWrites) {
-      const free = pods.filter((p) => this.#podInFlight(namespace, p.pod) < slots);
-      if (free.length === 0) break;
-      const task = queue[i]!;
-      const fresh = free.filter((p) => !task.failedPods?.has(p.pod));
-      let pool = fresh;
-      if (fresh.length === 0) {
-        // Pods this Delegation failed on are used only when no other ready pod exists.
-        if (pods.some((p) => !task.failedPods?.has(p.pod))) {
-          i++;
-          continue;
-        }
-        pool = free;
-      }
-      queue.splice(i, 1);
-      this.#start(task, this.#leastLoaded(key, namespace, pool));
-    }
-    if (queue.length === 0) this.#queues.delete(key);
-    this.#emitLoad(namespace, agent);
+    const slots = this.#deps.agents.slots(namespace, agent);
+    if (slots === undefined) return;
+    const max = this.#deps.maxPendingTerminalWrites ?? 8;
+    this.#scheduler.place(
+      namespace,
+      agent,
+      this.#deps.endpoints.readyPods(namespace, agent),
+      slots,
+      () => this.#pendingTerminalWrites < max,
+      (task, pod) => this.#start(task, pod),
+    );
   }
 
-  #leastLoaded(key: string, namespace: string, pool: readonly PodEndpoint[]): PodEndpoint {
-    let min = Number.POSITIVE_INFINITY;
-    let best: PodEndpoint[] = [];
-    for (const p of pool) {
-      const n = this.#podInFlight(namespace, p.pod);
-      if (n < min) {
-        min = n;
-        best = [p];
-      } else if (n === min) best.push(p);
-    }
-    const turn = this.#roundRobin.get(key) ?? 0;
-    this.#roundRobin.set(key, turn + 1);
-    return best[turn % best.length]!;
+  #pumpAll(): void {
+    for (const { namespace, agent } of this.#scheduler.agents()) this.#pump(namespace, agent);
   }
 
-  #podInFlight(namespace: string, pod: string): number {
-    return this.#podLoad.get(`${namespace}/${pod}`) ?? 0;
-  }
-
-  #addPodLoad(namespace: string, pod: string, delta: number): void {
-    const key = `${namespace}/${pod}`;
-    const n = (this.#podLoad.get(key) ?? 0) + delta;
-    if (n <= 0) this.#podLoad.delete(key);
-    else this.#podLoad.set(key, n);
-  }
-
-  // ---------------------------------------------------------------- attempts
-
-  #start(task: Task, pod: PodEndpoint): void {
-    const ns = task.namespace;
-    const clock = this.#clock;
-    this.#clearTimer(task, "queuedTimer");
-    let attempts = task.status.attempts ?? [];
-    if (attempts.length >= MAX_ATTEMPT_ENTRIES) {
-      const index = attempts.findIndex((a) => a.reason === "Interrupted");
-      if (index < 0) {
-        void this.#finish(task, "Failed", "AgentUnavailable", `too many attempts (${attempts.length})`);
-        return;
-      }
-      attempts = attempts.filter((_, i) => i !== index);
-    }
+  /** Starts an attempt on `pod`; false when the Delegation has no attempts left (it is failing). */
+  #start(task: Task, pod: PodEndpoint): boolean {
+    this.#clearTimer(task, "queued");
     const id = (this.#deps.randomId ?? randomId)();
-    const number = (attempts[attempts.length - 1]?.number ?? 0) + 1;
-    const record: Attempt = {
-      id,
-      number,
-      agent: task.agent,
-      pod: pod.pod,
-      podIP: pod.ip,
-      startTime: metaTime(new Date(clock.now())),
-      outcome: "Running",
-    };
-    task.status.attempts = [...attempts, record];
-    task.status.agent = task.agent;
-    task.status.pod = pod.pod;
-    task.ownIds = withItem(task.ownIds, id);
+    const now = new Date(this.#clock.now());
+    const started = transition.attemptStarted(task.status, { id, agent: task.agent, pod: pod.pod, podIP: pod.ip, now });
+    if (!started) {
+      const count = task.status.attempts?.length ?? 0;
+      void this.#finish(task, transition.failed("AgentUnavailable", `too many attempts (${count})`));
+      return false;
+    }
+    task.status = started;
+    task.writes.own(id);
     task.state = "running";
-
     const controller = new AbortController();
     const attempt: RunningAttempt = { id, pod: pod.pod, controller, runningTimer: undefined };
     task.attempt = attempt;
-    this.#addPodLoad(ns, pod.pod, 1);
-    const agentKey = `${ns}/${task.agent}`;
-    let running = this.#running.get(agentKey);
-    if (!running) {
-      running = new Set();
-      this.#running.set(agentKey, running);
-    }
-    running.add(task);
-    attempt.runningTimer = clock.setTimer(() => this.#writeRunning(task, attempt), this.#runningDelayMs);
-
-    const target = this.#deps.endpoints.dialTarget(ns, task.agent, pod);
-    const token = this.#deps.tokens.tokenOf(ns, task.agent);
+    attempt.runningTimer = this.#clock.setTimer(
+      () => this.#writeRunning(task, attempt.id),
+      this.#deps.runningDelayMs ?? DEFAULT_RUNNING_DELAY_MS,
+    );
     const signal = AbortSignal.any([this.#stopping.signal, controller.signal]);
-    let delivery: Promise<ChatResult>;
-    if (!target) {
-      delivery = Promise.reject(new DeliveryError("connect", `no address for pod ${pod.pod}`));
-    } else if (!token) {
-      delivery = Promise.reject(new DeliveryError("connect", `the token Secret of ${task.agent} is not in the cache`));
-    } else {
-      const delegator = this.#deps.isDelegator?.(ns, task.agent) ?? false;
-      try {
-        delivery = this.#deps.transport({ ...target, token }, chatBody(task.known, { delegator }), signal);
-      } catch (error) {
-        delivery = Promise.reject(error);
-      }
-    }
-    delivery.then(
+    deliver(this.#deps, task.writes.known, task.agent, pod, signal).then(
       (result) => this.#attemptEnded(task, attempt, { result }),
       (error: unknown) => this.#attemptEnded(task, attempt, { error }),
     );
+    return true;
   }
 
-  #attemptEnded(task: Task, attempt: RunningAttempt, outcome: Outcome): void {
-    const ns = task.namespace;
+  #attemptEnded(task: Task, attempt: RunningAttempt, settled: { result: ChatResult } | { error: unknown }): void {
     this.#clock.clearTimer(attempt.runningTimer);
-    this.#addPodLoad(ns, attempt.pod, -1);
-    const agentKey = `${ns}/${task.agent}`;
-    const running = this.#running.get(agentKey);
-    running?.delete(task);
-    if (running?.size === 0) this.#running.delete(agentKey);
+    this.#scheduler.release(task, attempt.pod);
     try {
-      if (task.attempt === attempt) task.attempt = undefined;
-      else return;
+      if (task.attempt !== attempt) return;
+      task.attempt = undefined;
       if (this.#stopped || task.state !== "running") return;
-      this.#handleOutcome(task, attempt, outcome);
+      const aborted = attempt.controller.signal.aborted ? (attempt.controller.signal.reason as AbortReason) : undefined;
+      this.#act(task, attempt.id, attempt.pod, judge(settled, aborted, attempt.pod));
     } finally {
-      this.#emitLoad(ns, task.agent);
-      this.#pump(ns, task.agent);
+      this.#pump(task.namespace, task.agent);
     }
   }
 
-  #handleOutcome(task: Task, attempt: RunningAttempt, outcome: Outcome): void {
-    const reason = (attempt.controller.signal.aborted ? attempt.controller.signal.reason : undefined) as
-      | AbortReason
-      | undefined;
-    if (reason?.kind === "cancel") {
-      this.#closeAttempt(task, attempt, "Failed", "Cancelled", "cancelled");
-      if (reason.record)
-        void this.#finish(task, "Failed", "Cancelled", "cancelled by the clawcrew.io/cancel annotation");
-      else this.#discard(task);
-      return;
-    }
-    if (reason?.kind === "deadline") {
-      const message = `timed out after ${Math.round(task.policy.timeoutMs / 1000)} s`;
-      this.#closeAttempt(task, attempt, "Failed", "TimedOut", message);
-      void this.#finish(task, "Failed", "TimedOut", message);
-      return;
-    }
-    if (reason?.kind === "podgone") {
-      this.#retryOrFail(
-        task,
-        attempt,
-        "PodGone",
-        `pod ${attempt.pod} left the Service's endpoints`,
-        "AgentUnavailable",
-      );
-      return;
-    }
-    if (reason) return; // stop or dropped
-    if (outcome.result) {
-      this.#closeAttempt(task, attempt, "Succeeded");
-      void this.#finish(task, "Succeeded", "Completed", undefined, outcome.result, attempt);
-      return;
-    }
-    const error =
-      outcome.error instanceof DeliveryError
-        ? outcome.error
-        : new DeliveryError("connect", String((outcome.error as Error)?.message ?? outcome.error));
-    const attemptReason = attemptReasonOf(error);
-    if (error.retryable) {
-      this.#retryOrFail(task, attempt, attemptReason, error.message, attemptReason);
-    } else {
-      this.#closeAttempt(task, attempt, "Failed", attemptReason, error.message);
-      void this.#finish(task, "Failed", attemptReason, error.message);
+  #act(task: Task, attemptId: string, pod: string, verdict: Verdict): void {
+    const now = new Date(this.#clock.now());
+    const end = (outcome: "Succeeded" | "Failed", reason?: string, message?: string) => {
+      task.status = transition.attemptEnded(task.status, attemptId, outcome, now, reason, message);
+    };
+    switch (verdict.kind) {
+      case "answered":
+        end("Succeeded");
+        void this.#finish(task, { phase: "Succeeded", reason: "Completed" }, { result: verdict.result, attemptId });
+        return;
+      case "cancelled":
+        end("Failed", "Cancelled", "cancelled");
+        if (verdict.record) void this.#finish(task, transition.cancelled());
+        else this.#discard(task);
+        return;
+      case "timedOut": {
+        const message = `timed out after ${Math.round(task.policy.timeoutMs / 1000)} s`;
+        end("Failed", "TimedOut", message);
+        void this.#finish(task, transition.failed("TimedOut", message));
+        return;
+      }
+      case "failed":
+        end("Failed", verdict.reason, verdict.message);
+        void this.#finish(task, transition.failed(verdict.reason, verdict.message));
+        return;
+      case "retryable":
+        this.#retryOrFail(task, attemptId, pod, verdict, now);
+        return;
+      case "abandoned":
+        return;
     }
   }
 
-  /** Records the end of the attempt in the working status. */
-  #closeAttempt(
-    task: Task,
-    attempt: RunningAttempt,
-    outcome: "Succeeded" | "Failed",
-    reason?: string,
-    message?: string,
-  ): void {
-    const now = metaTime(new Date(this.#clock.now()));
-    task.status.attempts = (task.status.attempts ?? []).map((a) =>
-      a.id === attempt.id
-        ? {
-            ...a,
-            outcome,
-            completionTime: now,
-            ...(reason && { reason }),
-            ...(message && { message: message.slice(0, 4096) }),
-          }
-        : a,
-    );
-  }
-
-  #retryOrFail(
-    task: Task,
-    attempt: RunningAttempt,
-    attemptReason: string,
-    message: string,
-    terminalReason: DelegationReason,
-  ): void {
-    this.#closeAttempt(task, attempt, "Failed", attemptReason, message);
-    task.failedPods = withItem(task.failedPods, attempt.pod);
-    const counted = (task.status.attempts ?? []).filter((a) => a.reason !== "Interrupted").length;
+  #retryOrFail(task: Task, attemptId: string, pod: string, v: Extract<Verdict, { kind: "retryable" }>, now: Date) {
+    task.failedPods.add(pod);
     task.backoff ??= new Backoff({ initialMs: 1000, maxMs: 30_000, jitter: 0.5, ...this.#deps.backoff });
     const delay = task.backoff.next();
-    const deadline = task.policy.deadline.getTime();
-    if (counted >= task.policy.maxAttempts || this.#clock.now() + delay >= deadline) {
-      const why = counted >= task.policy.maxAttempts ? `after ${counted} attempts` : "and the deadline is near";
-      void this.#finish(task, "Failed", terminalReason, `${message} (${why})`);
+    const failure = transition.attemptFailed(task.status, {
+      attemptId,
+      attemptReason: v.attemptReason,
+      message: v.message,
+      terminalReason: v.terminalReason,
+      maxAttempts: task.policy.maxAttempts,
+      now,
+      nextTryAt: this.#clock.now() + delay,
+      deadline: task.policy.deadline.getTime(),
+    });
+    task.status = failure.status;
+    if (!failure.retry) {
+      void this.#finish(task, failure.ending);
       return;
     }
     task.state = "backoff";
-    task.status.phase = "Running";
-    task.status.startTime ??= task.status.attempts?.[0]?.startTime;
-    task.status.message = `attempt ${counted} failed: ${message}; retrying`.slice(0, 4096);
-    delete task.status.reason;
-    void this.#write(task, "state");
-    task.backoffTimer = this.#clock.setTimer(() => {
-      task.backoffTimer = undefined;
+    this.#scheduler.park(task);
+    void this.#write(task, "progress");
+    task.timers.backoff = this.#clock.setTimer(() => {
+      task.timers.backoff = undefined;
       if (task.state === "backoff") this.#enqueue(task);
     }, delay);
   }
 
-  #writeRunning(task: Task, attempt: RunningAttempt): void {
-    attempt.runningTimer = undefined;
-    if (task.attempt !== attempt || task.state !== "running" || this.#stopped) return;
-    task.status.phase = "Running";
-    task.status.startTime ??= task.status.attempts?.[0]?.startTime;
-    delete task.status.reason;
-    delete task.status.message;
-    void this.#write(task, "state");
+  #writeRunning(task: Task, attemptId: string): void {
+    if (task.attempt?.id !== attemptId || task.state !== "running" || this.#stopped) return;
+    task.attempt.runningTimer = undefined;
+    task.status = transition.running(task.status);
+    void this.#write(task, "progress");
   }
 
   #queuedTooLong(task: Task): void {
-    task.queuedTimer = undefined;
+    task.timers.queued = undefined;
     if (task.state !== "queued" || task.status.phase || this.#stopped) return;
-    const queue = this.#queues.get(`${task.namespace}/${task.agent}`) ?? [];
-    const ahead = queue.indexOf(task);
-    task.status.phase = "Pending";
-    task.status.reason = "Queued";
-    task.status.message = `waiting for a free slot on ${task.agent} (${Math.max(0, ahead)} ahead)`;
-    task.status.agent = task.agent;
+    task.status = transition.queued(task.status, task.agent, this.#scheduler.ahead(task));
     void this.#write(task, "queued");
   }
 
   #deadlineReached(task: Task): void {
-    task.deadlineTimer = undefined;
+    task.timers.deadline = undefined;
     if (this.#stopped) return;
     if (task.state === "running" && task.attempt) {
       task.attempt.controller.abort({ kind: "deadline" } satisfies AbortReason);
@@ -741,207 +461,129 @@ export class Dispatcher {
     }
     if (task.state !== "queued" && task.state !== "backoff") return;
     const seconds = Math.round(task.policy.timeoutMs / 1000);
-    if (this.#deps.endpoints.readyPods(task.namespace, task.agent).length === 0) {
-      void this.#finish(task, "Failed", "AgentUnavailable", `no ready pod of ${task.agent} within ${seconds} s`);
-    } else {
-      void this.#finish(task, "Failed", "TimedOut", `timed out after ${seconds} s waiting for a free slot`);
-    }
+    const noPods = this.#deps.endpoints.readyPods(task.namespace, task.agent).length === 0;
+    void this.#finish(
+      task,
+      noPods
+        ? transition.failed("AgentUnavailable", `no ready pod of ${task.agent} within ${seconds} s`)
+        : transition.failed("TimedOut", `timed out after ${seconds} s waiting for a free slot`),
+    );
   }
 
   #endpointsChanged(namespace: string, agent: string): void {
-    const running = this.#running.get(`${namespace}/${agent}`);
-    if (running?.size) {
+    const running = this.#scheduler.running(namespace, agent);
+    if (running.size) {
       const byPod = new Map(this.#deps.endpoints.endpoints(namespace, agent).map((e) => [e.pod, e]));
       for (const task of [...running]) {
         const attempt = task.attempt;
         if (!attempt) continue;
         const e = byPod.get(attempt.pod);
-        if (!e || (e.terminating && !e.serving)) {
-          attempt.controller.abort({ kind: "podgone" } satisfies AbortReason);
-        }
+        if (!e || (e.terminating && !e.serving)) attempt.controller.abort({ kind: "podgone" } satisfies AbortReason);
       }
     }
     this.#pump(namespace, agent);
   }
 
-  // ---------------------------------------------------------------- writes and endings
-
-  #isStillMine(task: Task, fresh: Delegation): boolean {
-    if (isTerminal(fresh)) return false;
-    const id = lastAttemptId(fresh);
-    if (id === undefined) return task.claimId === undefined;
-    return id === task.claimId || task.ownIds?.has(id) === true;
+  /** Queues a write of the task's status; a write that finds the object taken over drops the task. */
+  #write(task: Task, kind: WriteKind): Promise<boolean> {
+    return task.writes
+      .write(task.status, kind, task.priority, () => task.state === "done")
+      .then((ok) => {
+        if (!ok && task.writes.lost && task.state !== "done") this.#drop(task);
+        return ok;
+      });
   }
 
-  /**
-   * Queues a write of the working status; resolves false when the task was dropped or stopped.
-   * The Queued report is best effort: it waits behind other writes, and is dropped if the task's
-   * next write is queued before it was sent (that one carries the whole status).
-   */
-  #write(task: Task, kind: "queued" | "state" | "terminal"): Promise<boolean> {
-    const snapshot = copyStatus(task.status);
-    const terminal = kind === "terminal";
-    task.queuedReport?.abort();
-    const report = kind === "queued" ? new AbortController() : undefined;
-    task.queuedReport = report;
-    task.writes = task.writes.then(async (previousOk) => {
-      if (!previousOk || this.#stopped || (task.state === "done" && !terminal)) return false;
-      const tries = terminal ? (this.#deps.terminalWriteRetries ?? 4) + 1 : 1;
-      try {
-        for (let i = 0; i < tries; i++) {
-          if (this.#stopped) return false;
-          try {
-            const stored = await this.#deps.writer.commit(
-              task.known,
-              snapshot,
-              (fresh) => this.#isStillMine(task, fresh),
-              { priority: task.priority, ...(report && { bestEffort: report.signal }) },
-            );
-            if (!stored) {
-              this.#drop(task, "another writer took it over, or it is gone");
-              return false;
-            }
-            task.known = stored;
-            task.claimId = lastAttemptId(stored);
-            return true;
-          } catch (error) {
-            if (error instanceof BestEffortWriteDroppedError) return true;
-            this.#log.warn(
-              { ...errorFields(error), namespace: task.namespace, name: task.name, terminal },
-              "delegation status write failed",
-            );
-            if (!terminal) return true; // the next write carries the whole status again
-            await new Promise<void>((resolve) => this.#clock.setTimer(resolve, 500 * 2 ** i));
-          }
-        }
-        return false;
-      } finally {
-        if (task.queuedReport === report) task.queuedReport = undefined;
-      }
-    });
-    return task.writes;
-  }
-
-  async #finish(
-    task: Task,
-    phase: "Succeeded" | "Failed",
-    reason: DelegationReason,
-    message?: string,
-    result?: ChatResult,
-    attempt?: RunningAttempt,
-  ): Promise<void> {
+  async #finish(task: Task, ending: transition.Ending, answer?: { result: ChatResult; attemptId: string }) {
     if (task.state === "done" || task.state === "finishing") return;
     task.state = "finishing";
-    this.#dequeue(task);
+    this.#scheduler.dequeue(task);
+    this.#scheduler.unpark(task);
     this.#clearTimers(task);
-    if (task.attempt) task.attempt.controller.abort({ kind: "dropped" } satisfies AbortReason);
-
-    const now = new Date(this.#clock.now());
-    const status = task.status;
-    status.phase = phase;
-    status.reason = reason;
-    if (message) status.message = message.slice(0, 4096);
-    else delete status.message;
-    status.completionTime = metaTime(now);
-    status.startTime ??= status.attempts?.[0]?.startTime ?? metaTime(now);
-    if (task.agent) status.agent = task.agent;
-    const generation = task.known.metadata.generation;
-    status.observedGeneration = generation;
-    const attemptNumber = status.attempts?.find((a) => a.id === attempt?.id)?.number ?? 1;
-    let saved = false;
-    if (result && attempt) {
-      const split = splitResult(result.content, resultConfigMapName(task.name, attemptNumber, attempt.id));
-      status.result = split.result;
-      if (split.overflow !== undefined) {
-        try {
-          status.resultRef = await this.#deps.results.save(task.known, attemptNumber, attempt.id, split.overflow);
-          saved = true;
-        } catch (error) {
-          this.#log.warn({ ...errorFields(error), name: task.name }, "storing a long result failed");
-          status.message = "the result was longer than status.result allows and could not be stored in full";
-        }
-        if (split.cutMessage) status.message = split.cutMessage;
-      }
-      if (result.usage) status.usage = result.usage;
-    }
-    const conditionType = phase === "Succeeded" ? "Complete" : "Failed";
-    status.conditions = setCondition(
-      status.conditions,
-      {
-        type: conditionType,
-        status: "True",
-        reason,
-        message: status.message ?? (phase === "Succeeded" ? "the agent answered" : reason),
-        ...(generation !== undefined && { observedGeneration: generation }),
-      },
-      now,
-    );
-    if (this.#stopped) return;
+    task.attempt?.controller.abort({ kind: "dropped" } satisfies AbortReason);
+    // Counted from now, before any await: the attempt's slot is free, but no new attempt may take it
+    // while too many results wait to be written.
+    const max = this.#deps.maxPendingTerminalWrites ?? 8;
     this.#pendingTerminalWrites++;
-    let ok: boolean;
+    let written: { ok: boolean; saved: { number: number; id: string } | undefined };
     try {
-      ok = await this.#write(task, "terminal");
+      written = await this.#writeEnding(task, ending, answer);
     } finally {
-      if (this.#pendingTerminalWrites-- === this.#maxPendingTerminalWrites) this.#pumpAll();
+      if (this.#pendingTerminalWrites-- === max) this.#pumpAll();
     }
-    if (ok) {
-      const uid = task.uid;
-      if (!isTerminal(task.known)) {
-        // Cannot happen: the server returned what we wrote.
-        this.#log.error({ name: task.name }, "terminal write returned a non-terminal object");
+    this.#untrack(task);
+    task.state = "done";
+    const known = task.writes.known;
+    if (written.ok) {
+      this.#deps.recent.finished(task.namespace, task.name, task.uid);
+      this.#deps.waiters?.observe(known);
+      if (ending.phase === "Failed") {
+        const note = (ending.message ?? ending.reason).slice(0, 1000);
+        this.#deps.events?.event(known as unknown as KubernetesObject, "Warning", ending.reason, note);
       }
-      this.#settled.set(uid, task.known.metadata.resourceVersion ?? "");
-      task.state = "done";
-      this.#tasks.delete(uid);
-      this.#deps.waiters?.observe(task.known);
-      this.#emitLoad(task.namespace, task.agent);
-    } else {
-      if (this.#tasks.get(task.uid) === task) this.#tasks.delete(task.uid);
-      task.state = "done";
-      if (saved && attempt && !this.#stopped) {
-        await this.#deps.results.discard(task.known, attemptNumber, attempt.id).catch((error: unknown) => {
-          this.#log.warn({ ...errorFields(error), name: task.name }, "removing a losing result ConfigMap failed");
-        });
-      }
+    } else if (written.saved && !this.#stopped) {
+      const { number, id } = written.saved;
+      await this.#deps.results.discard(known, number, id).catch((error: unknown) => {
+        task.log.warn({ ...errorFields(error) }, "removing a losing result ConfigMap failed");
+      });
     }
+  }
+
+  /** Stores the answer (if any), then writes the terminal status; says whether it landed. */
+  async #writeEnding(task: Task, ending: transition.Ending, answer?: { result: ChatResult; attemptId: string }) {
+    const outputs: transition.Outputs = { ...(task.agent && { agent: task.agent }) };
+    let saved: { number: number; id: string } | undefined;
+    if (answer) {
+      const number = task.status.attempts?.find((a) => a.id === answer.attemptId)?.number ?? 1;
+      const known = task.writes.known;
+      const stored = await storeAnswer(
+        this.#deps.results,
+        known,
+        number,
+        answer.attemptId,
+        answer.result.content,
+        (error) => task.log.warn({ ...errorFields(error) }, "storing a long result failed"),
+      );
+      outputs.result = stored.result;
+      if (stored.resultRef) outputs.resultRef = stored.resultRef;
+      if (answer.result.usage) outputs.usage = answer.result.usage;
+      if (stored.message) ending = { ...ending, message: stored.message };
+      if (stored.saved) saved = { number, id: answer.attemptId };
+    }
+    const now = new Date(this.#clock.now());
+    task.status = transition.finished(task.status, ending, now, task.writes.known.metadata.generation, outputs);
+    if (this.#stopped) return { ok: false, saved: undefined };
+    return { ok: await this.#write(task, "terminal"), saved };
   }
 
   /** Another writer owns the object now (or it is gone): forget the task without writing. */
-  #drop(task: Task, why: string): void {
-    this.#log.info({ namespace: task.namespace, name: task.name, why }, "dropping delegation task");
-    this.#dropped.set(task.uid, this.#clock.now());
+  #drop(task: Task): void {
+    task.log.info("dropping delegation task: another writer took it over, or it is gone");
+    const grace = this.#deps.recoveryGraceMs ?? 15_000;
+    this.#deps.recent.dropped(task.namespace, task.name, task.uid, this.#clock.now());
     this.#discard(task);
+    this.#deps.requeue?.(task.namespace, task.name, grace);
   }
 
   /** Ends a task without a write. */
   #discard(task: Task): void {
     const wasFinishing = task.state === "finishing";
     task.state = "done";
-    this.#dequeue(task);
+    this.#scheduler.dequeue(task);
+    this.#scheduler.unpark(task);
     this.#clearTimers(task);
-    if (task.attempt) task.attempt.controller.abort({ kind: "dropped" } satisfies AbortReason);
-    if (!wasFinishing && this.#tasks.get(task.uid) === task) this.#tasks.delete(task.uid);
-    this.#emitLoad(task.namespace, task.agent);
+    task.attempt?.controller.abort({ kind: "dropped" } satisfies AbortReason);
+    if (!wasFinishing) this.#untrack(task);
   }
 
-  #clearTimer(task: Task, which: "deadlineTimer" | "backoffTimer" | "queuedTimer"): void {
-    if (task[which] !== undefined) this.#clock.clearTimer(task[which]);
-    task[which] = undefined;
+  #clearTimer(task: Task, which: keyof Task["timers"]): void {
+    if (task.timers[which] !== undefined) this.#clock.clearTimer(task.timers[which]);
+    task.timers[which] = undefined;
   }
 
   #clearTimers(task: Task): void {
-    this.#clearTimer(task, "deadlineTimer");
-    this.#clearTimer(task, "backoffTimer");
-    this.#clearTimer(task, "queuedTimer");
-  }
-
-  #emitLoad(namespace: string, agent: string): void {
-    for (const listener of this.#loadListeners) {
-      try {
-        listener(namespace, agent);
-      } catch (error) {
-        this.#log.error({ ...errorFields(error) }, "load listener threw");
-      }
-    }
+    this.#clearTimer(task, "deadline");
+    this.#clearTimer(task, "backoff");
+    this.#clearTimer(task, "queued");
   }
 }

@@ -149,3 +149,36 @@ export class ConfigMapResultStore implements ResultStore {
     return (await this.#client.getIfExists<V1ConfigMap>(path))?.data?.[ref.key];
   }
 }
+
+/** A gateway's answer as a finished status carries it, and whether a ConfigMap now holds it. */
+export interface StoredAnswer {
+  result: string;
+  resultRef?: { name: string; key: string };
+  /** Set when the answer was cut, or could not be stored in full. */
+  message?: string;
+  /** True when a ConfigMap was written: it must go if the terminal write loses. */
+  saved: boolean;
+}
+
+/** Puts what fits in status.result and the whole answer in this attempt's ConfigMap. */
+export async function storeAnswer(
+  results: ResultStore,
+  d: Delegation,
+  attemptNumber: number,
+  attemptId: string,
+  content: string,
+  onStoreError: (error: unknown) => void,
+): Promise<StoredAnswer> {
+  const split = splitResult(content, resultConfigMapName(d.metadata.name!, attemptNumber, attemptId));
+  const answer: StoredAnswer = { result: split.result, saved: false };
+  if (split.overflow === undefined) return answer;
+  try {
+    answer.resultRef = await results.save(d, attemptNumber, attemptId, split.overflow);
+    answer.saved = true;
+  } catch (error) {
+    onStoreError(error);
+    answer.message = "the result was longer than status.result allows and could not be stored in full";
+  }
+  if (split.cutMessage) answer.message = split.cutMessage;
+  return answer;
+}

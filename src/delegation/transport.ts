@@ -1,7 +1,7 @@
 /** Delivery of one attempt: an OpenAI-style chat completion to a gateway pod (design §3.4). */
 import http from "node:http";
 import type { Delegation } from "../api/delegation.ts";
-import type { DialTarget } from "./endpoints.ts";
+import type { DialTarget } from "./pod-endpoints.ts";
 
 /** Replies larger than this fail the attempt as AgentError. */
 export const MAX_REPLY_BYTES = 4 * 1024 * 1024;

@@ -33,9 +33,9 @@ describe("Dispatcher", () => {
     await h.clock.advance(300); // the Running write
     expect(h.server.writesOf("slow").map((s) => s.phase)).toEqual(["Running"]);
     const cached = h.server.get(d.metadata.uid!);
-    h.dispatcher.observe(cached);
+    h.dispatcher.submit(cached);
     const older = { ...h.server.get(d.metadata.uid!), metadata: { ...d.metadata } };
-    h.dispatcher.observe(older); // an older version (the create's) is not taken
+    h.dispatcher.submit(older); // an older version (the create's) is not taken
     h.transport.succeed(h.transport.open()[0]!, "answer");
     await flush();
     expect(h.server.writesOf("slow").map((s) => s.phase)).toEqual(["Running", "Succeeded"]);
@@ -244,7 +244,7 @@ describe("Dispatcher", () => {
     await flush();
     expect(h.server.writesOf("d")).toHaveLength(1);
     expect(h.dispatcher.has(d.metadata.uid!)).toBe(false);
-    expect(h.dispatcher.isSettled(d.metadata.uid!)).toBe(false);
+    expect(h.recent.isFinished(d.metadata.uid!)).toBe(false);
     // Re-submitting the other leader's Running copy right away is refused for a grace period.
     expect(h.dispatcher.submit(h.server.get(d.metadata.uid!))).toMatchObject({ accepted: false });
   });
@@ -258,13 +258,13 @@ describe("Dispatcher", () => {
     const staleRunning = h.server.get(d.metadata.uid!);
     h.transport.succeed(h.transport.open()[0]!);
     await flush();
-    expect(h.dispatcher.isSettled(d.metadata.uid!)).toBe(true);
+    expect(h.recent.isFinished(d.metadata.uid!)).toBe(true);
     expect(h.dispatcher.submit(staleRunning).accepted).toBe(false);
     expect(h.dispatcher.submit(d).accepted).toBe(false);
     await flush();
     expect(h.transport.calls).toHaveLength(1);
-    h.dispatcher.observe(h.server.get(d.metadata.uid!));
-    expect(h.dispatcher.isSettled(d.metadata.uid!)).toBe(false);
+    h.dispatcher.forget("ns", "d", d.metadata.uid!); // the cache shows it terminal
+    expect(h.recent.isFinished(d.metadata.uid!)).toBe(false);
   });
 
   it("recovers a Running Delegation: Interrupted first, then attempt n+1 (not counted)", async () => {
@@ -344,7 +344,7 @@ describe("Dispatcher", () => {
     await flush();
     const [callA, callB] = h.transport.open();
     expect(h.dispatcher.cancel(a.metadata.uid!, { record: true })).toBe(true);
-    h.dispatcher.deleted(b);
+    h.dispatcher.forget("ns", "b"); // deleted
     await flush();
     expect(callA!.signal.aborted && callB!.signal.aborted).toBe(true);
     expect(h.server.writesOf("a").map((s) => [s.phase, s.reason])).toEqual([["Failed", "Cancelled"]]);
@@ -382,9 +382,10 @@ describe("Dispatcher", () => {
     h.agents.set("beta", 4);
     h.endpoints.set("alpha", ["alpha-0"]);
     h.endpoints.set("beta", ["beta-0"]);
-    h.dispatcher.submit(h.server.create("c", { to: undefined, team: "t", capability: "x" }), {
+    h.dispatcher.submit(h.server.create("c", { to: undefined, team: "t", capability: "x" }), () => ({
+      admitted: true,
       candidates: ["alpha", "beta"],
-    });
+    }));
     await flush();
     expect(h.transport.open()[0]!.pod).toBe("beta-0");
   });

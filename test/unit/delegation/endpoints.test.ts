@@ -1,6 +1,6 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { EndpointTracker, SERVICE_NAME_LABEL } from "../../../src/delegation/endpoints.ts";
+import { EndpointTracker, SERVICE_NAME_LABEL } from "../../../src/delegation/pod-endpoints.ts";
 import type { Informer, InformerEvents } from "../../../src/runtime/informer.ts";
 
 type Events = InformerEvents<KubernetesObject>;

@@ -3,8 +3,9 @@ import type { Delegation, DelegationStatus } from "../../../src/api/delegation.t
 import type { Clock } from "../../../src/delegation/clock.ts";
 import type { DispatcherDeps } from "../../../src/delegation/dispatcher.ts";
 import { Dispatcher } from "../../../src/delegation/dispatcher.ts";
-import type { DialTarget, EndpointSource, PodEndpoint } from "../../../src/delegation/endpoints.ts";
+import type { DialTarget, EndpointSource, PodEndpoint } from "../../../src/delegation/pod-endpoints.ts";
 import { effectivePolicy } from "../../../src/delegation/policy.ts";
+import { RecentWrites } from "../../../src/delegation/recent-writes.ts";
 import { type ResultStore, resultConfigMapName } from "../../../src/delegation/result.ts";
 import type { CommitOptions, StatusWriter } from "../../../src/delegation/status-writer.ts";
 import {
@@ -238,6 +239,7 @@ export interface Harness {
   results: FakeResults;
   dispatcher: Dispatcher;
   agents: Map<string, number>;
+  recent: RecentWrites;
 }
 
 export function harness(overrides: Partial<DispatcherDeps> = {}): Harness {
@@ -247,11 +249,13 @@ export function harness(overrides: Partial<DispatcherDeps> = {}): Harness {
   const endpoints = new FakeEndpoints();
   const results = new FakeResults();
   const agents = new Map<string, number>([["worker", 2]]);
+  const recent = new RecentWrites();
   let id = 0;
   const dispatcher = new Dispatcher({
     endpoints,
     tokens: { tokenOf: (_ns, agent) => `token-${agent}` },
-    agent: (_ns, name) => (agents.has(name) ? { maxConcurrentTasks: agents.get(name)! } : undefined),
+    agents: { slots: (_ns, name) => agents.get(name), onChange: () => () => {} },
+    recent,
     policy: (d) => effectivePolicy(d, undefined, undefined, clock.now()),
     transport: transport.transport,
     writer: server,
@@ -262,7 +266,7 @@ export function harness(overrides: Partial<DispatcherDeps> = {}): Harness {
     logger: silentLogger,
     ...overrides,
   });
-  return { clock, transport, server, endpoints, results, dispatcher, agents };
+  return { clock, transport, server, endpoints, results, dispatcher, agents, recent };
 }
 
 const noop = () => {};

@@ -1,0 +1,120 @@
+/**
+ * The status writes of one task, fenced by attempt id: each write is based on the last object the
+ * API returned to this process, and goes through only while the object's last attempt is one this
+ * process claimed or wrote. Another leader's write makes ours lose (409, then the fence says no),
+ * so a terminal phase is written once. Writes of one task go out in order, one at a time.
+ */
+import type { Delegation, DelegationStatus } from "../api/delegation.ts";
+import { errorFields, type Logger } from "../runtime/log.ts";
+import type { Clock } from "./clock.ts";
+import { isTerminal, lastAttemptId } from "./common.ts";
+import type { StatusWriter } from "./status-writer.ts";
+import { BestEffortWriteDroppedError } from "./write-limiter.ts";
+
+/** queued: a best-effort report; progress: Running or a retry; terminal: retried until it lands or loses. */
+export type WriteKind = "queued" | "progress" | "terminal";
+
+export interface FencedWritesDeps {
+  writer: StatusWriter;
+  clock: Clock;
+  logger: Logger;
+  /** Terminal writes that fail (not conflicts) are retried this many times. */
+  terminalWriteRetries: number;
+  /** No more writes once the dispatcher stopped. */
+  stopped: () => boolean;
+}
+
+export class FencedWrites {
+  /** The last object the API returned to this process (or the cache's copy of that same version). */
+  known: Delegation;
+  readonly #deps: FencedWritesDeps;
+  /** The last attempt id of the object when we took it over; then the last one we wrote. */
+  #claimId: string | undefined;
+  /** Attempt ids this process wrote. */
+  readonly #ownIds = new Set<string>();
+  #chain: Promise<boolean> = Promise.resolve(true);
+  /** Drops the Queued report still waiting to be sent, if any. */
+  #queuedReport: AbortController | undefined;
+  #lost = false;
+
+  constructor(known: Delegation, deps: FencedWritesDeps) {
+    this.known = known;
+    this.#claimId = lastAttemptId(known);
+    this.#deps = deps;
+  }
+
+  /** An attempt id this process is about to write. */
+  own(attemptId: string): void {
+    this.#ownIds.add(attemptId);
+  }
+
+  /** True once a write found the object taken over by another writer, or gone. */
+  get lost(): boolean {
+    return this.#lost;
+  }
+
+  /** Settles when every write queued so far has ended. */
+  get settled(): Promise<unknown> {
+    return this.#chain;
+  }
+
+  #isStillMine(fresh: Delegation): boolean {
+    if (isTerminal(fresh)) return false;
+    const id = lastAttemptId(fresh);
+    if (id === undefined) return this.#claimId === undefined;
+    return id === this.#claimId || this.#ownIds.has(id);
+  }
+
+  /**
+   * Queues a write of `status` as the whole status. Resolves true once stored; false when an earlier
+   * write lost, this one lost (the object is no longer ours, or gone), the dispatcher stopped, or
+   * the terminal write gave up. A Queued report waits behind other writes, and is dropped if the
+   * next write is queued before it was sent: that one carries the whole status.
+   */
+  write(status: DelegationStatus, kind: WriteKind, priority: number, isDone: () => boolean): Promise<boolean> {
+    const terminal = kind === "terminal";
+    this.#queuedReport?.abort();
+    const report = kind === "queued" ? new AbortController() : undefined;
+    this.#queuedReport = report;
+    this.#chain = this.#chain.then(async (previousOk) => {
+      try {
+        if (!previousOk || this.#deps.stopped() || (isDone() && !terminal)) return false;
+        return await this.#commit(status, terminal, priority, report);
+      } finally {
+        if (this.#queuedReport === report) this.#queuedReport = undefined;
+      }
+    });
+    return this.#chain;
+  }
+
+  async #commit(
+    status: DelegationStatus,
+    terminal: boolean,
+    priority: number,
+    report: AbortController | undefined,
+  ): Promise<boolean> {
+    const tries = terminal ? this.#deps.terminalWriteRetries + 1 : 1;
+    for (let i = 0; i < tries; i++) {
+      if (this.#deps.stopped()) return false;
+      try {
+        const stored = await this.#deps.writer.commit(this.known, status, (fresh) => this.#isStillMine(fresh), {
+          priority,
+          ...(report && { bestEffort: report.signal }),
+        });
+        if (!stored) {
+          this.#lost = true;
+          return false;
+        }
+        this.known = stored;
+        this.#claimId = lastAttemptId(stored);
+        return true;
+      } catch (error) {
+        if (error instanceof BestEffortWriteDroppedError) return true;
+        this.#deps.logger.warn({ ...errorFields(error), terminal }, "delegation status write failed");
+        if (!terminal) return true; // the next write carries the whole status again
+        await new Promise<void>((resolve) => this.#deps.clock.setTimer(resolve, 500 * 2 ** i));
+      }
+    }
+    return false;
+  }
+}

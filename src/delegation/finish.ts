@@ -1,0 +1,31 @@
+/** The reconciler's terminal writes: admission refusals, cancels, and pipeline parents. */
+import type { KubernetesObject } from "@kubernetes/client-node";
+import type { Delegation } from "../api/delegation.ts";
+import type { EventRecorder } from "../runtime/events.ts";
+import type { Clock } from "./clock.ts";
+import { isTerminal } from "./common.ts";
+import type { RecentWrites } from "./recent-writes.ts";
+import { type Ending, finished, type Outputs } from "./status.ts";
+import type { StatusWriter } from "./status-writer.ts";
+
+export type Finish = (d: Delegation, ending: Ending, outputs?: Outputs) => Promise<Delegation | undefined>;
+
+/** Writes a Delegation's end once: a Delegation someone else finished first is left alone. */
+export function finisher(deps: {
+  writer: StatusWriter;
+  recent: RecentWrites;
+  clock: Clock;
+  events?: EventRecorder | undefined;
+}): Finish {
+  return async (d, ending, outputs) => {
+    const status = finished(d.status, ending, new Date(deps.clock.now()), d.metadata.generation, outputs);
+    const stored = await deps.writer.commit(d, status, (fresh) => !isTerminal(fresh));
+    if (!stored) return undefined;
+    deps.recent.finished(d.metadata.namespace ?? "", d.metadata.name ?? "", d.metadata.uid ?? "");
+    if (ending.phase === "Failed") {
+      const note = (ending.message ?? ending.reason).slice(0, 1000);
+      deps.events?.event(d as unknown as KubernetesObject, "Warning", ending.reason, note);
+    }
+    return stored;
+  };
+}
