@@ -6,7 +6,7 @@ import type { Delegation } from "../api/delegation.ts";
 import { API_VERSION, GROUP, VERSION } from "../api/meta.ts";
 import { delegationReader, summarizeFinished } from "../delegation/cache.ts";
 import { createDelegationController, type DelegationController } from "../delegation/controller.ts";
-import { EndpointTracker } from "../delegation/endpoints.ts";
+import { EndpointTracker } from "../delegation/pod-endpoints.ts";
 import { TokenStore } from "../delegation/tokens.ts";
 import { WaiterRegistry } from "../delegation/waiters.ts";
 import { type CallerLimitOptions, CallerLimits } from "../endpoint/caller-limits.ts";

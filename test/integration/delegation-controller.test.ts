@@ -12,7 +12,7 @@ import type { Delegation } from "../../src/api/delegation.ts";
 import { summarizeFinished } from "../../src/delegation/cache.ts";
 import { isTerminal } from "../../src/delegation/common.ts";
 import { createDelegationController, type DelegationController } from "../../src/delegation/controller.ts";
-import type { PodEndpoint } from "../../src/delegation/endpoints.ts";
+import type { PodEndpoint } from "../../src/delegation/pod-endpoints.ts";
 import { KubeClient } from "../../src/runtime/client.ts";
 import { isNotFound } from "../../src/runtime/errors.ts";
 import { Informer } from "../../src/runtime/informer.ts";
