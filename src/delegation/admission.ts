@@ -13,7 +13,7 @@ import { parseAgent, teamsInNamespace } from "../team/lookup.ts";
 import { authorize } from "./authorize.ts";
 import type { Clock } from "./clock.ts";
 import { ANNOTATION_ADMITTED, controllerDelegationOwner, creationTime } from "./common.ts";
-import type { Admission } from "./dispatcher.ts";
+import type { Admission } from "./dispatcher-deps.ts";
 import { failed } from "./status.ts";
 
 /** How long after its creation a Delegation waits for its AgentTeam to appear before it is rejected. */

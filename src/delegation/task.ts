@@ -1,7 +1,9 @@
 /** What the Dispatcher holds for one Delegation it runs. */
-import type { DelegationStatus } from "../api/delegation.ts";
+import type { Delegation, DelegationStatus } from "../api/delegation.ts";
 import type { Backoff } from "../runtime/backoff.ts";
 import type { Logger } from "../runtime/log.ts";
+import type { Clock } from "./clock.ts";
+import { creationTime } from "./common.ts";
 import type { FencedWrites } from "./fenced-writes.ts";
 import type { EffectivePolicy } from "./policy.ts";
 import type { Schedulable } from "./scheduler.ts";
@@ -33,4 +35,47 @@ export interface Task extends Schedulable {
   timers: { deadline?: unknown; backoff?: unknown; queued?: unknown };
   /** Carries the Delegation's namespace and name. */
   log: Logger;
+}
+
+export function clearTimer(task: Task, which: keyof Task["timers"], clock: Clock): void {
+  if (task.timers[which] !== undefined) clock.clearTimer(task.timers[which]);
+  task.timers[which] = undefined;
+}
+
+export function clearTimers(task: Task, clock: Clock): void {
+  clearTimer(task, "deadline", clock);
+  clearTimer(task, "backoff", clock);
+  clearTimer(task, "queued", clock);
+}
+
+/** A new task for a Delegation from the cache, going to `agent` ("" when none could be chosen). */
+export function newTask(
+  d: Delegation,
+  agent: string,
+  policy: EffectivePolicy,
+  writes: FencedWrites,
+  log: Logger,
+  now: number,
+): Task {
+  const status = d.status ?? {};
+  const failedPods = new Set<string>();
+  // Pods that earlier attempts (another leader's too) failed on are avoided.
+  for (const a of status.attempts ?? []) if (a.outcome === "Failed" && a.pod) failedPods.add(a.pod);
+  return {
+    uid: d.metadata.uid!,
+    namespace: d.metadata.namespace ?? "",
+    name: d.metadata.name ?? "",
+    agent,
+    priority: d.spec.priority ?? 0,
+    created: creationTime(d, now),
+    failedPods,
+    policy,
+    status,
+    writes,
+    state: "queued",
+    backoff: undefined,
+    attempt: undefined,
+    timers: {},
+    log,
+  };
 }

@@ -1,8 +1,8 @@
 /** Fakes for the dispatcher's dependencies: a manual clock, a transport, a status "server", endpoints. */
 import type { Delegation, DelegationStatus } from "../../../src/api/delegation.ts";
 import type { Clock } from "../../../src/delegation/clock.ts";
-import type { DispatcherDeps } from "../../../src/delegation/dispatcher.ts";
 import { Dispatcher } from "../../../src/delegation/dispatcher.ts";
+import type { DispatcherDeps } from "../../../src/delegation/dispatcher-deps.ts";
 import type { DialTarget, EndpointSource, PodEndpoint } from "../../../src/delegation/pod-endpoints.ts";
 import { effectivePolicy } from "../../../src/delegation/policy.ts";
 import { RecentWrites } from "../../../src/delegation/recent-writes.ts";
