@@ -161,7 +161,7 @@ function agentManifest(name: string, replicas: number, maxConcurrentTasks: numbe
   };
 }
 
-/** The chat request the router sends to a worker that is not a delegator (design §3.4). */
+/** The chat request the router sends to a worker that is not a delegator */
 const chatBody = (uid: string, task: string) => ({
   model: "openclaw/default",
   user: `clawcrew:${uid}`,

@@ -1,5 +1,5 @@
 /**
- * Admission of a Delegation against its team's topology (design §3.3, §3.9, §4.3). Pure: the
+ * Admission of a Delegation against its team's topology. Pure: the
  * caller passes what the caches hold. Shared by the endpoint (before it creates anything) and the
  * reconciler (for Delegations made with kubectl, with `caller = spec.from`).
  */

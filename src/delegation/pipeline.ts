@@ -1,13 +1,15 @@
 /**
  * A pipeline Delegation (a pipeline team, no `to` or `capability`) runs its stages as child
- * Delegations, one after another (design §3.8). `pipelineStep` decides the next action from the
+ * Delegations, one after another. `pipelineStep` decides the next action from the
  * parent, its children and the team; it is pure.
  */
 import { createHash } from "node:crypto";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import type { z } from "zod";
 import { LABEL_AGENT } from "../agent/names.ts";
 import type { Delegation, DelegationReason, StageStatus, Usage } from "../api/delegation.ts";
 import type { AgentTeam } from "../api/team.ts";
+import { ownerReference } from "../runtime/apply.ts";
 import { controllerDelegationOwner, isTerminal, LABEL_FROM, LABEL_STAGE, LABEL_TEAM, MANAGED_BY } from "./common.ts";
 
 type Stage = z.infer<typeof StageStatus>;
@@ -145,7 +147,7 @@ export function pipelineStep(
   };
 }
 
-/** The child Delegation for stage `index` (design §3.8). `remainingSeconds` is the parent's time left. */
+/** The child Delegation for stage `index`. `remainingSeconds` is the parent's time left. */
 export function stageChild(
   parent: Delegation,
   team: AgentTeam,
@@ -170,16 +172,7 @@ export function stageChild(
         [LABEL_AGENT]: agent,
         ...(from && { [LABEL_FROM]: from }),
       },
-      ownerReferences: [
-        {
-          apiVersion: parent.apiVersion,
-          kind: "Delegation",
-          name,
-          uid: parent.metadata.uid!,
-          controller: true,
-          blockOwnerDeletion: false,
-        },
-      ],
+      ownerReferences: [ownerReference(parent as unknown as KubernetesObject, { blockOwnerDeletion: false })],
     },
     spec: {
       team: team.metadata.name,

@@ -1,6 +1,7 @@
-/** Results: inline in status when small, otherwise in a ConfigMap owned by the Delegation (design §3.6). */
-import type { V1ConfigMap } from "@kubernetes/client-node";
+/** Results: inline in status when small, otherwise in a ConfigMap owned by the Delegation. */
+import type { KubernetesObject, V1ConfigMap } from "@kubernetes/client-node";
 import { type Delegation, MAX_INLINE_RESULT_BYTES } from "../api/delegation.ts";
+import { ownerReference } from "../runtime/apply.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "../runtime/errors.ts";
 import { describeConflict, isControlledBy, NotControlledError } from "../runtime/owned.ts";
@@ -49,17 +50,8 @@ export function resultConfigMap(d: Delegation, attemptNumber: number, text: stri
       namespace: d.metadata.namespace!,
       labels: { ...MANAGED_BY, [LABEL_DELEGATION]: name },
       annotations: { [ANNOTATION_ATTEMPT_ID]: attemptId },
-      ownerReferences: [
-        {
-          apiVersion: d.apiVersion,
-          kind: "Delegation",
-          name,
-          uid: d.metadata.uid!,
-          controller: true,
-          // true would need update on delegations/finalizers under OwnerReferencesPermissionEnforcement.
-          blockOwnerDeletion: false,
-        },
-      ],
+      // blockOwnerDeletion would need update on delegations/finalizers under OwnerReferencesPermissionEnforcement.
+      ownerReferences: [ownerReference(d as unknown as KubernetesObject, { blockOwnerDeletion: false })],
     },
     data: { [RESULT_KEY]: text },
   };

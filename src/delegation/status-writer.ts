@@ -1,7 +1,7 @@
 /**
  * Status writes for Delegations: a JSON merge patch on /status that carries
  * `metadata.resourceVersion`, so a writer with a stale view gets 409 Conflict. On a conflict the
- * object is read again; the write is retried only if `isStillMine(fresh)` (design §3.5).
+ * object is read again; the write is retried only if `isStillMine(fresh)`.
  * Writes for one object are serialized; at most `maxConcurrent` run at once overall, and best-effort
  * writes wait behind all others (a deep queue's Queued reports must not hold up completions).
  */

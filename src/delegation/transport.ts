@@ -1,4 +1,4 @@
-/** Delivery of one attempt: an OpenAI-style chat completion to a gateway pod (design §3.4). */
+/** Delivery of one attempt: an OpenAI-style chat completion to a gateway pod */
 import http from "node:http";
 import type { Delegation } from "../api/delegation.ts";
 import type { DialTarget } from "./pod-endpoints.ts";

@@ -1,13 +1,14 @@
 /**
- * The delegation endpoint's service on the cluster: authorise against the caches, create one
- * Delegation (the only write), and wait until the leader's dispatcher finishes it.
+ * The delegation endpoint's service on the cluster: admit against the caches (the only admission
+ * of an agent's Delegation: the decision is recorded on it), create one Delegation (the only
+ * write), and wait until the leader's dispatcher finishes it.
  */
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { type Delegation, Delegation as DelegationSchema } from "../api/delegation.ts";
 import { API_VERSION } from "../api/meta.ts";
 import { type AuthorizeCode, authorize } from "../delegation/authorize.ts";
 import { delegationReader } from "../delegation/cache.ts";
-import { ANNOTATION_CANCEL, isTerminal } from "../delegation/common.ts";
+import { ANNOTATION_ADMITTED, ANNOTATION_CANCEL, isTerminal } from "../delegation/common.ts";
 import type { TokenStore } from "../delegation/tokens.ts";
 import type { WaiterRegistry } from "../delegation/waiters.ts";
 import type { KubeClient } from "../runtime/client.ts";
@@ -113,6 +114,8 @@ export class KubeDelegationService implements DelegationService {
         kind: "Delegation",
         metadata: {
           generateName: `${caller.agent}-`,
+          // Admitted above: the controller takes this decision instead of admitting it again.
+          annotations: { [ANNOTATION_ADMITTED]: verdict.candidates.join(",") },
           labels: {
             "clawcrew.io/from": caller.agent,
             ...(team && { "clawcrew.io/team": team }),

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as yaml from "js-yaml";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
+import { ANNOTATION_ADMITTED as ADMITTED } from "../../src/delegation/common.ts";
 import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
 import { repoRoot } from "../support/manifests.ts";
 import { type OperatorProcess, startOperator } from "../support/operator-process.ts";
@@ -134,7 +135,7 @@ it("lets the operator lead, reconcile an Agent and a team to Ready and record ev
   expect(forbidden).toEqual([]);
 });
 
-it("lets only the operator's ServiceAccount set a Delegation's spec.from (the chart's ValidatingAdmissionPolicy)", async () => {
+it("lets only the operator's ServiceAccount set a Delegation's spec.from and its recorded admission (the chart's ValidatingAdmissionPolicy)", async () => {
   const delegation = (spec: Record<string, string>) => ({
     apiVersion: "clawcrew.io/v1alpha1",
     kind: "Delegation",
@@ -152,6 +153,25 @@ it("lets only the operator's ServiceAccount set a Delegation's spec.from (the ch
   expect(byOperator.code, byOperator.stderr).toBe(0);
   const byPerson = await kubectl(admin, ["-n", ns, "create", "-f", "-"], delegation({}));
   expect(byPerson.code, byPerson.stderr).toBe(0);
+
+  // The endpoint's recorded admission: a person can neither create it nor add it later.
+  const admitted = { ...delegation({}), metadata: { generateName: "claim-", annotations: { [ADMITTED]: "scout" } } };
+  const forged = await kubectl(admin, ["-n", ns, "create", "-f", "-"], admitted);
+  expect(forged.code).not.toBe(0);
+  expect(forged.stderr).toContain("clawcrew.io/admitted-candidates] may be set only by the clawcrew operator");
+  const made = byPerson.stdout.trim().split(/\s+/)[0]!; // "delegation.clawcrew.io/claim-xxxxx created"
+  const added = await kubectl(admin, ["-n", ns, "annotate", made, `${ADMITTED}=scout`]);
+  expect(added.code).not.toBe(0);
+  expect(added.stderr).toContain("may be set only by the clawcrew operator");
+  const fromOperator = await kubectl(operatorKubeconfig, ["-n", ns, "create", "-f", "-"], {
+    ...admitted,
+    spec: { ...admitted.spec, from: "lead" },
+  });
+  expect(fromOperator.code, fromOperator.stderr).toBe(0);
+  // People still annotate (cancel) a Delegation the operator made.
+  const operatorMade = fromOperator.stdout.trim().split(/\s+/)[0]!;
+  const cancel = await kubectl(admin, ["-n", ns, "annotate", operatorMade, "clawcrew.io/cancel=true"]);
+  expect(cancel.code, cancel.stderr).toBe(0);
 });
 
 it("releases the Lease and exits when its caches cannot sync (a rule missing from its RBAC)", async () => {
