@@ -6,7 +6,8 @@
  *
  *   hack/node24.sh node bench/delegation-routing.ts [--pairs 2000] [--warmup 200] [--clients 64]
  *       [--delegations 2000] [--queue 10000 | --skip-queue] [--queue-concurrency 32]
- *       [--timeout-seconds 600] [--podnet-wait-seconds 900] [--operator image|source] [--keep-logs]
+ *       [--timeout-seconds 600] [--podnet-wait-seconds 900] [--operator image|source]
+ *       [--cpu-profile DIR] [--keep-logs]
  *
  * See docs/benchmarks.md ("Delegation routing") for what each row means.
  */
@@ -31,7 +32,7 @@ import { mib, ms, type Summary, summarize, table } from "./lib/stats.ts";
 import { TimedWatch } from "./lib/watch.ts";
 
 const USAGE =
-  "usage: hack/node24.sh node bench/delegation-routing.ts [--pairs N] [--warmup N] [--clients C] [--delegations M] [--queue Q | --skip-queue] [--queue-concurrency K] [--timeout-seconds T] [--podnet-wait-seconds W] [--operator image|source] [--keep-logs]";
+  "usage: hack/node24.sh node bench/delegation-routing.ts [--pairs N] [--warmup N] [--clients C] [--delegations M] [--queue Q | --skip-queue] [--queue-concurrency K] [--timeout-seconds T] [--podnet-wait-seconds W] [--operator image|source] [--cpu-profile DIR] [--keep-logs]";
 const NAMESPACE = "bench";
 const GROUP = "clawcrew.io";
 const VERSION = "v1alpha1";
@@ -71,6 +72,8 @@ interface Options {
   /** "image": `npm run build`, then the Dockerfile's ENTRYPOINT (node flags, dist/main.js); "source": src/main.ts. */
   operator: "image" | "source";
   keepLogs: boolean;
+  /** Where the operator writes a V8 CPU profile (node --cpu-prof) when it exits. */
+  cpuProfileDir: string | undefined;
 }
 
 interface DelegationObject extends KubernetesObject {
@@ -106,6 +109,7 @@ function parseOptions(): Options {
       "timeout-seconds": { type: "string", default: "600" },
       "podnet-wait-seconds": { type: "string", default: "900" },
       operator: { type: "string", default: "image" },
+      "cpu-profile": { type: "string" },
       "keep-logs": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -124,6 +128,7 @@ function parseOptions(): Options {
     podnetWaitMs: intOption("podnet-wait-seconds", values["podnet-wait-seconds"], 0, 3600) * 1000,
     operator: operatorForm(values.operator),
     keepLogs: values["keep-logs"],
+    cpuProfileDir: values["cpu-profile"],
   };
 }
 
@@ -307,6 +312,11 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
     log("building the operator (npm run build), to run it as the image does");
     execFileSync("npm", ["run", "build"], { cwd: repoRoot, stdio: ["ignore", "ignore", "inherit"] });
     operatorProcess = imageEntrypoint();
+  }
+  if (options.cpuProfileDir) {
+    // Written when the operator exits; bench/cpu-profile.ts summarizes it.
+    const nodeArgs = [...(operatorProcess.nodeArgs ?? []), "--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`];
+    operatorProcess = { ...operatorProcess, nodeArgs };
   }
   log("starting the operator");
   // Its clean-up runs before the pod agent's (clean-ups run in reverse): no new pods are made while pods go.
