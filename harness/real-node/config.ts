@@ -4,7 +4,7 @@
  * docs/real-node.md.
  */
 import { join } from "node:path";
-import { SERVICE_CLUSTER_IP_RANGE } from "../components.ts";
+import { SERVICE_CLUSTER_IP_RANGE } from "../control-plane/components.ts";
 
 /** The node's name, and the Linux bridge that the CNI bridge plugin attaches pods to. */
 export const NODE_NAME = "real-0";

@@ -1,7 +1,8 @@
 /** What the real node's start and stop wait for, read with kubectl. */
-import { kubectl, kubectlOk } from "../../../test/support/kubectl.ts";
-import type { ManagedProcess } from "../process.ts";
-import { waitFor } from "../wait.ts";
+
+import type { ManagedProcess } from "../control-plane/process.ts";
+import { waitFor } from "../control-plane/wait.ts";
+import { kubectl, kubectlOk } from "../kubectl.ts";
 import { NODE_NAME } from "./config.ts";
 
 /** true once the node reports Ready (the kubelet registered it and the CNI config is loaded). */

@@ -9,9 +9,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as yaml from "js-yaml";
-import { kubectlOk } from "../../../test/support/kubectl.ts";
-import { repoRoot } from "../../../test/support/manifests.ts";
-import { resolveBinaries } from "../binaries.ts";
+import { resolveBinaries } from "../control-plane/binaries.ts";
+import { kubectlOk } from "../kubectl.ts";
+import { repoRoot } from "../manifests.ts";
 
 export const OPERATOR_NAMESPACE = "clawcrew-system";
 export const RELEASE = "clawcrew";

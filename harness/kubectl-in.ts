@@ -1,8 +1,6 @@
 /** kubectl against one namespace of the test cluster, for tests that read objects back as JSON. */
-import { kubectl, kubectlOk } from "../../support/kubectl.ts";
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON read back from kubectl
-export type Obj = Record<string, any>;
+import type { Obj } from "./kube.ts";
+import { kubectl, kubectlOk } from "./kubectl.ts";
 
 export function kubectlIn(kubeconfig: string, ns: string) {
   const k = (...args: string[]) => kubectlOk(kubeconfig, ["-n", ns, ...args]);

@@ -10,9 +10,9 @@
  */
 import { writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { releaseLock, takeLock } from "../../../hack/cluster/host-lock.ts";
-import { registerExitCleanup } from "../../../hack/cluster/process.ts";
-import { ip, runSync } from "./command.ts";
+import { ip, runSync } from "../command.ts";
+import { releaseLock, takeLock } from "../control-plane/host-lock.ts";
+import { registerExitCleanup } from "../control-plane/process.ts";
 import { AddressConflictError, PodNetBusyError, PodNetError } from "./errors.ts";
 
 export const BRIDGE_NAME = "clawcrew0";

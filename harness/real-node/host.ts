@@ -4,7 +4,7 @@
  * and the network namespaces of pods. sweepHost() removes all of it, also what a crashed run left.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { ip, runSync } from "../../../test/support/podnet/command.ts";
+import { ip, runSync } from "../command.ts";
 import { BRIDGE_NAME, NODE_IP, NODE_POD_CIDR } from "./config.ts";
 
 /** Directories of real-node runs start with this, so the sweep finds their mounts and shims. */

@@ -4,7 +4,7 @@
  * IP/16, and a default route via the bridge address.
  */
 import { createHash } from "node:crypto";
-import { ip } from "./command.ts";
+import { ip } from "../command.ts";
 import { SandboxError } from "./errors.ts";
 import {
   BRIDGE_ADDRESS,

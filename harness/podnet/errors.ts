@@ -1,5 +1,5 @@
 /** Errors of the test pod network: the local cluster's error hierarchy (hack/cluster/errors.ts) under PodNetError. */
-import { LocalClusterError } from "../../../hack/cluster/errors.ts";
+import { LocalClusterError } from "../errors.ts";
 
 /** Base class: anything that went wrong with the pod network. */
 export class PodNetError extends LocalClusterError {}

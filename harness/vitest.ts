@@ -3,10 +3,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { type Logger, pino } from "pino";
 import { inject } from "vitest";
-import { KubeClient } from "../../../../src/runtime/client.ts";
-import { type ClusterConnection, loadClusterConnection } from "../../../../src/runtime/kubeconfig.ts";
-import { resourcePath } from "../../../../src/runtime/resource.ts";
-import { createNamespace, loadKubeConfig } from "../../support/kube.ts";
+import { KubeClient } from "../src/runtime/client.ts";
+import { type ClusterConnection, loadClusterConnection } from "../src/runtime/kubeconfig.ts";
+import { resourcePath } from "../src/runtime/resource.ts";
+import { createNamespace, loadKubeConfig } from "./kube.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

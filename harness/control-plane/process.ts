@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
-import { ProcessExitedError } from "./errors.ts";
+import { ProcessExitedError } from "../errors.ts";
 
 export interface ExitStatus {
   code: number | null;

@@ -1,6 +1,9 @@
-/** Small helpers for integration tests that talk to the cluster from inject("kubeconfig"). */
+/** Small helpers for tests that talk to a cluster: kubeconfigs, namespaces, polling, JSON objects. */
 import { randomBytes } from "node:crypto";
 import { ApiException, type CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON read back from the API server or kubectl
+export type Obj = Record<string, any>;
 
 export function loadKubeConfig(path: string): KubeConfig {
   const kc = new KubeConfig();

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as yaml from "js-yaml";
 
-export const repoRoot = join(import.meta.dirname, "..", "..");
+export const repoRoot = join(import.meta.dirname, "..");
 
 export interface Manifest {
   apiVersion: string;

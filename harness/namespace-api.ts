@@ -1,7 +1,8 @@
 /** Reads of one namespace through KubeClient, for the tests that run the operator against a pod network. */
-import type { Delegation } from "../../../src/api/delegation.ts";
-import type { KubeClient } from "../../../src/runtime/client.ts";
-import { type GroupVersionResource, resourcePath } from "../../../src/runtime/resource.ts";
+import type { Delegation } from "../src/api/delegation.ts";
+import type { KubeClient } from "../src/runtime/client.ts";
+import { type GroupVersionResource, resourcePath } from "../src/runtime/resource.ts";
+import type { Obj } from "./kube.ts";
 
 export const GVR = {
   delegations: { group: "clawcrew.io", version: "v1alpha1", plural: "delegations" },
@@ -10,9 +11,6 @@ export const GVR = {
   pods: { group: "", version: "v1", plural: "pods" },
   secrets: { group: "", version: "v1", plural: "secrets" },
 } satisfies Record<string, GroupVersionResource>;
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON objects
-export type Obj = Record<string, any>;
 
 export const isReady = (pod: Obj): boolean =>
   (pod.status?.conditions ?? []).some((c: Obj) => c.type === "Ready" && c.status === "True");

@@ -1,5 +1,5 @@
 /**
- * A one-node Kubernetes cluster with a real node: the control plane of hack/cluster/control-plane.ts
+ * A one-node Kubernetes cluster with a real node: the control plane of harness/control-plane
  * (its API server on the node's address) plus containerd with runc, the CNI plugins bridge,
  * host-local, portmap and loopback, the kubelet, kube-proxy in iptables mode, and CoreDNS for
  * cluster.local, and kube-router as its NetworkPolicy engine. Images are built by hack/images.sh and
@@ -14,11 +14,11 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { resolveBinaries } from "../binaries.ts";
-import { type ControlPlane, startControlPlane } from "../control-plane.ts";
-import { releaseLock, takeLock } from "../host-lock.ts";
-import { ManagedProcess, registerExitCleanup, registerTempDir, unregisterTempDir } from "../process.ts";
-import { waitFor } from "../wait.ts";
+import { resolveBinaries } from "../control-plane/binaries.ts";
+import { releaseLock, takeLock } from "../control-plane/host-lock.ts";
+import { type ControlPlane, startControlPlane } from "../control-plane/index.ts";
+import { ManagedProcess, registerExitCleanup, registerTempDir, unregisterTempDir } from "../control-plane/process.ts";
+import { waitFor } from "../control-plane/wait.ts";
 import {
   CLUSTER_CIDR,
   CNI_BIN_DIR,
@@ -42,6 +42,7 @@ import { deleteAllPods, nodeReady } from "./node-status.ts";
 export { CLUSTER_DNS_IP, NODE_IP, NODE_NAME } from "./config.ts";
 export { HostRequirementError, RealNodeBusyError, RealNodeError } from "./errors.ts";
 export { sweepHost } from "./host.ts";
+export * from "./install.ts";
 
 export const LOCK_FILE = "/run/clawcrew-real-node.lock";
 

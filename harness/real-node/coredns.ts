@@ -3,7 +3,7 @@
  * NetworkPolicies that allow DNS select) behind Service kube-dns at CLUSTER_DNS_IP. It answers
  * cluster.local and the reverse zones from the API and forwards nothing: this machine has no resolvers.
  */
-import { kubectlOk } from "../../../test/support/kubectl.ts";
+import { kubectlOk } from "../kubectl.ts";
 import { CLUSTER_DNS_IP, CLUSTER_DOMAIN } from "./config.ts";
 
 export const COREDNS_IMAGE = "clawcrew.local/coredns:dev";

@@ -15,15 +15,15 @@ import { constants, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { V1ConfigMap, V1Container, V1Pod } from "@kubernetes/client-node";
-import { probe } from "../../../hack/cluster/probe.ts";
-import { registerTempDir, unregisterTempDir } from "../../../hack/cluster/process.ts";
-import { READINESS_PATH } from "../../../src/openclaw/pod-layout.ts";
-import { GATEWAY_PORT } from "../../../src/openclaw/version.ts";
-import { KubeClient } from "../../../src/runtime/client.ts";
-import { isNotFound } from "../../../src/runtime/errors.ts";
-import { Informer } from "../../../src/runtime/informer.ts";
-import { type ClusterConnection, loadClusterConnection } from "../../../src/runtime/kubeconfig.ts";
-import { defaultLogger, type Logger } from "../../../src/runtime/log.ts";
+import { READINESS_PATH } from "../../src/openclaw/pod-layout.ts";
+import { GATEWAY_PORT } from "../../src/openclaw/version.ts";
+import { KubeClient } from "../../src/runtime/client.ts";
+import { isNotFound } from "../../src/runtime/errors.ts";
+import { Informer } from "../../src/runtime/informer.ts";
+import { type ClusterConnection, loadClusterConnection } from "../../src/runtime/kubeconfig.ts";
+import { defaultLogger, type Logger } from "../../src/runtime/log.ts";
+import { probe } from "../control-plane/probe.ts";
+import { registerTempDir, unregisterTempDir } from "../control-plane/process.ts";
 import { PodReadinessTimeoutError, PodSpecError, SandboxError } from "./errors.ts";
 import { resolveContainerEnv } from "./pod-env.ts";
 import { type ExitInfo, type PodProcess, type PodRuntime, startPodProcess } from "./pod-process.ts";
@@ -104,7 +104,7 @@ const podKey = (namespace: string, name: string) => `${namespace}/${name}`;
 let packageDirCache: string | undefined;
 function pinnedOpenclawPackageDir(): string {
   packageDirCache ??= dirname(
-    execFileSync(fileURLToPath(new URL("../../../hack/openclaw.sh", import.meta.url)), {
+    execFileSync(fileURLToPath(new URL("../../hack/openclaw.sh", import.meta.url)), {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"],
       timeout: 600_000,

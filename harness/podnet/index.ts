@@ -15,3 +15,4 @@ export {
 } from "./pod-process.ts";
 export { createSandbox, type Sandbox, sandboxNames } from "./sandbox.ts";
 export { startStubGateway } from "./stub-gateway.ts";
+export { type VolumeFile, writeConfigMapVolume } from "./volume.ts";

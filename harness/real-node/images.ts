@@ -1,12 +1,12 @@
 /** Builds the node's images (hack/images.sh) and imports them into containerd's k8s.io namespace. */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { run } from "../../../test/support/podnet/command.ts";
-import { parseBinariesOutput } from "../binaries.ts";
+import { run } from "../command.ts";
+import { parseBinariesOutput } from "../control-plane/binaries.ts";
 import { CONTAINERD_NAMESPACE } from "./config.ts";
 import { RealNodeError } from "./errors.ts";
 
-export const IMAGES_SCRIPT = fileURLToPath(new URL("../../images.sh", import.meta.url));
+export const IMAGES_SCRIPT = fileURLToPath(new URL("../../hack/images.sh", import.meta.url));
 
 /** Image name → docker-archive path, as hack/images.sh prints them. */
 export type ImageArchives = Record<string, string>;

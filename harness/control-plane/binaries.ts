@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { BinariesError, StartAbortedError } from "./errors.ts";
+import { BinariesError, StartAbortedError } from "../errors.ts";
 
 export const REQUIRED_BINARIES = [
   "etcd",
@@ -12,7 +12,7 @@ export const REQUIRED_BINARIES = [
 export type BinaryName = (typeof REQUIRED_BINARIES)[number];
 export type Binaries = Record<BinaryName, string> & Record<string, string>;
 
-export const BINARIES_SCRIPT = fileURLToPath(new URL("../control-plane-bins.sh", import.meta.url));
+export const BINARIES_SCRIPT = fileURLToPath(new URL("../../hack/control-plane-bins.sh", import.meta.url));
 
 /** Parses the `name=/abs/path` lines printed by hack/control-plane-bins.sh. */
 export function parseBinariesOutput(stdout: string): Record<string, string> {

@@ -1,7 +1,7 @@
 /** A container's environment as kubelet would build it: envFrom, then env (Secrets and ConfigMaps read through the API). */
 import type { V1ConfigMap, V1Container, V1Pod, V1Secret } from "@kubernetes/client-node";
-import type { KubeClient } from "../../../src/runtime/client.ts";
-import { isNotFound } from "../../../src/runtime/errors.ts";
+import type { KubeClient } from "../../src/runtime/client.ts";
+import { isNotFound } from "../../src/runtime/errors.ts";
 import { PodSpecError } from "./errors.ts";
 
 const decode = (data: Record<string, string> | undefined) =>

@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { ControlPlaneError } from "../errors.ts";
 import { type Binaries, resolveBinaries } from "./binaries.ts";
 import {
   apiserverArgs,
@@ -28,7 +29,6 @@ import {
   SERVICE_CLUSTER_IP_RANGE,
   schedulerArgs,
 } from "./components.ts";
-import { ControlPlaneError } from "./errors.ts";
 import { renderKubeconfig, writeKubeconfig } from "./kubeconfig.ts";
 import {
   createKwokNodes,
@@ -45,6 +45,13 @@ import { ManagedProcess, registerTempDir, unregisterTempDir } from "./process.ts
 import { throwIfAborted, waitFor } from "./wait.ts";
 
 export {
+  BinariesError,
+  ControlPlaneError,
+  ProcessExitedError,
+  ReadinessTimeoutError,
+  StartAbortedError,
+} from "../errors.ts";
+export {
   KWOK_STAGES_EXTERNAL_READY_FILE,
   KWOK_STAGES_FILE,
   POD_IP_RANGE,
@@ -52,13 +59,6 @@ export {
   type RealNodeNetwork,
   SERVICE_CLUSTER_IP_RANGE,
 } from "./components.ts";
-export {
-  BinariesError,
-  ControlPlaneError,
-  ProcessExitedError,
-  ReadinessTimeoutError,
-  StartAbortedError,
-} from "./errors.ts";
 
 export interface ControlPlaneOptions {
   /** Number of kwok nodes (kwok-node-0 ... ; node n gets podCIDR 10.250.n.0/24). Default 1. */
@@ -68,11 +68,11 @@ export interface ControlPlaneOptions {
   /**
    * "kwok" (default): kwok marks pods Running and Ready at once. "external": kwok gives pods their IP,
    * phase Running and running container states, but leaves Ready/ContainersReady False for an outside
-   * agent (test/support/podnet's pod agent) to set through pods/status.
+   * agent (harness/podnet's pod agent) to set through pods/status.
    */
   podReadiness?: PodReadiness;
   /**
-   * Set for a real node (hack/cluster/real-node): the API server listens on the node's address, node
+   * Set for a real node (harness/real-node): the API server listens on the node's address, node
    * podCIDRs are allocated, and neither kwok nor kwok nodes are started (`nodes` is ignored).
    */
   realNode?: RealNodeNetwork;

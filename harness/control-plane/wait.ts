@@ -1,4 +1,4 @@
-import { ReadinessTimeoutError, StartAbortedError } from "./errors.ts";
+import { ReadinessTimeoutError, StartAbortedError } from "../errors.ts";
 import type { ManagedProcess } from "./process.ts";
 
 export interface WaitOptions {
