@@ -1,6 +1,6 @@
 /** Runs iproute2 and friends with a time limit; errors are CommandError. */
 import { execFile, execFileSync } from "node:child_process";
-import { CommandError } from "./podnet/errors.ts";
+import { CommandError } from "./errors.ts";
 
 const DEFAULT_TIMEOUT_MS = 15_000;
 

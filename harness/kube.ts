@@ -1,6 +1,7 @@
 /** Small helpers for tests that talk to a cluster: kubeconfigs, namespaces, polling, JSON objects. */
 import { randomBytes } from "node:crypto";
 import { ApiException, type CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { ConditionTimeoutError, KubeconfigError } from "./errors.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON read back from the API server or kubectl
 export type Obj = Record<string, any>;
@@ -14,7 +15,7 @@ export function loadKubeConfig(path: string): KubeConfig {
 /** A KubeConfig for the same cluster (server, CA) that authenticates with another bearer token. */
 export function kubeConfigWithToken(base: KubeConfig, token: string): KubeConfig {
   const cluster = base.getCurrentCluster();
-  if (!cluster) throw new Error("kubeconfig has no current cluster");
+  if (!cluster) throw new KubeconfigError("kubeconfig has no current cluster");
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: [cluster],
@@ -57,7 +58,7 @@ export async function eventually<T>(
     }
     if (Date.now() > deadline) {
       const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : "";
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}${detail}`);
+      throw new ConditionTimeoutError(`timed out after ${timeoutMs} ms waiting for ${description}${detail}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import * as yaml from "js-yaml";
+import { KubectlError } from "./errors.ts";
 import { repoRoot } from "./manifests.ts";
 
 export interface KubectlResult {
@@ -28,10 +29,10 @@ export function kubectl(kubeconfig: string, args: string[], input?: unknown): Pr
   });
 }
 
-/** Like kubectl(), but throws with kubectl's stderr when it fails. */
+/** Like kubectl(), but throws KubectlError, with kubectl's stderr, when it fails. */
 export async function kubectlOk(kubeconfig: string, args: string[], input?: unknown): Promise<string> {
   const result = await kubectl(kubeconfig, args, input);
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(" ")} failed (${result.code}): ${result.stderr}`);
+  if (result.code !== 0) throw new KubectlError(args, result.code, result.stderr);
   return result.stdout;
 }
 

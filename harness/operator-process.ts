@@ -4,6 +4,7 @@ import { createWriteStream, readFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ImageEntrypointError } from "./errors.ts";
 import { repoRoot } from "./manifests.ts";
 
 export interface OperatorProcess {
@@ -36,11 +37,12 @@ export function imageEntrypoint(dockerfile = join(repoRoot, "Dockerfile")): {
   const strings = Array.isArray(argv) && argv.every((a) => typeof a === "string") ? (argv as string[]) : [];
   const entry = strings.at(-1);
   if (strings[0] !== "node" || strings.length < 2 || !entry)
-    throw new Error(`${dockerfile}: expected ENTRYPOINT ["node", ...flags, "<entry>"]`);
+    throw new ImageEntrypointError(`${dockerfile}: expected ENTRYPOINT ["node", ...flags, "<entry>"]`);
   const env: Record<string, string> = {};
   for (const l of stage) {
     const match = /^ENV ([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/.exec(l);
-    if (l.startsWith("ENV ") && !match) throw new Error(`${dockerfile}: expected ENV KEY=value, got: ${l}`);
+    if (l.startsWith("ENV ") && !match)
+      throw new ImageEntrypointError(`${dockerfile}: expected ENV KEY=value, got: ${l}`);
     if (match) env[match[1]!] = match[2]!;
   }
   return { nodeArgs: strings.slice(1, -1), entry, env };

@@ -6,6 +6,7 @@ import { inject } from "vitest";
 import { KubeClient } from "../src/runtime/client.ts";
 import { type ClusterConnection, loadClusterConnection } from "../src/runtime/kubeconfig.ts";
 import { resourcePath } from "../src/runtime/resource.ts";
+import { EtcdError } from "./errors.ts";
 import { createNamespace, loadKubeConfig } from "./kube.ts";
 
 declare module "vitest" {
@@ -85,7 +86,7 @@ export function etcdUrl(kc: KubeConfig): string {
     const flag = args.find((a) => a.startsWith("--etcd-servers="));
     if (flag) return flag.slice("--etcd-servers=".length).split(",")[0]!;
   }
-  throw new Error("no etcd URL: provide inject('etcdUrl') from the global setup or set CLAWCREW_TEST_ETCD_URL");
+  throw new EtcdError("no etcd URL: provide inject('etcdUrl') from the global setup or set CLAWCREW_TEST_ETCD_URL");
 }
 
 /** Compacts etcd up to its current revision; watches from older resourceVersions then get 410 Gone. */
@@ -96,6 +97,6 @@ export async function compactEtcd(url: string): Promise<number> {
     method: "POST",
     body: JSON.stringify({ revision: String(revision), physical: true }),
   });
-  if (!res.ok) throw new Error(`etcd compaction failed: ${res.status} ${await res.text()}`);
+  if (!res.ok) throw new EtcdError(`etcd compaction failed: ${res.status} ${await res.text()}`);
   return revision;
 }

@@ -45,13 +45,6 @@ import { ManagedProcess, registerTempDir, unregisterTempDir } from "./process.ts
 import { throwIfAborted, waitFor } from "./wait.ts";
 
 export {
-  BinariesError,
-  ControlPlaneError,
-  ProcessExitedError,
-  ReadinessTimeoutError,
-  StartAbortedError,
-} from "../errors.ts";
-export {
   KWOK_STAGES_EXTERNAL_READY_FILE,
   KWOK_STAGES_FILE,
   POD_IP_RANGE,

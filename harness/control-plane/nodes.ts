@@ -1,4 +1,5 @@
 import type { CoreV1Api, V1Node } from "@kubernetes/client-node";
+import { ControlPlaneError } from "../errors.ts";
 
 /** kwok manages only nodes with this annotation (see --manage-nodes-with-annotation-selector). */
 export const KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node";
@@ -21,7 +22,7 @@ export interface KwokNodeSpec {
 
 /** The n-th node's pod CIDR: 10.250.<n>.0/24, all inside 10.250.0.0/16. */
 export function podCIDRForNode(index: number): string {
-  if (index < 0 || index > 255) throw new RangeError(`node index ${index} out of range 0..255`);
+  if (index < 0 || index > 255) throw new ControlPlaneError(`node index ${index} out of range 0..255`);
   return `10.250.${index}.0/24`;
 }
 

@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:net";
+import { PortAllocationError } from "../errors.ts";
 
 const LOOPBACK = "127.0.0.1";
 
@@ -8,7 +9,7 @@ function listen(server: Server, host: string): Promise<number> {
     server.listen(0, host, () => {
       const address = server.address();
       if (address === null || typeof address === "string") {
-        reject(new Error("unexpected listen address"));
+        reject(new PortAllocationError(`expected a TCP address from listen() on ${host}, got ${String(address)}`));
         return;
       }
       resolve(address.port);

@@ -1,5 +1,6 @@
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { ProbeTimeoutError } from "../errors.ts";
 
 export interface ProbeResponse {
   status: number;
@@ -33,7 +34,7 @@ export function probe(url: string, options: ProbeOptions = {}): Promise<ProbeRes
       target.protocol === "https:"
         ? httpsRequest(target, { ...common, ca: options.ca, rejectUnauthorized: true }, onResponse)
         : httpRequest(target, common, onResponse);
-    req.on("timeout", () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on("timeout", () => req.destroy(new ProbeTimeoutError(`GET ${url} timed out`)));
     req.on("error", reject);
     req.end();
   });

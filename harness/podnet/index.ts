@@ -1,5 +1,4 @@
 /** A test-only pod network for the local control plane: see docs/podnet.md. */
-export * from "./errors.ts";
 export * from "./network.ts";
 export * from "./pod-agent.ts";
 export {

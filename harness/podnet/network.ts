@@ -13,7 +13,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ip, runSync } from "../command.ts";
 import { releaseLock, takeLock } from "../control-plane/host-lock.ts";
 import { registerExitCleanup } from "../control-plane/process.ts";
-import { AddressConflictError, PodNetBusyError, PodNetError } from "./errors.ts";
+import { AddressConflictError, PodNetBusyError, PodNetError } from "../errors.ts";
 
 export const BRIDGE_NAME = "clawcrew0";
 /** The host's address on the bridge: pods route through it and reach host servers bound to it. */

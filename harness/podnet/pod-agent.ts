@@ -24,7 +24,7 @@ import { type ClusterConnection, loadClusterConnection } from "../../src/runtime
 import { defaultLogger, type Logger } from "../../src/runtime/log.ts";
 import { probe } from "../control-plane/probe.ts";
 import { registerTempDir, unregisterTempDir } from "../control-plane/process.ts";
-import { PodReadinessTimeoutError, PodSpecError, SandboxError } from "./errors.ts";
+import { PodNetError, PodReadinessTimeoutError, PodSpecError, SandboxError } from "../errors.ts";
 import { resolveContainerEnv } from "./pod-env.ts";
 import { type ExitInfo, type PodProcess, type PodRuntime, startPodProcess } from "./pod-process.ts";
 import { createSandbox, type Sandbox } from "./sandbox.ts";
@@ -287,7 +287,7 @@ export function startPodAgent(options: PodAgentOptions): PodAgent {
     const entry: Entry = { info, cancelled: false, task: Promise.resolve() };
     entries.set(uid, entry);
     entry.task = runPod(entry, pod, runtime).catch((error: unknown) => {
-      info.error = error instanceof Error ? error : new Error(String(error));
+      info.error = error instanceof Error ? error : new PodNetError(String(error), { cause: error });
       if (!entry.cancelled) info.state = "failed";
       log(`${podKey(info.namespace, info.name)} failed: ${info.error.message}`);
     });

@@ -2,7 +2,7 @@
 import type { V1ConfigMap, V1Container, V1Pod, V1Secret } from "@kubernetes/client-node";
 import type { KubeClient } from "../../src/runtime/client.ts";
 import { isNotFound } from "../../src/runtime/errors.ts";
-import { PodSpecError } from "./errors.ts";
+import { PodSpecError } from "../errors.ts";
 
 const decode = (data: Record<string, string> | undefined) =>
   Object.fromEntries(

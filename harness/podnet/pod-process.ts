@@ -32,7 +32,7 @@ import {
   WORKSPACE_DIR,
 } from "../../src/openclaw/pod-layout.ts";
 import { IMAGE_GROUP_ID, IMAGE_HOME, IMAGE_USER_ID } from "../../src/openclaw/version.ts";
-import { PodProcessError } from "./errors.ts";
+import { PodProcessError } from "../errors.ts";
 
 export type PodRuntime = "stub" | "openclaw";
 

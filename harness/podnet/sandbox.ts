@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { ip } from "../command.ts";
-import { SandboxError } from "./errors.ts";
+import { SandboxError } from "../errors.ts";
 import {
   BRIDGE_ADDRESS,
   BRIDGE_NAME,

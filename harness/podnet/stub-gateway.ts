@@ -106,6 +106,7 @@ export function startStubGateway(options: StubGatewayOptions): Promise<Server> {
 
 async function main(): Promise<void> {
   const token = process.env.OPENCLAW_GATEWAY_TOKEN;
+  // A plain Error, not a HarnessError: this file runs alone in the pod and imports only node: modules.
   if (!token) throw new Error("OPENCLAW_GATEWAY_TOKEN is not set");
   const server = await startStubGateway({
     token,

@@ -2,7 +2,7 @@
 import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
 import type { V1ConfigMap, V1Volume } from "@kubernetes/client-node";
-import { PodSpecError } from "./errors.ts";
+import { PodSpecError } from "../errors.ts";
 
 export interface VolumeFile {
   path: string;

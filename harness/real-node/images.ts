@@ -3,8 +3,8 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { run } from "../command.ts";
 import { parseBinariesOutput } from "../control-plane/binaries.ts";
+import { RealNodeError } from "../errors.ts";
 import { CONTAINERD_NAMESPACE } from "./config.ts";
-import { RealNodeError } from "./errors.ts";
 
 export const IMAGES_SCRIPT = fileURLToPath(new URL("../../hack/images.sh", import.meta.url));
 

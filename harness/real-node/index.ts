@@ -19,6 +19,7 @@ import { releaseLock, takeLock } from "../control-plane/host-lock.ts";
 import { type ControlPlane, startControlPlane } from "../control-plane/index.ts";
 import { ManagedProcess, registerExitCleanup, registerTempDir, unregisterTempDir } from "../control-plane/process.ts";
 import { waitFor } from "../control-plane/wait.ts";
+import { HostRequirementError, RealNodeBusyError, RealNodeError } from "../errors.ts";
 import {
   CLUSTER_CIDR,
   CNI_BIN_DIR,
@@ -34,13 +35,11 @@ import {
   nodeLayout,
 } from "./config.ts";
 import { deployCoreDNS } from "./coredns.ts";
-import { HostRequirementError, RealNodeBusyError, RealNodeError } from "./errors.ts";
 import { createBridge, enableForwarding, NODE_DIR_PREFIX, sweepHost } from "./host.ts";
 import { buildImages, type ImageArchives, importImages } from "./images.ts";
 import { deleteAllPods, nodeReady } from "./node-status.ts";
 
 export { CLUSTER_DNS_IP, NODE_IP, NODE_NAME } from "./config.ts";
-export { HostRequirementError, RealNodeBusyError, RealNodeError } from "./errors.ts";
 export { sweepHost } from "./host.ts";
 export * from "./install.ts";
 

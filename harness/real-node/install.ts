@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as yaml from "js-yaml";
 import { resolveBinaries } from "../control-plane/binaries.ts";
+import { BinariesError, InstallError } from "../errors.ts";
 import { kubectlOk } from "../kubectl.ts";
 import { repoRoot } from "../manifests.ts";
 
@@ -149,7 +150,7 @@ export async function installClawcrew(kubeconfig: string, options: InstallOption
   } else {
     // The pinned helm, found the way every other binary is (PATH, KUBEBUILDER_ASSETS, then the build cache).
     const { helm } = await resolveBinaries(() => {});
-    if (!helm) throw new Error("hack/control-plane-bins.sh printed no helm");
+    if (!helm) throw new BinariesError("hack/control-plane-bins.sh printed no helm");
     // A values file: --set splits on the commas inside the egress JSON.
     const dir = mkdtempSync(join(tmpdir(), "clawcrew-values-"));
     const valuesFile = join(dir, "values.yaml");
@@ -168,7 +169,7 @@ export async function installClawcrew(kubeconfig: string, options: InstallOption
         ]),
         { encoding: "utf8" },
         (error, _stdout, stderr) =>
-          error ? reject(new Error(`helm install failed: ${stderr || error.message}`)) : resolve(),
+          error ? reject(new InstallError(`helm install failed: ${stderr || error.message}`)) : resolve(),
       );
     }).finally(() => rmSync(dir, { recursive: true, force: true }));
   }
