@@ -43,7 +43,9 @@ function main(): void {
   const profile = JSON.parse(readFileSync(positionals[0]!, "utf8")) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  for (const [i, id] of profile.samples.entries()) {
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
   const idleUs = [...selfUs]
     .filter(([id]) => byId.get(id)?.callFrame.functionName === "(idle)")

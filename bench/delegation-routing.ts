@@ -2,7 +2,7 @@
  * Benchmark: what the operator's delegation router adds on top of a gateway call, how many delegations
  * per second it completes, whether a deep queue drains without losing or duplicating work, and the
  * operator's peak memory. Agent pods run stub gateways in network namespaces at their kwok IPs
- * (test/support/podnet, root needed). Prints a markdown report on stdout (progress goes to stderr).
+ * (harness/podnet, root needed). Prints a markdown report on stdout (progress goes to stderr).
  *
  *   hack/node24.sh node bench/delegation-routing.ts [--pairs 2000] [--warmup 200] [--clients 64]
  *       [--delegations 2000] [--queue 10000 | --skip-queue] [--queue-concurrency 32]
@@ -17,10 +17,9 @@ import { availableParallelism, cpus, loadavg, release } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { CustomObjectsApi, type KubernetesObject } from "@kubernetes/client-node";
+import { imageEntrypoint, type OperatorProcessOptions, repoRoot } from "../harness/index.ts";
+import { acquirePodNetwork, type PodAgent, startPodAgent } from "../harness/podnet/index.ts";
 import { KubeClient } from "../src/runtime/client.ts";
-import { repoRoot } from "../test/support/manifests.ts";
-import { imageEntrypoint, type OperatorProcessOptions } from "../test/support/operator-process.ts";
-import { acquirePodNetwork, type PodAgent, startPodAgent } from "../test/support/podnet/index.ts";
 import { startBenchCluster } from "./lib/cluster.ts";
 import { JsonClient } from "./lib/http.ts";
 import { startBenchOperator } from "./lib/operator.ts";
@@ -922,7 +921,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
     "",
     `- date: ${started.toISOString()}`,
     `- machine: nproc ${availableParallelism()}, ${cpu}, Linux ${release()}; load average ${load0.map((l) => l.toFixed(2)).join(" ")} at start, ${load1.map((l) => l.toFixed(2)).join(" ")} at end`,
-    `- Node ${process.version}; Kubernetes ${kubeVersion} (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok; 1 kwok node); pods: stub gateways in network namespaces (test/support/podnet)`,
+    `- Node ${process.version}; Kubernetes ${kubeVersion} (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok; 1 kwok node); pods: stub gateways in network namespaces (harness/podnet)`,
     `- command: \`${command}\``,
     `- operator process: ${
       options.operator === "image"

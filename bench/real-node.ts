@@ -1,5 +1,5 @@
 /**
- * Benchmark on the real node (hack/cluster/real-node; root needed): the operator installed by helm
+ * Benchmark on the real node (harness/real-node; root needed): the operator installed by helm
  * from its image, real OpenClaw gateways in containers, the stub LLM in the cluster. Each figure is
  * set against a baseline measured in the same run:
  *  1. Agent create → Ready, split into what comes before the pod, the pod's image and boot time, and
@@ -17,18 +17,19 @@ import { availableParallelism, cpus, loadavg, release } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { AppsV1Api, CustomObjectsApi, KubeConfig, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
-import { NODE_NAME, startRealCluster } from "../hack/cluster/real-node/index.ts";
+import { kubectl, kubectlOk } from "../harness/index.ts";
 import {
   createNamespace,
   deployStubLlm,
   installClawcrew,
+  NODE_NAME,
   OPERATOR_NAMESPACE,
   RELEASE,
   STUB_PROVIDER,
   shellPod,
-} from "../hack/cluster/real-node/install.ts";
+  startRealCluster,
+} from "../harness/real-node/index.ts";
 import { GATEWAY_PORT } from "../src/openclaw/version.ts";
-import { kubectl, kubectlOk } from "../test/support/kubectl.ts";
 import { type BootTimes, conditionTrue, timeBoot } from "./lib/boot-timing.ts";
 import { type ContainerMemory, containerMemory } from "./lib/kubelet-stats.ts";
 import { exitOnHelp, intOption } from "./lib/options.ts";

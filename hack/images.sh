@@ -162,7 +162,7 @@ if [[ ! -f $openclaw ]]; then
     "OPENCLAW_VERSION=$OPENCLAW_VERSION"
 fi
 
-KEY_EXTRA="$base_key" stub_key=$(key images/stub-llm/Dockerfile images/stub-llm/server.ts test/support/stub-llm.ts)
+KEY_EXTRA="$base_key" stub_key=$(key images/stub-llm/Dockerfile images/stub-llm/server.ts harness/stub-llm.ts)
 stub=$(archive stub-llm "$STUB_LLM_IMAGE" "$stub_key")
 if [[ ! -f $stub ]]; then
   ensure_base_in_storage "$base"

@@ -5,7 +5,7 @@
  *   node hack/install-example.ts --kubeconfig <path> [--example <dir>]
  */
 import { parseArgs } from "node:util";
-import { installWithExample } from "./cluster/real-node/install.ts";
+import { installWithExample } from "../harness/real-node/index.ts";
 
 const { values } = parseArgs({
   options: { kubeconfig: { type: "string" }, example: { type: "string", default: "hub-and-spoke" } },

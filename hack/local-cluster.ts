@@ -5,7 +5,7 @@
  *   node hack/local-cluster.ts [--kubeconfig <path>] [--nodes <n>] [--keep-data] [--operator] [--example <dir>]
  *   node hack/local-cluster.ts --real [--kubeconfig <path>] [--keep-data] [--example <dir>]
  *
- * --real               a real node instead of kwok (hack/cluster/real-node; root): `helm install` of the
+ * --real               a real node instead of kwok (harness/real-node; root): `helm install` of the
  *                      operator from its image, the stub LLM as Service stub-llm (or a real provider when
  *                      ANTHROPIC_API_KEY or OPENAI_API_KEY is set), and real OpenClaw pods for the example
  *
@@ -15,7 +15,7 @@
  * --keep-data          keep the temporary data dir (etcd data, certificates, logs) on exit
  * --operator           install the CRDs and run the operator (src/main.ts) against the cluster;
  *                      its JSON logs go to operator.log in the log dir. Agent pods run a stub
- *                      gateway each, in a network namespace at the pod's IP (test/support/podnet;
+ *                      gateway each, in a network namespace at the pod's IP (harness/podnet;
  *                      needs root), so Delegations are routed to real addresses on this machine.
  * --example <dir>      apply examples/<dir> (with a placeholder llm-credentials Secret) once the CRDs are in
  */
@@ -23,11 +23,14 @@ import { spawn } from "node:child_process";
 import { copyFileSync, createWriteStream, existsSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { createPodNetwork, startPodAgent } from "../test/support/podnet/index.ts";
-import { type ControlPlane, startControlPlane } from "./cluster/control-plane.ts";
-import { StartAbortedError } from "./cluster/errors.ts";
-import { type RealCluster, startRealCluster } from "./cluster/real-node/index.ts";
-import { installWithExample, OPERATOR_NAMESPACE } from "./cluster/real-node/install.ts";
+import { type ControlPlane, StartAbortedError, startControlPlane } from "../harness/index.ts";
+import { createPodNetwork, startPodAgent } from "../harness/podnet/index.ts";
+import {
+  installWithExample,
+  OPERATOR_NAMESPACE,
+  type RealCluster,
+  startRealCluster,
+} from "../harness/real-node/index.ts";
 
 const usage = [
   "usage: node hack/local-cluster.ts [--kubeconfig <path>] [--nodes <n>] [--keep-data] [--operator] [--example <dir>]",

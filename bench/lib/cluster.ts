@@ -1,9 +1,13 @@
 /** The benchmarks' cluster: a control plane with the CRDs installed and one namespace ready for pods. */
 import { setTimeout as sleep } from "node:timers/promises";
 import { CoreV1Api, KubeConfig, VersionApi } from "@kubernetes/client-node";
-import { type ControlPlane, type ControlPlaneOptions, startControlPlane } from "../../hack/cluster/control-plane.ts";
-import { kubectlOk } from "../../test/support/kubectl.ts";
-import { repoRoot } from "../../test/support/manifests.ts";
+import {
+  type ControlPlane,
+  type ControlPlaneOptions,
+  kubectlOk,
+  repoRoot,
+  startControlPlane,
+} from "../../harness/index.ts";
 
 export interface BenchClusterOptions {
   namespace: string;

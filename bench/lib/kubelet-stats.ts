@@ -2,7 +2,7 @@
  * Memory of pods as the kubelet reports it (its Summary API, through the API server's node proxy).
  * On these cgroup v1 machines the kubelet gives the working set only, not rssBytes.
  */
-import { kubectlOk } from "../../test/support/kubectl.ts";
+import { kubectlOk } from "../../harness/index.ts";
 
 export interface ContainerMemory {
   namespace: string;

@@ -3,11 +3,7 @@ import { rmSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  type OperatorProcess,
-  type OperatorProcessOptions,
-  startOperator,
-} from "../../test/support/operator-process.ts";
+import { type OperatorProcess, type OperatorProcessOptions, startOperator } from "../../harness/index.ts";
 
 export interface BenchOperatorOptions {
   args: string[];

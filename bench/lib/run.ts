@@ -2,7 +2,7 @@
  * The run harness every benchmark shares: parse options, stop on a signal (exit at once on a second
  * one), bound the run, print the report, run the clean-ups in reverse order, and exit with a code.
  */
-import { tailFile } from "../../hack/cluster/process.ts";
+import { tailFile } from "../../harness/index.ts";
 
 export interface BenchRun<O> {
   usage: string;

@@ -1,4 +1,4 @@
-// CoreDNS with only the plugins the real-node cluster's Corefile uses (hack/cluster/real-node/coredns.ts):
+// CoreDNS with only the plugins the real-node cluster's Corefile uses (harness/real-node/coredns.ts):
 // CoreDNS's documented way to build a smaller binary, without its cloud-provider plugins.
 package main
 

@@ -11,7 +11,7 @@
  *   node images/stub-llm/server.ts [--port 8080] [--host 0.0.0.0]
  */
 import { parseArgs } from "node:util";
-import { type ChatMessage, type ChatRequest, type StubReply, startStubLlm } from "../../test/support/stub-llm.ts";
+import { type ChatMessage, type ChatRequest, type StubReply, startStubLlm } from "../../harness/stub-llm.ts";
 
 export const SEARCH_CALL = "callsearch";
 export const DELEGATE_CALL = "calldelegate";

@@ -2,7 +2,7 @@
  * Starts a real OpenClaw gateway with exactly the files, env and args an agent pod gets (pod-layout.ts),
  * against a stub LLM, the only fake.
  *
- * The gateway runs as the pod network's "openclaw" runtime (test/support/podnet/pod-process.ts) in its own
+ * The gateway runs as the pod network's "openclaw" runtime (harness/podnet/pod-process.ts) in its own
  * mount, PID and network namespaces (root needed):
  * - mount: tmpfs volumes at the pod's absolute paths, the ConfigMap volume with kubelet's symlink layout
  *   (read-only), and an overlay on /etc holding the image's `node` user; the host is not touched.
@@ -19,6 +19,15 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type StubLlm, startStubLlm } from "../../harness/index.ts";
+import {
+  childPids,
+  exitReport,
+  POD_SHARE_DIR,
+  type PodProcess,
+  startPodProcess,
+  writeConfigMapVolume,
+} from "../../harness/podnet/index.ts";
 import { AgentSpec } from "../../src/api/agent.ts";
 import { renderOpenClawConfig } from "../../src/openclaw/config.ts";
 import {
@@ -36,15 +45,6 @@ import {
 } from "../../src/openclaw/pod-layout.ts";
 import { GATEWAY_PORT, IMAGE_GROUP_ID, IMAGE_HOME, IMAGE_USER_ID } from "../../src/openclaw/version.ts";
 import { renderWorkspaceFiles } from "../../src/openclaw/workspace.ts";
-import {
-  childPids,
-  exitReport,
-  POD_SHARE_DIR,
-  type PodProcess,
-  startPodProcess,
-} from "../support/podnet/pod-process.ts";
-import { writeConfigMapVolume } from "../support/podnet/volume.ts";
-import { type StubLlm, startStubLlm } from "../support/stub-llm.ts";
 import { type Forwarder, forward } from "./forward.ts";
 import { openclawPackageDir } from "./openclaw.ts";
 

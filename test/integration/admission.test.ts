@@ -3,8 +3,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
-import { repoRoot } from "../support/manifests.ts";
+import { installCrds, kubectl, kubectlOk, repoRoot } from "../../harness/index.ts";
 
 const kubeconfig = inject("kubeconfig");
 const ns = `admission-${Math.random().toString(36).slice(2, 8)}`;

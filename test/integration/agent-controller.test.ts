@@ -1,8 +1,16 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
-import { type OperatorProcess, startOperator } from "../support/operator-process.ts";
-import { eventually, uniqueName } from "./support/kube.ts";
-import { condition, kubectlIn, type Obj } from "./support/kubectl-in.ts";
+import {
+  condition,
+  eventually,
+  installCrds,
+  kubectl,
+  kubectlIn,
+  kubectlOk,
+  type Obj,
+  type OperatorProcess,
+  startOperator,
+  uniqueName,
+} from "../../harness/index.ts";
 
 const kubeconfig = inject("kubeconfig");
 const ns = uniqueName("agents");

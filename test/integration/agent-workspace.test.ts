@@ -1,8 +1,14 @@
 // A persistent workspace gives each replica its own volume: the Agent runs as a StatefulSet.
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
-import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
-import { type OperatorProcess, startOperator } from "../support/operator-process.ts";
-import { eventually, uniqueName } from "./support/kube.ts";
+import {
+  eventually,
+  installCrds,
+  kubectl,
+  kubectlOk,
+  type OperatorProcess,
+  startOperator,
+  uniqueName,
+} from "../../harness/index.ts";
 
 const kubeconfig = inject("kubeconfig");
 const ns = uniqueName("workspace");

@@ -1,5 +1,5 @@
 /**
- * The local control plane (hack/cluster/control-plane.ts) behaves like a real cluster where it
+ * The local control plane (harness/control-plane) behaves like a real cluster where it
  * matters to the operator: scheduling, kwok-simulated pods with real-looking IPs, EndpointSlices,
  * garbage collection, namespace deletion and RBAC.
  */
@@ -21,7 +21,7 @@ import {
   ipv4InCidr,
   kubeConfigWithToken,
   loadKubeConfig,
-} from "./support/kube.ts";
+} from "../../harness/index.ts";
 
 const POD_IP_RANGE = "10.250.0.0/16";
 

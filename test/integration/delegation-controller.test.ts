@@ -8,6 +8,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { eventually, installCrds, kubectlOk, uniqueName } from "../../harness/index.ts";
+import { testLogger } from "../../harness/vitest.ts";
 import type { Delegation } from "../../src/api/delegation.ts";
 import { summarizeFinished } from "../../src/delegation/cache.ts";
 import { isTerminal } from "../../src/delegation/common.ts";
@@ -17,9 +19,6 @@ import { KubeClient } from "../../src/runtime/client.ts";
 import { isNotFound } from "../../src/runtime/errors.ts";
 import { Informer } from "../../src/runtime/informer.ts";
 import { resourcePath } from "../../src/runtime/resource.ts";
-import { installCrds, kubectlOk } from "../support/kubectl.ts";
-import { testLogger } from "./runtime/support/cluster.ts";
-import { eventually, uniqueName } from "./support/kube.ts";
 
 const kubeconfig = inject("kubeconfig");
 const ns = uniqueName("delegation");

@@ -12,15 +12,21 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ControlPlane, startControlPlane } from "../../hack/cluster/control-plane.ts";
-import { freePorts } from "../../hack/cluster/ports.ts";
-import { installSignalCleanup } from "../../hack/cluster/process.ts";
-import type { Delegation } from "../../src/api/delegation.ts";
-import { isTerminal } from "../../src/delegation/common.ts";
-import { KubeClient } from "../../src/runtime/client.ts";
-import { Informer } from "../../src/runtime/informer.ts";
-import { installCrds, kubectlOk } from "../support/kubectl.ts";
-import { type OperatorProcess, startOperator } from "../support/operator-process.ts";
+import {
+  type ControlPlane,
+  eventually,
+  freePorts,
+  GVR,
+  installCrds,
+  installSignalCleanup,
+  isReady,
+  kubectlOk,
+  namespaceApi,
+  type Obj,
+  type OperatorProcess,
+  startControlPlane,
+  startOperator,
+} from "../../harness/index.ts";
 import {
   acquirePodNetwork,
   BRIDGE_ADDRESS,
@@ -31,9 +37,11 @@ import {
   type PodAgent,
   type PodNetwork,
   startPodAgent,
-} from "../support/podnet/index.ts";
-import { eventually } from "./support/kube.ts";
-import { GVR, isReady, namespaceApi, type Obj } from "./support/namespace-api.ts";
+} from "../../harness/podnet/index.ts";
+import type { Delegation } from "../../src/api/delegation.ts";
+import { isTerminal } from "../../src/delegation/common.ts";
+import { KubeClient } from "../../src/runtime/client.ts";
+import { Informer } from "../../src/runtime/informer.ts";
 
 const NS = "deleg-flow";
 /** The researcher's stub gateways hold every answer this long, so work is in flight long enough to observe. */

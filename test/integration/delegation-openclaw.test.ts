@@ -11,12 +11,26 @@ import { existsSync } from "node:fs";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ControlPlane, startControlPlane } from "../../hack/cluster/control-plane.ts";
-import { freePorts } from "../../hack/cluster/ports.ts";
-import { installSignalCleanup } from "../../hack/cluster/process.ts";
-import { KubeClient } from "../../src/runtime/client.ts";
-import { installCrds, kubectlOk } from "../support/kubectl.ts";
-import { type OperatorProcess, startOperator } from "../support/operator-process.ts";
+import {
+  type ChatMessage,
+  type ChatRequest,
+  type ControlPlane,
+  eventually,
+  freePorts,
+  GVR,
+  installCrds,
+  installSignalCleanup,
+  isReady,
+  kubectlOk,
+  namespaceApi,
+  type Obj,
+  type OperatorProcess,
+  type StubLlm,
+  type StubReply,
+  startControlPlane,
+  startOperator,
+  startStubLlm,
+} from "../../harness/index.ts";
 import {
   acquirePodNetwork,
   BRIDGE_ADDRESS,
@@ -27,10 +41,8 @@ import {
   type PodAgent,
   type PodNetwork,
   startPodAgent,
-} from "../support/podnet/index.ts";
-import { type ChatMessage, type ChatRequest, type StubLlm, type StubReply, startStubLlm } from "../support/stub-llm.ts";
-import { eventually } from "./support/kube.ts";
-import { GVR, isReady, namespaceApi, type Obj } from "./support/namespace-api.ts";
+} from "../../harness/podnet/index.ts";
+import { KubeClient } from "../../src/runtime/client.ts";
 
 const NS = "deleg-openclaw";
 const TASK = "Task T-7: compute 3+4";

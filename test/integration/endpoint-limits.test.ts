@@ -4,9 +4,15 @@
  * SIGTERM a pending long poll is answered 503 at once and does not hold the exit (docs/security.md).
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
-import { type OperatorProcess, startOperator } from "../support/operator-process.ts";
-import { eventually, uniqueName } from "./support/kube.ts";
+import {
+  eventually,
+  installCrds,
+  kubectl,
+  kubectlOk,
+  type OperatorProcess,
+  startOperator,
+  uniqueName,
+} from "../../harness/index.ts";
 
 const kubeconfig = inject("kubeconfig");
 const ns = uniqueName("limits");

@@ -1,6 +1,6 @@
 /**
  * vitest globalSetup of the `integration` project: starts ONE local control plane
- * (hack/cluster/control-plane.ts) for the whole run and provides its admin kubeconfig path to the
+ * (harness/control-plane) for the whole run and provides its admin kubeconfig path to the
  * tests as `inject("kubeconfig")`.
  *
  * CLAWCREW_TEST_KUBECONFIG=<path> reuses an already running cluster (for example one started with
@@ -10,8 +10,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { TestProject } from "vitest/node";
-import { startControlPlane } from "../../hack/cluster/control-plane.ts";
-import { installSignalCleanup } from "../../hack/cluster/process.ts";
+import { installSignalCleanup, startControlPlane } from "../../harness/index.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

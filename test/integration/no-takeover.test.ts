@@ -5,14 +5,22 @@
  * Event name the object and who holds it. Runs the operator as a process against the real API server.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  condition,
+  eventually,
+  installCrds,
+  kubectl,
+  kubectlIn,
+  kubectlOk,
+  type Obj,
+  type OperatorProcess,
+  startOperator,
+  uniqueName,
+} from "../../harness/index.ts";
 import type { Delegation } from "../../src/api/delegation.ts";
 import { ConfigMapResultStore, resultConfigMapName } from "../../src/delegation/result.ts";
 import { KubeClient } from "../../src/runtime/client.ts";
 import { NotControlledError } from "../../src/runtime/owned.ts";
-import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
-import { type OperatorProcess, startOperator } from "../support/operator-process.ts";
-import { eventually, uniqueName } from "./support/kube.ts";
-import { condition, kubectlIn, type Obj } from "./support/kubectl-in.ts";
 
 const kubeconfig = inject("kubeconfig");
 const ns = uniqueName("takeover");

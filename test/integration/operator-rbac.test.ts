@@ -6,11 +6,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as yaml from "js-yaml";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
+import {
+  eventually,
+  installCrds,
+  kubectl,
+  kubectlOk,
+  type OperatorProcess,
+  repoRoot,
+  startOperator,
+  uniqueName,
+} from "../../harness/index.ts";
 import { ANNOTATION_ADMITTED as ADMITTED } from "../../src/delegation/common.ts";
-import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
-import { repoRoot } from "../support/manifests.ts";
-import { type OperatorProcess, startOperator } from "../support/operator-process.ts";
-import { eventually, uniqueName } from "./support/kube.ts";
 
 const admin = inject("kubeconfig");
 const ns = uniqueName("rbac");

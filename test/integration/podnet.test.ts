@@ -1,5 +1,5 @@
 /**
- * The test pod network (test/support/podnet): on a control plane of its own whose kwok leaves readiness to
+ * The test pod network (harness/podnet): on a control plane of its own whose kwok leaves readiness to
  * the pod agent, a Deployment's pods get a network namespace on the bridge with their kwok pod IP, run the stub
  * gateway, become Ready only once it answers, and drop out of their Service's EndpointSlice when killed.
  * Needs root (network namespaces, a bridge), like the e2e suite.
@@ -19,10 +19,13 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ControlPlane, startControlPlane } from "../../hack/cluster/control-plane.ts";
-import { installSignalCleanup } from "../../hack/cluster/process.ts";
-import { desiredObjects, tokenSecret } from "../../src/agent/desired.ts";
-import { type Agent, AgentSpec } from "../../src/api/agent.ts";
+import {
+  type ControlPlane,
+  eventually,
+  installSignalCleanup,
+  startControlPlane,
+  startStubLlm,
+} from "../../harness/index.ts";
 import {
   BRIDGE_ADDRESS,
   BRIDGE_NAME,
@@ -33,9 +36,9 @@ import {
   type PodAgent,
   type PodNetwork,
   startPodAgent,
-} from "../support/podnet/index.ts";
-import { startStubLlm } from "../support/stub-llm.ts";
-import { eventually } from "./support/kube.ts";
+} from "../../harness/podnet/index.ts";
+import { desiredObjects, tokenSecret } from "../../src/agent/desired.ts";
+import { type Agent, AgentSpec } from "../../src/api/agent.ts";
 
 const NAMESPACE = "podnet";
 const APP = "podnet-stub";

@@ -6,6 +6,16 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  condition,
+  eventually,
+  installCrds,
+  kubectl,
+  kubectlIn,
+  kubectlOk,
+  type Obj,
+  uniqueName,
+} from "../../harness/index.ts";
 import { agentReconciler } from "../../src/agent/reconcile.ts";
 import { teamWatches } from "../../src/agent/watches.ts";
 import { API_VERSION, GROUP, VERSION } from "../../src/api/meta.ts";
@@ -17,9 +27,6 @@ import { Informer } from "../../src/runtime/informer.ts";
 import type { ControllerMetrics, ReconcileOutcome } from "../../src/runtime/metrics.ts";
 import type { GroupVersionResource } from "../../src/runtime/resource.ts";
 import { createTeamController } from "../../src/team/controller.ts";
-import { installCrds, kubectl, kubectlOk } from "../support/kubectl.ts";
-import { eventually, uniqueName } from "./support/kube.ts";
-import { condition, kubectlIn, type Obj } from "./support/kubectl-in.ts";
 
 const kubeconfig = inject("kubeconfig");
 const ns = uniqueName("teams");

@@ -1,24 +1,22 @@
 /**
- * clawcrew on a real node (hack/cluster/real-node): the operator installed by `helm install` from its
+ * clawcrew on a real node (harness/real-node): the operator installed by `helm install` from its
  * own image, and real OpenClaw gateways in containers, reached through Services, DNS and kube-proxy.
  * The stub LLM (images/stub-llm) runs in the cluster as Service stub-llm; it is the only fake.
  * Needs root; the first run builds the images (minutes, cached afterwards).
  */
 import { describe, expect, it } from "vitest";
-import { NODE_NAME } from "../../hack/cluster/real-node/index.ts";
+import { eventually, isReady, kubectl, kubectlOk, type Obj } from "../../harness/index.ts";
 import {
   createNamespace,
   deployStubLlm,
   installClawcrew,
+  NODE_NAME,
   OPERATOR_NAMESPACE,
   RELEASE,
   STUB_PROVIDER,
   shellPod,
-} from "../../hack/cluster/real-node/install.ts";
+} from "../../harness/real-node/index.ts";
 import { GATEWAY_PORT } from "../../src/openclaw/version.ts";
-import { eventually } from "../integration/support/kube.ts";
-import { isReady, type Obj } from "../integration/support/namespace-api.ts";
-import { kubectl, kubectlOk } from "../support/kubectl.ts";
 import { useRealCluster } from "./support/cluster.ts";
 import { type PodRef, reach, resolve } from "./support/reach.ts";
 

@@ -3,9 +3,8 @@
  * restricted Pod Security Standard, and its two replicas start from the image with in-cluster config.
  */
 import { describe, expect, it } from "vitest";
-import { NODE_NAME } from "../../hack/cluster/real-node/index.ts";
-import { installClawcrew, OPERATOR_NAMESPACE } from "../../hack/cluster/real-node/install.ts";
-import { isReady, type Obj } from "../integration/support/namespace-api.ts";
+import { isReady, type Obj } from "../../harness/index.ts";
+import { installClawcrew, NODE_NAME, OPERATOR_NAMESPACE } from "../../harness/real-node/index.ts";
 import { useRealCluster } from "./support/cluster.ts";
 
 describe("clawcrew from deploy/clawcrew.yaml on a real node", () => {

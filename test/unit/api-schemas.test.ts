@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { exampleManifests } from "../../harness/index.ts";
 import { Agent, AgentSpec } from "../../src/api/agent.ts";
 import { Delegation, DelegationSpec } from "../../src/api/delegation.ts";
 import { AgentTeam, AgentTeamSpec } from "../../src/api/team.ts";
-import { exampleManifests } from "../support/manifests.ts";
 
 const schemas = { Agent, AgentTeam, Delegation } as const;
 

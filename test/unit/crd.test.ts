@@ -2,10 +2,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
+import { repoRoot } from "../../harness/index.ts";
 import { customResourceDefinition } from "../../src/api/crd.ts";
 import { AGENT, KINDS } from "../../src/api/kinds.ts";
 import type { JSONSchemaProps } from "../../src/api/structural.ts";
-import { repoRoot } from "../support/manifests.ts";
 
 const crds = KINDS.map((def) => ({ def, crd: customResourceDefinition(def) }));
 

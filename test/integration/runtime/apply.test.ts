@@ -2,6 +2,8 @@
 import { randomBytes } from "node:crypto";
 import type { KubernetesObject, V1ConfigMap } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, eventuallyGone } from "../../../harness/index.ts";
+import { TestResources } from "../../../harness/vitest.ts";
 import {
   apply,
   applyStatus,
@@ -13,8 +15,6 @@ import {
 import { setCondition } from "../../../src/runtime/conditions.ts";
 import { FieldValidationError, isInvalid, isNotFound, type KubeApiError } from "../../../src/runtime/errors.ts";
 import { NoKindMatchError } from "../../../src/runtime/restmapper.ts";
-import { eventually, eventuallyGone } from "../support/kube.ts";
-import { TestResources } from "./support/cluster.ts";
 
 /** A CRD with a status subresource, unique to this run (CRDs are cluster-scoped). */
 const GROUP = `runtime-${randomBytes(3).toString("hex")}.clawcrew.test`;

@@ -1,8 +1,8 @@
 import tls from "node:tls";
 import { afterAll, describe, expect, it } from "vitest";
+import { TestResources } from "../../../harness/vitest.ts";
 import { KubeClient } from "../../../src/runtime/client.ts";
 import type { ClusterConnection, Credentials } from "../../../src/runtime/kubeconfig.ts";
-import { TestResources } from "./support/cluster.ts";
 
 const resources = new TestResources();
 afterAll(() => resources.cleanup());

@@ -4,14 +4,14 @@
  */
 import type { V1ConfigMap } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../../../harness/index.ts";
+import { TestResources, testLogger } from "../../../harness/vitest.ts";
 import { apply, ownerReference } from "../../../src/runtime/apply.ts";
 import { Controller } from "../../../src/runtime/controller.ts";
 import { Informer } from "../../../src/runtime/informer.ts";
 import type { ControllerMetrics, ReconcileOutcome } from "../../../src/runtime/metrics.ts";
 import { ItemExponentialFailureRateLimiter } from "../../../src/runtime/ratelimiter.ts";
 import { keyOf } from "../../../src/runtime/store.ts";
-import { eventually } from "../support/kube.ts";
-import { TestResources, testLogger } from "./support/cluster.ts";
 
 const CONFIGMAPS = { group: "", version: "v1", plural: "configmaps" };
 

@@ -3,10 +3,10 @@ import { Writable } from "node:stream";
 import type { EventsV1Event, V1ConfigMap } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FaultyProxy } from "../../../harness/index.ts";
+import { connectionVia, TestResources, testLogger } from "../../../harness/vitest.ts";
 import { KubeClient } from "../../../src/runtime/client.ts";
 import { EventRecorder, REPORTING_CONTROLLER } from "../../../src/runtime/events.ts";
-import { connectionVia, TestResources, testLogger } from "./support/cluster.ts";
-import { FaultyProxy } from "./support/faulty-proxy.ts";
 
 let t: TestResources;
 let namespace: string;

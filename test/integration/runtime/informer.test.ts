@@ -4,11 +4,10 @@
  */
 import type { CoreV1Event, KubernetesObject, V1ConfigMap } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, FaultyProxy } from "../../../harness/index.ts";
+import { compactEtcd, connectionVia, etcdUrl, TestResources, testLogger } from "../../../harness/vitest.ts";
 import { KubeClient } from "../../../src/runtime/client.ts";
 import { Informer, type InformerOptions } from "../../../src/runtime/informer.ts";
-import { eventually } from "../support/kube.ts";
-import { compactEtcd, connectionVia, etcdUrl, TestResources, testLogger } from "./support/cluster.ts";
-import { FaultyProxy } from "./support/faulty-proxy.ts";
 
 const CONFIGMAPS = { group: "", version: "v1", plural: "configmaps" };
 const EVENTS = { group: "", version: "v1", plural: "events" };

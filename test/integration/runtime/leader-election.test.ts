@@ -1,15 +1,14 @@
 /** Leader election between real candidates on a real Lease, one of them behind a breakable network. */
 import type { V1Lease } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, FaultyProxy } from "../../../harness/index.ts";
+import { connectionVia, TestResources, testLogger } from "../../../harness/vitest.ts";
 import { KubeClient } from "../../../src/runtime/client.ts";
 import {
   LeaderElectionConfigError,
   type LeaderElectionOptions,
   LeaderElector,
 } from "../../../src/runtime/leader-election.ts";
-import { eventually } from "../support/kube.ts";
-import { connectionVia, TestResources, testLogger } from "./support/cluster.ts";
-import { FaultyProxy } from "./support/faulty-proxy.ts";
 
 let t: TestResources;
 

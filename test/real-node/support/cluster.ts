@@ -5,10 +5,9 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, expect } from "vitest";
-import { installSignalCleanup } from "../../../hack/cluster/process.ts";
-import { LOCK_FILE, type RealCluster, startRealCluster } from "../../../hack/cluster/real-node/index.ts";
-import type { Obj } from "../../integration/support/namespace-api.ts";
-import { kubectlOk } from "../../support/kubectl.ts";
+import type { Obj } from "../../../harness/index.ts";
+import { installSignalCleanup, kubectlOk } from "../../../harness/index.ts";
+import { LOCK_FILE, type RealCluster, startRealCluster } from "../../../harness/real-node/index.ts";
 
 export interface RealClusterHandle {
   /** The running cluster (set once beforeAll has run). */

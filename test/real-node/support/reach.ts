@@ -2,7 +2,7 @@
  * Requests made from inside a pod's container with `kubectl exec … node -e`, to test what the
  * NetworkPolicy engine lets through. Every image of the real node has node, and none has curl.
  */
-import { kubectl } from "../../support/kubectl.ts";
+import { kubectl } from "../../../harness/index.ts";
 
 export interface Reach {
   /** An HTTP answer came back, of any status. */

@@ -2,8 +2,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { repoRoot } from "../../support/manifests.ts";
-import { imageEntrypoint } from "../../support/operator-process.ts";
+import { imageEntrypoint, repoRoot } from "../../../harness/index.ts";
 
 describe("the image's ENTRYPOINT", () => {
   const { nodeArgs, entry } = imageEntrypoint();
