@@ -32,10 +32,6 @@ export function lastAttemptId(d: Delegation | undefined): string | undefined {
   return attempts?.length ? attempts[attempts.length - 1]!.id : undefined;
 }
 
-export function delegationKey(namespace: string, name: string): string {
-  return `${namespace}/${name}`;
-}
-
 export function delegationPath(namespace: string, name: string, subresource?: string): string {
   return resourcePath(DELEGATIONS, { namespace, name, ...(subresource && { subresource }) });
 }

@@ -8,6 +8,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { LABEL_AGENT } from "../agent/names.ts";
 import { GATEWAY_PORT } from "../openclaw/version.ts";
 import type { Informer } from "../runtime/informer.ts";
+import { keyOf } from "../runtime/store.ts";
 
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
@@ -123,11 +124,11 @@ export class EndpointTracker implements EndpointSource {
   }
 
   endpoints(namespace: string, agent: string): readonly PodEndpoint[] {
-    return this.#mergedOf(`${namespace}/${agent}`).all;
+    return this.#mergedOf(keyOf({ namespace, name: agent })).all;
   }
 
   readyPods(namespace: string, agent: string): readonly PodEndpoint[] {
-    return this.#mergedOf(`${namespace}/${agent}`).ready;
+    return this.#mergedOf(keyOf({ namespace, name: agent })).ready;
   }
 
   #mergedOf(key: string): { all: readonly PodEndpoint[]; ready: readonly PodEndpoint[] } {
@@ -160,7 +161,7 @@ export class EndpointTracker implements EndpointSource {
     const agent = sliceAgent(slice);
     const namespace = slice.metadata?.namespace ?? "";
     if (!agent) return;
-    const key = `${namespace}/${agent}`;
+    const key = keyOf({ namespace, name: agent });
     const sliceKey = slice.metadata?.name ?? "";
     let slices = this.#byAgent.get(key);
     this.#merged.delete(key);

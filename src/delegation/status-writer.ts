@@ -8,6 +8,7 @@
 import type { Delegation, DelegationStatus } from "../api/delegation.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { isConflict, isNotFound } from "../runtime/errors.ts";
+import { keyOf } from "../runtime/store.ts";
 import { delegationPath } from "./common.ts";
 import { WriteLimiter } from "./write-limiter.ts";
 
@@ -84,7 +85,8 @@ export class KubeStatusWriter implements StatusWriter {
     isStillMine: (fresh: Delegation) => boolean,
     options: CommitOptions = {},
   ): Promise<Delegation | undefined> {
-    const uid = known.metadata.uid ?? `${known.metadata.namespace}/${known.metadata.name}`;
+    const uid =
+      known.metadata.uid ?? keyOf({ namespace: known.metadata.namespace ?? "", name: known.metadata.name ?? "" });
     const previous = this.#chains.get(uid) ?? Promise.resolve();
     const run = previous.catch(() => undefined).then(() => this.#write(known, next, isStillMine, options));
     const settled = run.catch(() => undefined);

@@ -8,7 +8,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { TOKEN_KEY } from "../agent/desired.ts";
 import { agentObjectNames, LABEL_AGENT } from "../agent/names.ts";
 import type { Informer } from "../runtime/informer.ts";
-import { objectKey } from "../runtime/store.ts";
+import { keyOf, objectKey } from "../runtime/store.ts";
 
 export interface Caller {
   namespace: string;
@@ -68,7 +68,7 @@ export class TokenStore implements TokenSource {
   }
 
   tokenOf(namespace: string, agent: string): string | undefined {
-    const secret = this.#secrets.get(`${namespace}/${agentObjectNames(agent).tokenSecret}`);
+    const secret = this.#secrets.get(keyOf({ namespace, name: agentObjectNames(agent).tokenSecret }));
     if (!secret || !this.#valid(secret)) return undefined;
     return secretToken(secret);
   }

@@ -7,6 +7,7 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation } from "../api/delegation.ts";
 import type { Informer } from "../runtime/informer.ts";
+import { keyOf, objectKey } from "../runtime/store.ts";
 import type { DelegationReader } from "./cache.ts";
 import { isTerminal } from "./common.ts";
 
@@ -63,7 +64,7 @@ export class WaiterRegistry {
     if (cached && isTerminal(cached)) return this.#whole(cached, signal);
     return new Promise<Delegation>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const key = `${namespace}/${name}`;
+      const key = keyOf({ namespace, name });
       let set = this.#waiters.get(key);
       if (!set) {
         set = new Set();
@@ -114,7 +115,7 @@ export class WaiterRegistry {
   }
 
   #read(d: Delegation): void {
-    const key = `${d.metadata.namespace}/${d.metadata.name}`;
+    const key = objectKey(d as unknown as KubernetesObject);
     if (!this.#waiters.has(key) || this.#reading.has(key)) return;
     this.#reading.add(key);
     this.#whole(d).then(
@@ -149,7 +150,7 @@ export class WaiterRegistry {
   }
 
   #settle(d: Delegation): void {
-    const key = `${d.metadata.namespace}/${d.metadata.name}`;
+    const key = objectKey(d as unknown as KubernetesObject);
     const set = this.#waiters.get(key);
     if (!set) return;
     this.#waiters.delete(key);
