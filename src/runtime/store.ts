@@ -1,6 +1,13 @@
 /** Object keys (`namespace/name`, or `name` when cluster-scoped), the indexed store of an informer, and the relist diff. */
 import type { KubernetesObject } from "@kubernetes/client-node";
 
+/** The parts of an object that name it: any object read from the API, parsed by a schema or not. */
+export interface NamedObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
+}
+
 export interface ObjectKey {
   /** "" for cluster-scoped objects. */
   namespace: string;
@@ -8,7 +15,7 @@ export interface ObjectKey {
 }
 
 /** The store/workqueue key of an object: `namespace/name`, or `name` when cluster-scoped. */
-export function objectKey(obj: KubernetesObject): string {
+export function objectKey(obj: NamedObject): string {
   return keyOf({ namespace: obj.metadata?.namespace ?? "", name: obj.metadata?.name ?? "" });
 }
 
@@ -22,7 +29,7 @@ export function parseKey(key: string): ObjectKey {
 }
 
 /** Log fields that identify an object in every log line about it. */
-export function objectFields(ref: KubernetesObject | ObjectKey | string): { namespace?: string; name: string } {
+export function objectFields(ref: NamedObject | ObjectKey | string): { namespace?: string; name: string } {
   const { namespace, name } =
     typeof ref === "string"
       ? parseKey(ref)
@@ -32,7 +39,7 @@ export function objectFields(ref: KubernetesObject | ObjectKey | string): { name
   return namespace ? { namespace, name } : { name };
 }
 
-function isObjectKey(ref: KubernetesObject | ObjectKey): ref is ObjectKey {
+function isObjectKey(ref: NamedObject | ObjectKey): ref is ObjectKey {
   return typeof (ref as ObjectKey).name === "string" && !("metadata" in ref);
 }
 
@@ -110,6 +117,12 @@ export interface IndexedStoreOptions<T> {
   /** An index function threw: the object is left out of that index (and the error reported here). */
   onIndexError?: (index: string, obj: T, error: unknown) => void;
 }
+
+/** What readers of a cache use: an Informer, or an IndexedStore standing in for one in tests. */
+export type IndexedCache<T extends KubernetesObject> = Pick<
+  IndexedStore<T>,
+  "get" | "addIndexer" | "byIndex" | "indexKeys"
+>;
 
 /**
  * Objects by key, with secondary indexes kept up to date on every write, like client-go's
