@@ -24,6 +24,7 @@ import { isNotFound } from "../../../src/runtime/errors.ts";
 import { Informer } from "../../../src/runtime/informer.ts";
 import { type ClusterConnection, loadClusterConnection } from "../../../src/runtime/kubeconfig.ts";
 import { defaultLogger, type Logger } from "../../../src/runtime/log.ts";
+import { keyOf } from "../../../src/runtime/store.ts";
 import { PodReadinessTimeoutError, PodSpecError, SandboxError } from "./errors.ts";
 import { resolveContainerEnv } from "./pod-env.ts";
 import { type ExitInfo, type PodProcess, type PodRuntime, startPodProcess } from "./pod-process.ts";
@@ -99,7 +100,7 @@ interface Entry {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const podKey = (namespace: string, name: string) => `${namespace}/${name}`;
+const podKey = (namespace: string, name: string) => keyOf({ namespace, name });
 
 let packageDirCache: string | undefined;
 function pinnedOpenclawPackageDir(): string {
