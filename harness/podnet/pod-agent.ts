@@ -22,6 +22,7 @@ import { isNotFound } from "../../src/runtime/errors.ts";
 import { Informer } from "../../src/runtime/informer.ts";
 import { type ClusterConnection, loadClusterConnection } from "../../src/runtime/kubeconfig.ts";
 import { defaultLogger, type Logger } from "../../src/runtime/log.ts";
+import { keyOf } from "../../src/runtime/store.ts";
 import { probe } from "../control-plane/probe.ts";
 import { registerTempDir, unregisterTempDir } from "../control-plane/process.ts";
 import { PodNetError, PodReadinessTimeoutError, PodSpecError, SandboxError } from "../errors.ts";
@@ -99,7 +100,7 @@ interface Entry {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const podKey = (namespace: string, name: string) => `${namespace}/${name}`;
+const podKey = (namespace: string, name: string) => keyOf({ namespace, name });
 
 let packageDirCache: string | undefined;
 function pinnedOpenclawPackageDir(): string {

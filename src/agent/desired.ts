@@ -8,7 +8,6 @@ import type {
   V1Deployment,
   V1EnvVar,
   V1ObjectMeta,
-  V1OwnerReference,
   V1PodDisruptionBudget,
   V1PodSpec,
   V1PodTemplateSpec,
@@ -20,7 +19,8 @@ import type {
   V1Volume,
 } from "@kubernetes/client-node";
 import { AGENT_DEFAULT_RESOURCES, type Agent } from "../api/agent.ts";
-import { API_VERSION } from "../api/meta.ts";
+import { ANNOTATION_CONFIG_HASH, LABEL_DELEGATOR } from "../api/labels.ts";
+import { AGENT_KIND } from "../api/registry.ts";
 import { type McpServer, renderOpenClawConfig } from "../openclaw/config.ts";
 import {
   CONFIG_DIR,
@@ -40,7 +40,7 @@ import { DEFAULT_IMAGE, GATEWAY_PORT, IMAGE_GROUP_ID, IMAGE_USER_ID, IMAGE_WORKD
 import { renderWorkspaceFiles, WorkspaceError } from "../openclaw/workspace.ts";
 import { MAX_TEAM_APPENDIX_BYTES, renderTeamFiles, TEAM_SKILL_NAME } from "../team/files.ts";
 import type { LeadView } from "../team/view.ts";
-import { ANNOTATION_CONFIG_HASH, agentLabels, agentObjectNames, LABEL_DELEGATOR, selectorLabels } from "./names.ts";
+import { agentObjectNames, selectorLabels } from "./names.ts";
 
 /** What the reconciler resolved from other objects before rendering. */
 export interface ResolvedInputs {
@@ -80,23 +80,12 @@ export interface AgentObjects {
   configHash: string;
 }
 
-export function ownerReference(agent: Agent): V1OwnerReference {
-  return {
-    apiVersion: API_VERSION,
-    kind: "Agent",
-    name: agent.metadata.name!,
-    uid: agent.metadata.uid!,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
-}
-
 function meta(agent: Agent, name: string): V1ObjectMeta {
   return {
     name,
     namespace: agent.metadata.namespace!,
-    labels: agentLabels(agent.metadata.name!),
-    ownerReferences: [ownerReference(agent)],
+    labels: AGENT_KIND.labels(agent.metadata.name!),
+    ownerReferences: [AGENT_KIND.ownerReference(agent)],
   };
 }
 
@@ -226,7 +215,7 @@ function statefulSet(agent: Agent, template: V1PodTemplateSpec): V1StatefulSet {
         {
           apiVersion: "v1",
           kind: "PersistentVolumeClaim",
-          metadata: { name: names.workspaceClaim, labels: agentLabels(name) },
+          metadata: { name: names.workspaceClaim, labels: AGENT_KIND.labels(name) },
           spec: {
             accessModes: ["ReadWriteOnce"],
             resources: { requests: { storage: String(workspace.size ?? DEFAULT_WORKSPACE_SIZE) } },
@@ -324,7 +313,7 @@ function podTemplate(
   return {
     metadata: {
       // Our labels and the config hash win over podTemplate overrides: the selector and rollouts depend on them.
-      labels: { ...userLabels, ...agentLabels(name), ...(inputs.team && { [LABEL_DELEGATOR]: "true" }) },
+      labels: { ...userLabels, ...AGENT_KIND.labels(name), ...(inputs.team && { [LABEL_DELEGATOR]: "true" }) },
       annotations: { ...overrides?.metadata?.annotations, [ANNOTATION_CONFIG_HASH]: hash },
     },
     spec: podSpec,

@@ -5,7 +5,9 @@
  */
 
 import type { KubernetesObject, V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
-import { Agent, type AgentStatus } from "../api/agent.ts";
+import type { Agent, AgentStatus } from "../api/agent.ts";
+import { addTeamIndexes } from "../api/indexes.ts";
+import { AGENT_KIND, ObjectSchemaError } from "../api/registry.ts";
 import { ConfigInputError, ConfigOverlayError } from "../openclaw/config.ts";
 import { CONFIG_FILE } from "../openclaw/pod-layout.ts";
 import { validateOpenClawConfig } from "../openclaw/schema.ts";
@@ -17,7 +19,9 @@ import { findCondition } from "../runtime/conditions.ts";
 import type { ReconcileContext, Reconciler, Request } from "../runtime/controller.ts";
 import { isInvalid } from "../runtime/errors.ts";
 import type { EventRecorder } from "../runtime/events.ts";
+import type { Logger } from "../runtime/log.ts";
 import { applyControlled, getObject, isControlledBy, NotControlledError } from "../runtime/owned.ts";
+import { resourcePath } from "../runtime/resource.ts";
 import { keyOf } from "../runtime/store.ts";
 import { type AgentObjects, desiredObjects } from "./desired.ts";
 import { ConfigProblemError, type InputSources, resolveInputs } from "./inputs.ts";
@@ -34,19 +38,27 @@ export interface AgentReconcilerDeps extends InputSources {
 }
 
 export function agentReconciler(deps: AgentReconcilerDeps): Reconciler {
+  if (deps.teams) addTeamIndexes(deps.teams);
   return async (request, context) => {
     const raw = deps.agents.get(keyOf(request));
     if (!raw || raw.metadata?.deletionTimestamp) return;
-    const parsed = Agent.safeParse(raw);
-    if (!parsed.success) {
-      // Admission validates every Agent; this only happens with a CRD older than the operator.
-      const message = parsed.error.issues.map((i) => `spec.${i.path.join(".")}: ${i.message}`).join("; ");
-      deps.events.event(raw, "Warning", "InvalidSpec", message);
-      context.logger.warn({ problem: message }, "Agent does not match the schema");
-      return { requeueAfter: INVALID_CONFIG_RECHECK_MS };
-    }
-    return reconcileAgent(deps, parsed.data, request, context);
+    const agent = parseAgent(raw, deps.events, context.logger);
+    if (!agent) return { requeueAfter: INVALID_CONFIG_RECHECK_MS };
+    return reconcileAgent(deps, agent, request, context);
   };
+}
+
+/** The Agent, or undefined after reporting why it does not match the schema. */
+function parseAgent(raw: KubernetesObject, events: EventRecorder, logger: Logger): Agent | undefined {
+  try {
+    return AGENT_KIND.parse(raw);
+  } catch (error) {
+    if (!(error instanceof ObjectSchemaError)) throw error;
+    // Admission validates every Agent; this only happens with a CRD older than the operator.
+    events.event(raw, "Warning", "InvalidSpec", error.details);
+    logger.warn({ problem: error.details }, "Agent does not match the schema");
+    return undefined;
+  }
 }
 
 async function reconcileAgent(deps: AgentReconcilerDeps, agent: Agent, request: Request, context: ReconcileContext) {
@@ -109,7 +121,7 @@ async function reconcileAgent(deps: AgentReconcilerDeps, agent: Agent, request: 
   recordTransitions(deps.events, agent, previous, status, desired?.configHash);
   await applyStatusIfChanged(
     client,
-    { apiVersion: agent.apiVersion, kind: "Agent", namespace: request.namespace, name: request.name },
+    { apiVersion: AGENT_KIND.apiVersion, kind: AGENT_KIND.kind, namespace: request.namespace, name: request.name },
     previous,
     status,
     { signal },
@@ -167,7 +179,8 @@ async function currentWorkload(
   const ns = agent.metadata.namespace!;
   const name = agentObjectNames(agent.metadata.name!).workload;
   for (const plural of Object.values(WORKLOAD_PATHS)) {
-    const obj = await client.getIfExists<V1Deployment>(`/apis/apps/v1/namespaces/${ns}/${plural}/${name}`, { signal });
+    const path = resourcePath({ group: "apps", version: "v1", plural }, { namespace: ns, name });
+    const obj = await client.getIfExists<V1Deployment>(path, { signal });
     if (obj && isControlledBy(obj, agent.metadata.uid)) return workloadState(obj);
   }
   return undefined;
@@ -214,7 +227,6 @@ function recordTransitions(
   next: AgentStatus,
   newHash: string | undefined,
 ): void {
-  const obj = agent as unknown as KubernetesObject;
   const was = (type: string) => findCondition(previous?.conditions, type);
   const now = (type: string) => findCondition(next.conditions, type)!;
   const config = now("ConfigValid");
@@ -222,19 +234,19 @@ function recordTransitions(
     config.status === "False" &&
     (was("ConfigValid")?.status !== "False" || was("ConfigValid")?.message !== config.message)
   ) {
-    events.event(obj, "Warning", config.reason, `${config.message}; the running pods are left as they were`);
+    events.event(agent, "Warning", config.reason, `${config.message}; the running pods are left as they were`);
   }
   if (config.status === "True" && was("ConfigValid")?.status === "False") {
-    events.event(obj, "Normal", "ConfigRecovered", "The configuration renders again; rolling out");
+    events.event(agent, "Normal", "ConfigRecovered", "The configuration renders again; rolling out");
   }
   if (newHash && previous?.configHash && previous.configHash !== newHash) {
     events.event(
-      obj,
+      agent,
       "Normal",
       "RollingOut",
       `Configuration changed (hash ${previous.configHash} → ${newHash}); rolling the pods`,
     );
   }
   const ready = now("Ready");
-  if (ready.status === "True" && was("Ready")?.status !== "True") events.event(obj, "Normal", "Ready", ready.message);
+  if (ready.status === "True" && was("Ready")?.status !== "True") events.event(agent, "Normal", "Ready", ready.message);
 }

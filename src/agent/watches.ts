@@ -7,9 +7,10 @@
  *   whose roster lists it. Status updates (readiness) do not: the roster is static.
  */
 import type { KubernetesObject } from "@kubernetes/client-node";
+import { addTeamIndexes } from "../api/indexes.ts";
 import type { Request, WatchedSource } from "../runtime/controller.ts";
 import type { Informer } from "../runtime/informer.ts";
-import { objectKey } from "../runtime/store.ts";
+import { type IndexedCache, objectKey } from "../runtime/store.ts";
 import { delegatorsOf, teamAgentRequests } from "../team/lookup.ts";
 
 /** AgentTeam → requests for the agents it names. */
@@ -25,11 +26,11 @@ function rosterFingerprint(agent: KubernetesObject): string {
 /**
  * Agent → requests for the delegators that list it. It remembers each agent's roster fields and maps
  * an event to nothing when they did not change: the controller calls a map for both sides of an
- * update, and for every status write of every agent.
+ * update, and for every status write of every agent. Needs BY_AGENT on `teams`.
  */
 export function delegatorsOfAgent(
-  teams: Informer<KubernetesObject>,
-  agents: Informer<KubernetesObject>,
+  teams: IndexedCache<KubernetesObject>,
+  agents: IndexedCache<KubernetesObject>,
 ): (agent: KubernetesObject) => Request[] {
   const seen = new Map<string, string>();
   return (agent) => {
@@ -53,6 +54,7 @@ export function teamWatches(
   teams: Informer<KubernetesObject>,
   agents: Informer<KubernetesObject>,
 ): WatchedSource<KubernetesObject>[] {
+  addTeamIndexes(teams);
   return [
     { informer: teams, map: agentsOfTeam },
     { informer: agents, map: delegatorsOfAgent(teams, agents) },

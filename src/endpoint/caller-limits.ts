@@ -3,6 +3,8 @@
  * API server or the operator: a token bucket on new Delegations, and a cap on the Delegations it has
  * not seen finish. Over a limit the caller gets 429 with Retry-After, and nothing is created.
  */
+
+import { keyOf } from "../runtime/store.ts";
 import type { Caller } from "./service.ts";
 import { EndpointError } from "./service.ts";
 
@@ -52,7 +54,7 @@ export class CallerLimits {
    */
   admit(caller: Caller, outstanding: number): void {
     const { ratePerSecond, burst, maxOutstanding } = this.#options;
-    const who = `${caller.namespace}/${caller.agent}`;
+    const who = keyOf({ namespace: caller.namespace, name: caller.agent });
     if (outstanding >= maxOutstanding) {
       throw new TooManyRequestsError(
         `agent ${who} has ${outstanding} unfinished Delegations, the most it may have; wait for some to finish`,

@@ -4,16 +4,20 @@
  * write), and wait until the leader's dispatcher finishes it.
  */
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { type Delegation, Delegation as DelegationSchema } from "../api/delegation.ts";
-import { API_VERSION } from "../api/meta.ts";
+import type { Delegation } from "../api/delegation.ts";
+import { addDelegationIndexes, addTeamIndexes, BY_CALLER } from "../api/indexes.ts";
+import { ANNOTATION_CANCEL, LABEL_AGENT, LABEL_FROM, LABEL_TEAM } from "../api/labels.ts";
+import { AGENT_KIND, DELEGATION_KIND } from "../api/registry.ts";
 import { type AuthorizeCode, authorize } from "../delegation/authorize.ts";
 import { delegationReader } from "../delegation/cache.ts";
-import { ANNOTATION_ADMITTED, ANNOTATION_CANCEL, isTerminal } from "../delegation/common.ts";
+import { ANNOTATION_ADMITTED, isTerminal } from "../delegation/common.ts";
 import type { TokenStore } from "../delegation/tokens.ts";
 import type { WaiterRegistry } from "../delegation/waiters.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import type { Informer } from "../runtime/informer.ts";
-import { parseAgent, teamsInNamespace } from "../team/lookup.ts";
+import { resourcePath } from "../runtime/resource.ts";
+import { keyOf } from "../runtime/store.ts";
+import { teamsInNamespace, teamsReferencing } from "../team/lookup.ts";
 import { targetsFor, teamAgents } from "../team/topology.ts";
 import type { CallerLimits } from "./caller-limits.ts";
 import {
@@ -43,11 +47,6 @@ export interface KubeDelegationServiceDeps {
   limits: CallerLimits;
 }
 
-function parseDelegation(obj: KubernetesObject | undefined): Delegation | undefined {
-  const parsed = obj ? DelegationSchema.safeParse(obj) : undefined;
-  return parsed?.success ? parsed.data : undefined;
-}
-
 function outcome(d: Delegation): DelegateOutcome {
   const s = d.status ?? {};
   return {
@@ -69,17 +68,14 @@ export class KubeDelegationService implements DelegationService {
 
   constructor(deps: KubeDelegationServiceDeps) {
     this.#deps = deps;
+    addTeamIndexes(deps.teams);
+    addDelegationIndexes(deps.delegations);
   }
 
   /** The caller's Delegations that the cache does not show finished. */
   #outstanding(caller: Caller): number {
-    let n = 0;
-    for (const obj of this.#deps.delegations.list()) {
-      if (obj.metadata?.namespace !== caller.namespace) continue;
-      if (obj.metadata.labels?.["clawcrew.io/from"] !== caller.agent) continue;
-      if (!isTerminal(obj as Delegation)) n++;
-    }
-    return n;
+    const mine = this.#deps.delegations.byIndex(BY_CALLER, keyOf({ namespace: caller.namespace, name: caller.agent }));
+    return mine.filter((obj) => !isTerminal(DELEGATION_KIND.parseCached(obj))).length;
   }
 
   authenticate(token: string): Caller | undefined {
@@ -102,24 +98,24 @@ export class KubeDelegationService implements DelegationService {
       capability: request.capability,
       parent: request.parent,
       teams: teamsInNamespace(teams, ns),
-      agent: (name) => parseAgent(agents.get(`${ns}/${name}`)),
-      delegation: (name) => parseDelegation(delegations.get(`${ns}/${name}`)),
+      agent: (name) => AGENT_KIND.lookup(agents, ns, name),
+      delegation: (name) => DELEGATION_KIND.lookup(delegations, ns, name),
       strictParent: true,
     });
     if (!verdict.ok) throw new EndpointError(HTTP_STATUS[verdict.code], verdict.code, verdict.message);
     const team = verdict.team?.metadata.name;
-    const created = await client.request<Delegation>("POST", `/apis/${API_VERSION}/namespaces/${ns}/delegations`, {
+    const created = await client.request<Delegation>("POST", resourcePath(DELEGATION_KIND.gvr, { namespace: ns }), {
       body: {
-        apiVersion: API_VERSION,
-        kind: "Delegation",
+        apiVersion: DELEGATION_KIND.apiVersion,
+        kind: DELEGATION_KIND.kind,
         metadata: {
           generateName: `${caller.agent}-`,
           // Admitted above: the controller takes this decision instead of admitting it again.
           annotations: { [ANNOTATION_ADMITTED]: verdict.candidates.join(",") },
           labels: {
-            "clawcrew.io/from": caller.agent,
-            ...(team && { "clawcrew.io/team": team }),
-            ...(request.agent && { "clawcrew.io/agent": request.agent }),
+            [LABEL_FROM]: caller.agent,
+            ...(team && { [LABEL_TEAM]: team }),
+            ...(request.agent && { [LABEL_AGENT]: request.agent }),
           },
         },
         spec: {
@@ -151,7 +147,7 @@ export class KubeDelegationService implements DelegationService {
 
   async cancel(caller: Caller, name: string, options: { keep: boolean }): Promise<void> {
     const d = this.#own(caller, name);
-    const path = `/apis/${API_VERSION}/namespaces/${caller.namespace}/delegations/${name}`;
+    const path = resourcePath(DELEGATION_KIND.gvr, { namespace: caller.namespace, name });
     if (options.keep) {
       await this.#deps.client.request("PATCH", path, {
         body: { metadata: { annotations: { [ANNOTATION_CANCEL]: "true" } } },
@@ -164,7 +160,7 @@ export class KubeDelegationService implements DelegationService {
 
   /** A Delegation in the cache that the caller made; NotFound for anything else, so names do not leak. */
   #own(caller: Caller, name: string): Delegation {
-    const d = parseDelegation(this.#deps.delegations.get(`${caller.namespace}/${name}`));
+    const d = DELEGATION_KIND.lookup(this.#deps.delegations, caller.namespace, name);
     if (!d || d.spec.from !== caller.agent)
       throw new EndpointError(404, "NotFound", `no Delegation ${name} made by ${caller.agent}`);
     return d;
@@ -173,7 +169,7 @@ export class KubeDelegationService implements DelegationService {
   async listTeam(caller: Caller): Promise<unknown> {
     const { agents, teams } = this.#deps;
     const ns = caller.namespace;
-    const mine = teamsInNamespace(teams, ns).filter((t) => teamAgents(t).includes(caller.agent));
+    const mine = teamsReferencing(teams, ns, caller.agent);
     return {
       agent: caller.agent,
       teams: mine.map((team) => ({
@@ -182,7 +178,7 @@ export class KubeDelegationService implements DelegationService {
         lead: team.spec.lead,
         mayDelegateTo: targetsFor(team, caller.agent),
         members: teamAgents(team).map((name) => {
-          const agent = parseAgent(agents.get(`${ns}/${name}`));
+          const agent = AGENT_KIND.lookup(agents, ns, name);
           const role = team.spec.members?.find((m) => m.agent === name)?.role;
           return {
             name,

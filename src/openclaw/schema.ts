@@ -1,6 +1,6 @@
 /**
  * OpenClaw's JSON Schema for openclaw.json, as `openclaw config schema` of the pinned version prints it
- * (regenerate with `node src/openclaw/regenerate-schema.ts`), so the operator can reject a config
+ * (regenerate with `node hack/regenerate-openclaw-schema.ts`), so the operator can reject a config
  * OpenClaw would refuse without running OpenClaw.
  */
 import { createHash } from "node:crypto";

@@ -13,5 +13,5 @@ export const IMAGE_GROUP_ID = 1000;
 export const IMAGE_HOME = "/home/node";
 export const IMAGE_WORKDIR = "/app";
 
-/** OpenClaw's JSON Schema for openclaw.json, as this release prints it (see regenerate-schema.ts). */
+/** OpenClaw's JSON Schema for openclaw.json, as this release prints it (see hack/regenerate-openclaw-schema.ts). */
 export const CONFIG_SCHEMA_FILE = new URL("./openclaw-config.schema.json", import.meta.url);

@@ -1,9 +1,10 @@
 /** Builds the informers and controllers of the operator and runs them while this process leads. */
-import type { KubernetesObject, V1NetworkPolicyEgressRule } from "@kubernetes/client-node";
+import type { KubernetesObject, V1NetworkPolicy, V1NetworkPolicyEgressRule } from "@kubernetes/client-node";
 import { agentReconciler } from "../agent/reconcile.ts";
 import { teamWatches } from "../agent/watches.ts";
-import type { Delegation } from "../api/delegation.ts";
-import { API_VERSION, GROUP, VERSION } from "../api/meta.ts";
+import { addDelegationIndexes } from "../api/indexes.ts";
+import { MANAGED_BY_SELECTOR } from "../api/labels.ts";
+import { AGENT_KIND, AGENT_TEAM_KIND, DELEGATION_KIND } from "../api/registry.ts";
 import { delegationReader, summarizeFinished } from "../delegation/cache.ts";
 import { createDelegationController, type DelegationController } from "../delegation/controller.ts";
 import { EndpointTracker } from "../delegation/pod-endpoints.ts";
@@ -18,14 +19,16 @@ import { Informer } from "../runtime/informer.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { ControllerMetrics } from "../runtime/metrics.ts";
 import type { GroupVersionResource } from "../runtime/resource.ts";
+import { keyOf } from "../runtime/store.ts";
 import { Autoscaler } from "../scaling/autoscaler.ts";
 import { createTeamController } from "../team/controller.ts";
 
-/** Only objects the operator created are cached, never every Secret in the cluster. */
-const MANAGED = "app.kubernetes.io/managed-by=clawcrew";
 const RESYNC_MS = 10 * 60_000;
 
-/** The kinds an Agent owns, cached (by the managed-by label) to trigger its reconcile. */
+/**
+ * The kinds an Agent owns, cached to trigger its reconcile: only the objects the operator created
+ * (MANAGED_BY_SELECTOR), never every Secret in the cluster.
+ */
 export const OWNED_BY_AGENT: GroupVersionResource[] = [
   { group: "apps", version: "v1", plural: "deployments" },
   { group: "apps", version: "v1", plural: "statefulsets" },
@@ -60,13 +63,13 @@ export interface OperatorDeps {
  */
 export class Operator {
   readonly #deps: OperatorDeps;
-  readonly #informers: Informer<KubernetesObject>[] = [];
+  readonly #informers: Pick<Informer, "start" | "stop" | "hasSynced">[] = [];
   readonly #controllers: Controller[] = [];
   readonly #caches: {
     agents: Informer<KubernetesObject>;
     teams: Informer<KubernetesObject>;
     delegations: Informer<KubernetesObject>;
-    networkPolicies: Informer<KubernetesObject>;
+    networkPolicies: Informer<V1NetworkPolicy>;
     endpointSlices: Informer<KubernetesObject>;
     secrets: Informer<KubernetesObject>;
     owned: { informer: Informer<KubernetesObject> }[];
@@ -78,32 +81,30 @@ export class Operator {
 
   constructor(deps: OperatorDeps) {
     this.#deps = deps;
-    const agents = this.#informer({ group: GROUP, version: VERSION, plural: "agents" });
-    const teams = this.#informer({ group: GROUP, version: VERSION, plural: "agentteams" });
-    const delegations = this.#informer(
-      { group: GROUP, version: VERSION, plural: "delegations" },
-      undefined,
-      summarizeFinished,
-    );
-    const networkPolicies = this.#informer(
+    const agents = this.#informer(AGENT_KIND.gvr);
+    const teams = this.#informer(AGENT_TEAM_KIND.gvr);
+    const delegations = this.#informer(DELEGATION_KIND.gvr, undefined, summarizeFinished);
+    // Every Delegation index on the shared cache: the endpoint, the controller and the dispatcher look up by them.
+    addDelegationIndexes(delegations);
+    const networkPolicies = this.#informer<V1NetworkPolicy>(
       { group: "networking.k8s.io", version: "v1", plural: "networkpolicies" },
-      MANAGED,
+      MANAGED_BY_SELECTOR,
     );
     const endpointSlices = this.#informer(
       { group: "discovery.k8s.io", version: "v1", plural: "endpointslices" },
-      MANAGED,
+      MANAGED_BY_SELECTOR,
     );
-    const owned = OWNED_BY_AGENT.map((resource) => ({ informer: this.#informer(resource, MANAGED) }));
+    const owned = OWNED_BY_AGENT.map((resource) => ({ informer: this.#informer(resource, MANAGED_BY_SELECTOR) }));
     const secrets = owned.find((o) => o.informer.resource.plural === "secrets")!.informer;
     this.#caches = { agents, teams, delegations, networkPolicies, endpointSlices, secrets, owned };
     const waiters = new WaiterRegistry({
-      lookup: (ns, name) => delegations.get(`${ns}/${name}`) as Delegation | undefined,
+      lookup: (ns, name) => DELEGATION_KIND.lookup(delegations, ns, name),
       read: delegationReader(deps.client),
     });
     waiters.watch(delegations);
     this.#shared = {
       endpoints: new EndpointTracker({ slices: endpointSlices }),
-      tokens: new TokenStore(secrets, (ns, agent) => agents.get(`${ns}/${agent}`)?.metadata?.uid),
+      tokens: new TokenStore(secrets, (ns, agent) => agents.get(keyOf({ namespace: ns, name: agent }))?.metadata?.uid),
       waiters,
     };
     this.service = new KubeDelegationService({
@@ -117,12 +118,13 @@ export class Operator {
     });
   }
 
-  #informer(
+  /** T is the shape the API server guarantees (built-in kinds); clawcrew kinds stay raw until parsed. */
+  #informer<T extends KubernetesObject = KubernetesObject>(
     resource: GroupVersionResource,
     labelSelector?: string,
-    transform?: (obj: KubernetesObject) => KubernetesObject,
-  ): Informer<KubernetesObject> {
-    const informer = new Informer<KubernetesObject>({
+    transform?: (obj: T) => T,
+  ): Informer<T> {
+    const informer = new Informer<T>({
       client: this.#deps.client,
       resource,
       ...(this.#deps.namespace && { namespace: this.#deps.namespace }),
@@ -168,7 +170,7 @@ export class Operator {
     this.#controllers.push(
       new Controller({
         name: "agent",
-        forKind: { apiVersion: API_VERSION, kind: "Agent" },
+        forKind: { apiVersion: AGENT_KIND.apiVersion, kind: AGENT_KIND.kind },
         primary: agents,
         owns: owned,
         watches: teamWatches(teams, agents),

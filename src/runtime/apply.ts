@@ -14,6 +14,7 @@ import type { KubeClient } from "./client.ts";
 import { asFieldValidationError, isNotFound, KubeApiError } from "./errors.ts";
 import { sameJson } from "./json.ts";
 import { resourcePath } from "./resource.ts";
+import type { NamedObject } from "./store.ts";
 
 export const FIELD_MANAGER = "clawcrew-operator";
 
@@ -92,7 +93,7 @@ export interface OwnerReferenceOptions {
 }
 
 /** An owner reference to `owner`, which must have been read from the API (it needs a uid). */
-export function ownerReference(owner: KubernetesObject, options: OwnerReferenceOptions = {}): V1OwnerReference {
+export function ownerReference(owner: NamedObject, options: OwnerReferenceOptions = {}): V1OwnerReference {
   const { apiVersion, kind, metadata } = owner;
   if (!apiVersion || !kind || !metadata?.name || !metadata.uid) {
     throw new InvalidObjectError(

@@ -6,17 +6,11 @@
 import type { Condition } from "../api/meta.ts";
 import { metaTime } from "./time.ts";
 
-export type { Condition };
-
 /** A condition to set; lastTransitionTime defaults to now when the status changes. */
 export type ConditionUpdate = Omit<Condition, "lastTransitionTime"> & { lastTransitionTime?: string };
 
 export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
   return conditions?.find((c) => c.type === type);
-}
-
-export function isConditionTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
-  return findCondition(conditions, type)?.status === "True";
 }
 
 /** Returns the list with `next` added or merged into the condition of the same type. */
@@ -40,26 +34,4 @@ export function setCondition(
   if (existing) list[index] = merged;
   else list.push(merged);
   return list;
-}
-
-export function removeCondition(conditions: readonly Condition[] | undefined, type: string): Condition[] {
-  return (conditions ?? []).filter((c) => c.type !== type);
-}
-
-/** True when both lists hold the same conditions (order ignored), e.g. to skip a status write. */
-export function conditionsEqual(a: readonly Condition[] | undefined, b: readonly Condition[] | undefined): boolean {
-  const left = a ?? [];
-  const right = b ?? [];
-  if (left.length !== right.length) return false;
-  return left.every((c) => {
-    const other = findCondition(right, c.type);
-    return (
-      other !== undefined &&
-      other.status === c.status &&
-      other.reason === c.reason &&
-      other.message === c.message &&
-      other.lastTransitionTime === c.lastTransitionTime &&
-      other.observedGeneration === c.observedGeneration
-    );
-  });
 }

@@ -257,8 +257,3 @@ export function isGone(error: unknown): boolean {
   const e = asApiError(error);
   return e?.statusCode === 410 || e?.reason === "Expired" || e?.reason === "Gone";
 }
-
-/** No HTTP response was received (the request may or may not have reached the server). */
-export function isTransportError(error: unknown): boolean {
-  return asApiError(error)?.statusCode === 0;
-}

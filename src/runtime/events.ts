@@ -7,12 +7,11 @@
  * - writes for one aggregation key are sequential, so counts are not lost to races.
  */
 import { hostname } from "node:os";
-import type { KubernetesObject } from "@kubernetes/client-node";
 import type { KubeClient } from "./client.ts";
 import { isNotFound } from "./errors.ts";
 import { defaultLogger, errorFields, type Logger } from "./log.ts";
 import { resourcePath } from "./resource.ts";
-import { objectFields } from "./store.ts";
+import { type NamedObject, objectFields } from "./store.ts";
 import { microTime } from "./time.ts";
 
 export const REPORTING_CONTROLLER = "clawcrew.io/operator";
@@ -36,7 +35,7 @@ export interface EventOptions {
   /** What the controller did or failed to do, e.g. "Reconcile". Default: the reason. */
   action?: string;
   /** A secondary object the event is about. */
-  related?: KubernetesObject;
+  related?: NamedObject;
 }
 
 interface Series {
@@ -72,7 +71,7 @@ export class EventRecorder {
   }
 
   /** Records an event about `regarding`. Reason is CamelCase, e.g. "ReconcileFailed". Never throws. */
-  event(regarding: KubernetesObject, type: EventType, reason: string, note: string, options: EventOptions = {}): void {
+  event(regarding: NamedObject, type: EventType, reason: string, note: string, options: EventOptions = {}): void {
     try {
       const fields = objectFields(regarding);
       if (!regarding.metadata?.name || !regarding.kind) {
@@ -115,12 +114,12 @@ export class EventRecorder {
 
   async #write(
     key: string,
-    regarding: KubernetesObject,
+    regarding: NamedObject,
     type: EventType,
     reason: string,
     note: string,
     action: string,
-    related: KubernetesObject | undefined,
+    related: NamedObject | undefined,
   ): Promise<void> {
     const now = Date.now();
     const series = this.#series.get(key);
@@ -150,12 +149,12 @@ export class EventRecorder {
   }
 
   async #create(
-    regarding: KubernetesObject,
+    regarding: NamedObject,
     type: EventType,
     reason: string,
     note: string,
     action: string,
-    related: KubernetesObject | undefined,
+    related: NamedObject | undefined,
     now: number,
   ): Promise<{ namespace: string; name: string }> {
     const meta = regarding.metadata ?? {};
@@ -182,7 +181,7 @@ export class EventRecorder {
   }
 }
 
-function reference(obj: KubernetesObject) {
+function reference(obj: NamedObject) {
   const meta = obj.metadata ?? {};
   return {
     apiVersion: obj.apiVersion,

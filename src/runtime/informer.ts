@@ -8,7 +8,9 @@
  *   handlers see the adds/updates/deletes that happened while the watch was down;
  * - a connection that stays silent (no event, no bookmark) for `silenceTimeoutMs` is aborted and
  *   resumed: bookmarks are requested and the server ends each watch after `timeoutSeconds`;
- * - every `resyncPeriodMs` each cached object is delivered again as an update(obj, obj).
+ * - every `resyncPeriodMs` each cached object is delivered again as an update(obj, obj);
+ * - indexes (addIndexer, byIndex) follow every add, update, delete and relist, like client-go's
+ *   Indexer; every informer indexes its objects by namespace (NAMESPACE_INDEX).
  *
  * Handlers run synchronously in event order; they should only enqueue work.
  */
@@ -19,7 +21,15 @@ import type { KubeClient } from "./client.ts";
 import { errorFromWatchStatus, isGone, KubeApiError, toKubeApiError } from "./errors.ts";
 import { defaultLogger, errorFields, type Logger } from "./log.ts";
 import { type GroupVersionResource, resourcePath } from "./resource.ts";
-import { diffSnapshot, objectFields, objectKey } from "./store.ts";
+import {
+  byNamespace,
+  diffSnapshot,
+  IndexedStore,
+  type IndexFunction,
+  NAMESPACE_INDEX,
+  objectFields,
+  objectKey,
+} from "./store.ts";
 
 export interface InformerOptions<T extends KubernetesObject = KubernetesObject> {
   client: KubeClient;
@@ -112,7 +122,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   readonly #backoff: Backoff;
   readonly #silenceTimeoutMs: number;
   readonly #handlers: Handlers<T> = { add: new Set(), update: new Set(), delete: new Set() };
-  #store = new Map<string, T>();
+  readonly #store: IndexedStore<T>;
   #stats: InformerStats = {
     lists: 0,
     watches: 0,
@@ -142,6 +152,14 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       resource: group ? `${plural}.${version}.${group}` : `${plural}.${version}`,
       ...(options.namespace && { watchNamespace: options.namespace }),
     });
+    this.#store = new IndexedStore<T>({
+      onIndexError: (index, obj, error) =>
+        this.#log.error(
+          { err: error, index, ...objectFields(obj) },
+          "index function threw; object left out of the index",
+        ),
+    });
+    this.#store.addIndexer(NAMESPACE_INDEX, byNamespace);
   }
 
   /** Starts listing and watching in the background. Idempotent. */
@@ -194,6 +212,24 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   /** By key: `namespace/name`, or `name` for cluster-scoped objects. */
   get(key: string): T | undefined {
     return this.#store.get(key);
+  }
+
+  /**
+   * Indexes the cached objects by the values `values` returns, from now on and for the objects
+   * already cached. The same function under the same name may be added again (a no-op).
+   */
+  addIndexer(name: string, values: IndexFunction<T>): void {
+    this.#store.addIndexer(name, values);
+  }
+
+  /** The cached objects indexed under `value`, e.g. `byIndex(NAMESPACE_INDEX, ns)`. */
+  byIndex(name: string, value: string): T[] {
+    return this.#store.byIndex(name, value);
+  }
+
+  /** The keys of the cached objects indexed under `value`. */
+  indexKeys(name: string, value: string): string[] {
+    return this.#store.indexKeys(name, value);
   }
 
   get stats(): Readonly<InformerStats> {
@@ -270,8 +306,10 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     } while (continueToken);
     if (signal.aborted) return;
 
-    const diff = diffSnapshot(this.#store, items);
-    this.#store = diff.next;
+    const diff = diffSnapshot(this.#store.items, items);
+    for (const obj of diff.deleted) this.#store.delete(objectKey(obj));
+    for (const obj of diff.added) this.#store.set(objectKey(obj), obj);
+    for (const { newObj } of diff.updated) this.#store.set(objectKey(newObj), newObj);
     this.#stats.lists++;
     this.#stats.resourceVersion = resourceVersion;
     this.#log.debug(

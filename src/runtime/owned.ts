@@ -7,11 +7,19 @@
 import type { KubernetesObject, V1OwnerReference } from "@kubernetes/client-node";
 import { apply, InvalidObjectError, objectPath, type WriteOptions } from "./apply.ts";
 import type { KubeClient } from "./client.ts";
+import type { IndexFunction } from "./store.ts";
 
 /** The controller reference of an object, if any. */
 export function controllerOf(obj: KubernetesObject): V1OwnerReference | undefined {
   return obj.metadata?.ownerReferences?.find((r) => r.controller === true);
 }
+
+/** The index of objects by their controller's uid, like controller-runtime's owner index: what an owner controls. */
+export const BY_CONTROLLER = "controller";
+export const controllerUid: IndexFunction<KubernetesObject> = (obj) => {
+  const uid = controllerOf(obj)?.uid;
+  return uid ? [uid] : [];
+};
 
 export function isControlledBy(obj: KubernetesObject, ownerUid: string | undefined): boolean {
   return ownerUid !== undefined && controllerOf(obj)?.uid === ownerUid;

@@ -1,5 +1,12 @@
-/** Object keys (`namespace/name`, or `name` when cluster-scoped) and the relist diff. */
+/** Object keys (`namespace/name`, or `name` when cluster-scoped), the indexed store of an informer, and the relist diff. */
 import type { KubernetesObject } from "@kubernetes/client-node";
+
+/** The parts of an object that name it: any object read from the API, parsed by a schema or not. */
+export interface NamedObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
+}
 
 export interface ObjectKey {
   /** "" for cluster-scoped objects. */
@@ -8,7 +15,7 @@ export interface ObjectKey {
 }
 
 /** The store/workqueue key of an object: `namespace/name`, or `name` when cluster-scoped. */
-export function objectKey(obj: KubernetesObject): string {
+export function objectKey(obj: NamedObject): string {
   return keyOf({ namespace: obj.metadata?.namespace ?? "", name: obj.metadata?.name ?? "" });
 }
 
@@ -22,7 +29,7 @@ export function parseKey(key: string): ObjectKey {
 }
 
 /** Log fields that identify an object in every log line about it. */
-export function objectFields(ref: KubernetesObject | ObjectKey | string): { namespace?: string; name: string } {
+export function objectFields(ref: NamedObject | ObjectKey | string): { namespace?: string; name: string } {
   const { namespace, name } =
     typeof ref === "string"
       ? parseKey(ref)
@@ -32,13 +39,11 @@ export function objectFields(ref: KubernetesObject | ObjectKey | string): { name
   return namespace ? { namespace, name } : { name };
 }
 
-function isObjectKey(ref: KubernetesObject | ObjectKey): ref is ObjectKey {
+function isObjectKey(ref: NamedObject | ObjectKey): ref is ObjectKey {
   return typeof (ref as ObjectKey).name === "string" && !("metadata" in ref);
 }
 
 export interface SnapshotDiff<T> {
-  /** The store after the relist. */
-  next: Map<string, T>;
   added: T[];
   updated: { oldObj: T; newObj: T }[];
   /** Last known state of objects that vanished while the watch was down. */
@@ -53,11 +58,11 @@ export function diffSnapshot<T extends KubernetesObject>(
   previous: ReadonlyMap<string, T>,
   items: readonly T[],
 ): SnapshotDiff<T> {
-  const next = new Map<string, T>();
-  const diff: SnapshotDiff<T> = { next, added: [], updated: [], deleted: [] };
+  const listed = new Set<string>();
+  const diff: SnapshotDiff<T> = { added: [], updated: [], deleted: [] };
   for (const obj of items) {
     const key = objectKey(obj);
-    next.set(key, obj);
+    listed.add(key);
     const old = previous.get(key);
     if (!old) {
       diff.added.push(obj);
@@ -69,7 +74,148 @@ export function diffSnapshot<T extends KubernetesObject>(
     }
   }
   for (const [key, old] of previous) {
-    if (!next.has(key)) diff.deleted.push(old);
+    if (!listed.has(key)) diff.deleted.push(old);
   }
   return diff;
+}
+
+/**
+ * The values an object is indexed under, like client-go's IndexFunc: none, one or several. It sees
+ * every cached object, including ones that do not match their kind's schema, and must not throw.
+ */
+export type IndexFunction<T> = (obj: T) => readonly string[];
+
+/** The index every informer has: objects by metadata.namespace ("" when cluster-scoped). */
+export const NAMESPACE_INDEX = "namespace";
+export const byNamespace: IndexFunction<KubernetesObject> = (obj) => [obj.metadata?.namespace ?? ""];
+
+/** byIndex() or indexKeys() named an index that was never added. */
+export class UnknownIndexError extends Error {
+  override readonly name = "UnknownIndexError";
+  constructor(index: string) {
+    super(`no index named ${JSON.stringify(index)}; add it with addIndexer() first`);
+  }
+}
+
+/** addIndexer() with a name already taken by another function. */
+export class IndexConflictError extends Error {
+  override readonly name = "IndexConflictError";
+  constructor(index: string) {
+    super(`an index named ${JSON.stringify(index)} exists with another function`);
+  }
+}
+
+interface Index<T> {
+  values: IndexFunction<T>;
+  /** Index value → keys of the objects indexed under it. */
+  keysByValue: Map<string, Set<string>>;
+  /** Object key → the values it is indexed under now, so that an update can move it. */
+  valuesByKey: Map<string, readonly string[]>;
+}
+
+export interface IndexedStoreOptions<T> {
+  /** An index function threw: the object is left out of that index (and the error reported here). */
+  onIndexError?: (index: string, obj: T, error: unknown) => void;
+}
+
+/** What readers of a cache use: an Informer, or an IndexedStore standing in for one in tests. */
+export type IndexedCache<T extends KubernetesObject> = Pick<
+  IndexedStore<T>,
+  "get" | "addIndexer" | "byIndex" | "indexKeys"
+>;
+
+/**
+ * Objects by key, with secondary indexes kept up to date on every write, like client-go's
+ * ThreadSafeStore: byIndex costs the size of the answer, not of the store.
+ */
+export class IndexedStore<T extends KubernetesObject> {
+  readonly #items = new Map<string, T>();
+  readonly #indexes = new Map<string, Index<T>>();
+  readonly #onIndexError: IndexedStoreOptions<T>["onIndexError"];
+
+  constructor(options: IndexedStoreOptions<T> = {}) {
+    this.#onIndexError = options.onIndexError;
+  }
+
+  /** The objects by key, read-only. */
+  get items(): ReadonlyMap<string, T> {
+    return this.#items;
+  }
+
+  get(key: string): T | undefined {
+    return this.#items.get(key);
+  }
+
+  values(): IterableIterator<T> {
+    return this.#items.values();
+  }
+
+  set(key: string, obj: T): void {
+    this.#items.set(key, obj);
+    for (const [name, index] of this.#indexes) this.#reindex(name, index, key, obj);
+  }
+
+  /** Removes the object; returns it, or undefined when there was none. */
+  delete(key: string): T | undefined {
+    const obj = this.#items.get(key);
+    if (obj === undefined) return undefined;
+    this.#items.delete(key);
+    for (const [name, index] of this.#indexes) this.#reindex(name, index, key, undefined);
+    return obj;
+  }
+
+  /**
+   * Adds an index and indexes the objects already stored. Adding the same function under the same
+   * name again does nothing, so that every module that needs an index may add it.
+   */
+  addIndexer(name: string, values: IndexFunction<T>): void {
+    const existing = this.#indexes.get(name);
+    if (existing) {
+      if (existing.values !== values) throw new IndexConflictError(name);
+      return;
+    }
+    const index: Index<T> = { values, keysByValue: new Map(), valuesByKey: new Map() };
+    this.#indexes.set(name, index);
+    for (const [key, obj] of this.#items) this.#reindex(name, index, key, obj);
+  }
+
+  /** The objects indexed under `value`, in no particular order. */
+  byIndex(name: string, value: string): T[] {
+    return this.indexKeys(name, value).map((key) => this.#items.get(key)!);
+  }
+
+  /** The keys of the objects indexed under `value`. */
+  indexKeys(name: string, value: string): string[] {
+    const index = this.#indexes.get(name);
+    if (!index) throw new UnknownIndexError(name);
+    return [...(index.keysByValue.get(value) ?? [])];
+  }
+
+  /** Moves `key` from the values it was indexed under to those of `obj` (none when deleted). */
+  #reindex(name: string, index: Index<T>, key: string, obj: T | undefined): void {
+    const before = index.valuesByKey.get(key) ?? [];
+    const after = obj === undefined ? [] : this.#valuesOf(name, index, obj);
+    for (const value of before) {
+      if (after.includes(value)) continue;
+      const keys = index.keysByValue.get(value);
+      keys?.delete(key);
+      if (keys?.size === 0) index.keysByValue.delete(value);
+    }
+    for (const value of after) {
+      const keys = index.keysByValue.get(value);
+      if (keys) keys.add(key);
+      else index.keysByValue.set(value, new Set([key]));
+    }
+    if (after.length > 0) index.valuesByKey.set(key, after);
+    else index.valuesByKey.delete(key);
+  }
+
+  #valuesOf(name: string, index: Index<T>, obj: T): readonly string[] {
+    try {
+      return [...new Set(index.values(obj))];
+    } catch (error) {
+      this.#onIndexError?.(name, obj, error);
+      return [];
+    }
+  }
 }

@@ -3,19 +3,19 @@
  * the scale subresource, while this process leads. With mode External it never writes.
  */
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { API_VERSION } from "../api/meta.ts";
+import { addAgentIndexes, BY_SCALING_MODE } from "../api/indexes.ts";
+import { AGENT_KIND } from "../api/registry.ts";
 import type { Dispatcher } from "../delegation/dispatcher.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import type { EventRecorder } from "../runtime/events.ts";
-import type { Informer } from "../runtime/informer.ts";
 import { errorFields, type Logger } from "../runtime/log.ts";
-import { objectKey } from "../runtime/store.ts";
-import { parseAgent } from "../team/lookup.ts";
+import { resourcePath } from "../runtime/resource.ts";
+import { type IndexedCache, objectKey } from "../runtime/store.ts";
 import { desiredReplicas, ScaleDownWindow } from "./desired.ts";
 
 export interface AutoscalerDeps {
   client: KubeClient;
-  agents: Informer<KubernetesObject>;
+  agents: IndexedCache<KubernetesObject>;
   dispatcher: Pick<Dispatcher, "load">;
   events: EventRecorder;
   logger: Logger;
@@ -32,6 +32,7 @@ export class Autoscaler {
 
   constructor(deps: AutoscalerDeps) {
     this.#deps = deps;
+    addAgentIndexes(deps.agents);
   }
 
   start(): void {
@@ -49,8 +50,8 @@ export class Autoscaler {
   async tick(): Promise<void> {
     const now = (this.#deps.now ?? Date.now)();
     const seen = new Set<string>();
-    for (const obj of this.#deps.agents.list()) {
-      const agent = parseAgent(obj);
+    for (const obj of this.#deps.agents.byIndex(BY_SCALING_MODE, "Operator")) {
+      const agent = AGENT_KIND.parseCached(obj);
       const scaling = agent?.spec.scaling;
       if (!agent || scaling?.mode !== "Operator" || agent.metadata.deletionTimestamp) continue;
       const key = objectKey(obj);
@@ -62,7 +63,8 @@ export class Autoscaler {
       const target = this.#window.target(key, current, wanted, now, scaling.scaleDownDelaySeconds * 1000);
       if (target === current) continue;
       try {
-        await this.#deps.client.request("PATCH", `/apis/${API_VERSION}/namespaces/${ns}/agents/${name}/scale`, {
+        const path = resourcePath(AGENT_KIND.gvr, { namespace: ns, name, subresource: "scale" });
+        await this.#deps.client.request("PATCH", path, {
           body: { spec: { replicas: target } },
           contentType: "application/merge-patch+json",
         });
@@ -77,6 +79,6 @@ export class Autoscaler {
         this.#deps.logger.warn({ namespace: ns, name, ...errorFields(error) }, "scaling failed; retrying next tick");
       }
     }
-    for (const obj of this.#deps.agents.list()) if (!seen.has(objectKey(obj))) this.#window.forget(objectKey(obj));
+    this.#window.retainOnly(seen);
   }
 }

@@ -38,7 +38,8 @@ export class ScaleDownWindow {
     return Math.min(current, Math.max(...history.map((h) => h.replicas)));
   }
 
-  forget(key: string): void {
-    this.#history.delete(key);
+  /** Drops the history of every key not in `keys`: agents deleted or no longer scaled by the operator. */
+  retainOnly(keys: ReadonlySet<string>): void {
+    for (const key of this.#history.keys()) if (!keys.has(key)) this.#history.delete(key);
   }
 }

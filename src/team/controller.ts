@@ -1,13 +1,14 @@
 /** The AgentTeam controller: its primary informer, the NetworkPolicies it owns, and the Agents it watches. */
-import type { KubernetesObject, V1NetworkPolicyEgressRule } from "@kubernetes/client-node";
-import { API_VERSION } from "../api/meta.ts";
+import type { KubernetesObject, V1NetworkPolicy, V1NetworkPolicyEgressRule } from "@kubernetes/client-node";
+import { addTeamIndexes, BY_AGENT } from "../api/indexes.ts";
+import { AGENT_TEAM_KIND } from "../api/registry.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { Controller, type Request } from "../runtime/controller.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { Informer } from "../runtime/informer.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { ControllerMetrics } from "../runtime/metrics.ts";
-import { agentsNamedBy } from "./lookup.ts";
+import { type IndexedCache, objectKey, parseKey } from "../runtime/store.ts";
 import { teamReconciler } from "./reconcile.ts";
 
 export interface TeamControllerDeps {
@@ -20,7 +21,7 @@ export interface TeamControllerDeps {
   agents: Informer<KubernetesObject>;
   teams: Informer<KubernetesObject>;
   /** NetworkPolicies with app.kubernetes.io/managed-by=clawcrew. */
-  networkPolicies: Informer<KubernetesObject>;
+  networkPolicies: Informer<V1NetworkPolicy>;
   /** Where the operator's pods run (--operator-namespace). */
   operatorNamespace: string;
   /** Labels selecting the operator's pods (--operator-pod-labels). */
@@ -31,24 +32,16 @@ export interface TeamControllerDeps {
   agentEgress?: V1NetworkPolicyEgressRule[];
 }
 
-/** Agent → requests for the teams of its namespace that name it (readiness changes count). */
-export function teamsNamingAgent(teams: Informer<KubernetesObject>): (agent: KubernetesObject) => Request[] {
-  return (agent) => {
-    const namespace = agent.metadata?.namespace ?? "";
-    const name = agent.metadata?.name ?? "";
-    const out: Request[] = [];
-    for (const team of teams.list()) {
-      if (team.metadata?.namespace !== namespace) continue;
-      if (agentsNamedBy(team).includes(name)) out.push({ namespace, name: team.metadata.name ?? "" });
-    }
-    return out;
-  };
+/** Agent → requests for the teams that name it (readiness changes count). Needs BY_AGENT on `teams`. */
+export function teamsNamingAgent(teams: IndexedCache<KubernetesObject>): (agent: KubernetesObject) => Request[] {
+  return (agent) => teams.indexKeys(BY_AGENT, objectKey(agent)).map(parseKey);
 }
 
 export function createTeamController(deps: TeamControllerDeps): Controller {
+  addTeamIndexes(deps.teams);
   return new Controller({
     name: "agentteam",
-    forKind: { apiVersion: API_VERSION, kind: "AgentTeam" },
+    forKind: { apiVersion: AGENT_TEAM_KIND.apiVersion, kind: AGENT_TEAM_KIND.kind },
     primary: deps.teams,
     owns: [{ informer: deps.networkPolicies }],
     watches: [{ informer: deps.agents, map: teamsNamingAgent(deps.teams) }],

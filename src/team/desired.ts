@@ -15,23 +15,13 @@ import type {
   V1NetworkPolicyIngressRule,
   V1NetworkPolicyPeer,
   V1ObjectMeta,
-  V1OwnerReference,
 } from "@kubernetes/client-node";
-import { LABEL_AGENT } from "../agent/names.ts";
+import { LABEL_AGENT } from "../api/labels.ts";
+import { AGENT_TEAM_KIND } from "../api/registry.ts";
 import type { AgentTeam } from "../api/team.ts";
 import { GATEWAY_PORT } from "../openclaw/version.ts";
 import { teamAgents } from "./topology.ts";
 import { teamDelegators } from "./view.ts";
-
-export const LABEL_TEAM = "clawcrew.io/team";
-
-/** Labels on every object an AgentTeam owns; the managed-by label puts them in the operator's caches. */
-export const teamLabels = (team: string) => ({
-  "app.kubernetes.io/component": "team",
-  "app.kubernetes.io/managed-by": "clawcrew",
-  "app.kubernetes.io/part-of": "clawcrew",
-  [LABEL_TEAM]: team,
-});
 
 export const teamObjectNames = (team: string) => ({
   gatewaysPolicy: `${team}-gateways`,
@@ -73,23 +63,12 @@ function operatorPeer(opts: NetworkOptions): V1NetworkPolicyPeer {
   };
 }
 
-export function teamOwnerReference(team: AgentTeam): V1OwnerReference {
-  return {
-    apiVersion: team.apiVersion,
-    kind: "AgentTeam",
-    name: team.metadata.name!,
-    uid: team.metadata.uid!,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
-}
-
 function meta(team: AgentTeam, name: string): V1ObjectMeta {
   return {
     name,
     namespace: team.metadata.namespace!,
-    labels: teamLabels(team.metadata.name!),
-    ownerReferences: [teamOwnerReference(team)],
+    labels: AGENT_TEAM_KIND.labels(team.metadata.name!),
+    ownerReferences: [AGENT_TEAM_KIND.ownerReference(team)],
   };
 }
 

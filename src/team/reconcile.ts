@@ -8,8 +8,8 @@
  */
 
 import type { KubernetesObject, V1NetworkPolicy } from "@kubernetes/client-node";
-import { API_VERSION } from "../api/meta.ts";
-import { AgentTeam, type AgentTeamStatus } from "../api/team.ts";
+import { AGENT_KIND, AGENT_TEAM_KIND, ObjectSchemaError } from "../api/registry.ts";
+import type { AgentTeam, AgentTeamStatus } from "../api/team.ts";
 import { applyStatusIfChanged, deleteIgnoringNotFound } from "../runtime/apply.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { findCondition } from "../runtime/conditions.ts";
@@ -17,9 +17,10 @@ import type { Reconciler } from "../runtime/controller.ts";
 import { FieldValidationError, isInvalid } from "../runtime/errors.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { Informer } from "../runtime/informer.ts";
-import { applyControlled, NotControlledError } from "../runtime/owned.ts";
+import type { Logger } from "../runtime/log.ts";
+import { applyControlled, BY_CONTROLLER, controllerUid, NotControlledError } from "../runtime/owned.ts";
 import { keyOf } from "../runtime/store.ts";
-import { LABEL_TEAM, type NetworkOptions, networkPolicies } from "./desired.ts";
+import { type NetworkOptions, networkPolicies } from "./desired.ts";
 import { type ObservedMember, teamStatus } from "./status.ts";
 import { teamAgents } from "./topology.ts";
 
@@ -31,47 +32,59 @@ export interface TeamReconcilerDeps {
   teams: Informer<KubernetesObject>;
   agents: Informer<KubernetesObject>;
   /** NetworkPolicies labelled app.kubernetes.io/managed-by=clawcrew. */
-  networkPolicies: Informer<KubernetesObject>;
+  networkPolicies: Informer<V1NetworkPolicy>;
   events: EventRecorder;
   network: NetworkOptions;
 }
 
-interface AgentLike {
-  spec?: { replicas?: number };
-  status?: { readyReplicas?: number; conditions?: { type: string; status: string; message?: string }[] };
-}
-
 function observeMember(agents: Informer<KubernetesObject>, namespace: string, name: string): ObservedMember {
-  const obj = agents.get(keyOf({ namespace, name })) as (KubernetesObject & AgentLike) | undefined;
+  const obj = agents.get(keyOf({ namespace, name }));
   if (!obj || obj.metadata?.deletionTimestamp) {
     return { agent: name, found: false, ready: false, readyReplicas: 0, desiredReplicas: 0 };
   }
-  const ready = obj.status?.conditions?.find((c) => c.type === "Ready");
+  const agent = AGENT_KIND.parseCached(obj);
+  if (!agent)
+    return {
+      agent: name,
+      found: true,
+      ready: false,
+      readyReplicas: 0,
+      desiredReplicas: 0,
+      readyMessage: "the Agent does not match the schema",
+    };
+  const ready = findCondition(agent.status?.conditions, "Ready");
   return {
     agent: name,
     found: true,
     ready: ready?.status === "True",
-    readyReplicas: obj.status?.readyReplicas ?? 0,
-    desiredReplicas: obj.spec?.replicas ?? 1,
+    readyReplicas: agent.status?.readyReplicas ?? 0,
+    desiredReplicas: agent.spec.replicas,
     readyMessage: ready?.message,
   };
 }
 
+/** The team, or undefined after reporting why it does not match the schema. */
+function parseTeam(raw: KubernetesObject, events: EventRecorder, logger: Logger): AgentTeam | undefined {
+  try {
+    return AGENT_TEAM_KIND.parse(raw);
+  } catch (error) {
+    if (!(error instanceof ObjectSchemaError)) throw error;
+    // Admission validates every AgentTeam; this only happens with a CRD older than the operator.
+    events.event(raw, "Warning", "InvalidSpec", error.details.slice(0, 1024));
+    logger.warn({ problem: error.details }, "AgentTeam does not match the schema");
+    return undefined;
+  }
+}
+
 export function teamReconciler(deps: TeamReconcilerDeps): Reconciler {
+  deps.networkPolicies.addIndexer(BY_CONTROLLER, controllerUid);
   return async (request, context) => {
     const { client } = deps;
     const { signal, logger } = context;
     const raw = deps.teams.get(keyOf(request));
     if (!raw || raw.metadata?.deletionTimestamp) return;
-    const parsed = AgentTeam.safeParse(raw);
-    if (!parsed.success) {
-      // Admission validates every AgentTeam; this only happens with a CRD older than the operator.
-      const message = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-      deps.events.event(raw, "Warning", "InvalidSpec", message.slice(0, 1024));
-      logger.warn({ problem: message }, "AgentTeam does not match the schema");
-      return { requeueAfter: INVALID_TEAM_RECHECK_MS };
-    }
-    const team = parsed.data;
+    const team = parseTeam(raw, deps.events, logger);
+    if (!team) return { requeueAfter: INVALID_TEAM_RECHECK_MS };
     const previous = team.status;
 
     // NetworkPolicies: apply the wanted ones, then remove the ones this team owns and no longer wants.
@@ -90,12 +103,9 @@ export function teamReconciler(deps: TeamReconcilerDeps): Reconciler {
     }
     const networkConflict = conflicts.length > 0 ? new NotControlledError(conflicts).message : undefined;
     const wanted = new Set(desired.map((p) => p.metadata!.name!));
-    for (const existing of deps.networkPolicies.list()) {
-      const meta = existing.metadata;
-      if (meta?.namespace !== request.namespace || wanted.has(meta.name ?? "")) continue;
-      if (meta.labels?.[LABEL_TEAM] !== request.name) continue;
-      const owned = meta.ownerReferences?.some((r) => r.uid === team.metadata.uid && r.controller === true);
-      if (!owned) continue;
+    for (const existing of deps.networkPolicies.byIndex(BY_CONTROLLER, team.metadata.uid ?? "")) {
+      const meta = existing.metadata!;
+      if (wanted.has(meta.name ?? "")) continue;
       await deleteIgnoringNotFound(
         client,
         {
@@ -116,7 +126,12 @@ export function teamReconciler(deps: TeamReconcilerDeps): Reconciler {
     recordTransitions(deps.events, raw, previous, status);
     await applyStatusIfChanged(
       client,
-      { apiVersion: API_VERSION, kind: "AgentTeam", namespace: request.namespace, name: request.name },
+      {
+        apiVersion: AGENT_TEAM_KIND.apiVersion,
+        kind: AGENT_TEAM_KIND.kind,
+        namespace: request.namespace,
+        name: request.name,
+      },
       previous,
       status,
       { signal },

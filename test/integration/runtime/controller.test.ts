@@ -93,7 +93,7 @@ describe("Controller", () => {
     t.defer(() => controller.stop());
     await controller.start();
 
-    const child = (name: string) => children.get(`${namespace}/${name}-child`);
+    const child = (name: string) => children.get(keyOf({ namespace, name: `${name}-child` }));
     const primary = (name: string, data: Record<string, string>): V1ConfigMap => ({
       metadata: { name, labels: { role: "primary" } },
       data,

@@ -3,11 +3,12 @@ import { describe, expect, it } from "vitest";
 import { desiredObjects, type ResolvedInputs } from "../../../src/agent/desired.ts";
 import { agentsOfTeam, delegatorsOfAgent, teamWatches } from "../../../src/agent/watches.ts";
 import { Agent } from "../../../src/api/agent.ts";
+import { addTeamIndexes, BY_AGENT } from "../../../src/api/indexes.ts";
 import { AgentTeam } from "../../../src/api/team.ts";
 import { validateOpenClawConfig } from "../../../src/openclaw/schema.ts";
 import { WorkspaceError } from "../../../src/openclaw/workspace.ts";
 import type { Informer } from "../../../src/runtime/informer.ts";
-import { objectKey } from "../../../src/runtime/store.ts";
+import { IndexedStore, objectKey } from "../../../src/runtime/store.ts";
 import { MAX_TEAM_APPENDIX_BYTES, TEAM_APPENDIX_HEADING } from "../../../src/team/files.ts";
 import { leadViewOf } from "../../../src/team/view.ts";
 
@@ -121,12 +122,11 @@ describe("desiredObjects for a lead", () => {
   });
 });
 
-/** Just enough of an Informer for the map functions: get and list over a mutable map. */
-function fakeInformer(objects: Map<string, KubernetesObject>): Informer<KubernetesObject> {
-  return {
-    get: (key: string) => objects.get(key),
-    list: () => [...objects.values()],
-  } as unknown as Informer<KubernetesObject>;
+/** Stands in for an informer's cache: the map functions only read it. */
+function cache(...objects: KubernetesObject[]): IndexedStore<KubernetesObject> {
+  const store = new IndexedStore<KubernetesObject>();
+  for (const obj of objects) store.set(objectKey(obj), obj);
+  return store;
 }
 
 const raw = (obj: Agent | AgentTeam) => structuredClone(obj) as unknown as KubernetesObject;
@@ -143,9 +143,10 @@ describe("Agent controller watches for teams", () => {
   });
 
   it("maps an Agent to the delegators that list it, only when its roster fields change", () => {
-    const teams = new Map([["ns/company", raw(company)]]);
-    const agentObjects = new Map<string, KubernetesObject>();
-    const map = delegatorsOfAgent(fakeInformer(teams), fakeInformer(agentObjects));
+    const teams = cache(raw(company));
+    addTeamIndexes(teams);
+    const agentObjects = cache();
+    const map = delegatorsOfAgent(teams, agentObjects);
     const writer = raw(agent("writer", { description: "Writes." }));
     agentObjects.set(objectKey(writer), writer);
     expect(map(writer)).toEqual([{ namespace: "ns", name: "ceo" }]); // added
@@ -167,10 +168,14 @@ describe("Agent controller watches for teams", () => {
     expect(map(ceo)).toEqual([]); // nobody delegates to the lead
   });
 
-  it("builds both watch sources", () => {
-    const informer = fakeInformer(new Map());
-    const sources = teamWatches(informer, informer);
+  it("builds both watch sources, and indexes the teams by the agents they name", () => {
+    const teams = cache(raw(company));
+    const sources = teamWatches(
+      teams as unknown as Informer<KubernetesObject>,
+      cache() as unknown as Informer<KubernetesObject>,
+    );
     expect(sources).toHaveLength(2);
     expect(sources[0]!.map).toBe(agentsOfTeam);
+    expect(teams.indexKeys(BY_AGENT, "ns/writer")).toEqual(["ns/company"]);
   });
 });

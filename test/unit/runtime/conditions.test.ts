@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  type Condition,
-  conditionsEqual,
-  findCondition,
-  isConditionTrue,
-  removeCondition,
-  setCondition,
-} from "../../../src/runtime/conditions.ts";
+import type { Condition } from "../../../src/api/meta.ts";
+import { findCondition, setCondition } from "../../../src/runtime/conditions.ts";
 
 const T0 = new Date("2026-01-01T00:00:00.123Z");
 const T1 = new Date("2026-01-01T00:05:00.000Z");
@@ -70,24 +64,12 @@ describe("setCondition", () => {
   });
 });
 
-describe("condition helpers", () => {
+describe("findCondition", () => {
   const list = setCondition(setCondition([], ready("True"), T0), { ...ready("False"), type: "Degraded" }, T0);
 
-  it("findCondition / isConditionTrue look up by type", () => {
+  it("looks up by type", () => {
     expect(findCondition(list, "Degraded")?.status).toBe("False");
     expect(findCondition(list, "Missing")).toBeUndefined();
-    expect(isConditionTrue(list, "Ready")).toBe(true);
-    expect(isConditionTrue(list, "Degraded")).toBe(false);
-    expect(isConditionTrue(undefined, "Ready")).toBe(false);
-  });
-
-  it("removeCondition removes by type", () => {
-    expect(removeCondition(list, "Ready").map((c) => c.type)).toEqual(["Degraded"]);
-  });
-
-  it("conditionsEqual ignores order but not content", () => {
-    expect(conditionsEqual(list, [...list].reverse())).toBe(true);
-    expect(conditionsEqual(list, setCondition(list, ready("True", "Ready", "changed"), T1))).toBe(false);
-    expect(conditionsEqual(list, setCondition(list, ready("True"), T1))).toBe(true); // a no-op set
+    expect(findCondition(undefined, "Ready")).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -339,13 +339,16 @@ describe("KubeClient over a loaded connection", () => {
 
 describe("the operator's import graph", () => {
   it("does not load @kubernetes/client-node", async () => {
-    // main.ts with an unknown flag resolves all of the operator's static imports, then exits 2.
+    // Every runtime module, then main.ts with an unknown flag: that resolves all of the operator's static imports and exits 2.
+    const runtimeModules = readdirSync(path.join(repoRoot, "src/runtime"))
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => `src/runtime/${f}`);
     const script = `
       import { registerHooks } from "node:module";
       const urls = [];
       registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); urls.push(r.url); return r; } });
       process.on("exit", () => process.stdout.write(JSON.stringify(urls)));
-      for (const m of ["src/runtime/index.ts", "src/runtime/kubeconfig.ts", "src/operator/operator.ts"]) {
+      for (const m of ${JSON.stringify([...runtimeModules, "src/operator/operator.ts"])}) {
         await import(new URL(m, ${JSON.stringify(`file://${repoRoot}/`)}).href);
       }
       process.argv = [process.execPath, "main.ts", "--no-such-flag"];

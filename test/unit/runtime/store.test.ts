@@ -1,6 +1,15 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { diffSnapshot, keyOf, objectFields, objectKey, parseKey } from "../../../src/runtime/store.ts";
+import {
+  diffSnapshot,
+  IndexConflictError,
+  IndexedStore,
+  keyOf,
+  objectFields,
+  objectKey,
+  parseKey,
+  UnknownIndexError,
+} from "../../../src/runtime/store.ts";
 
 function cm(name: string, resourceVersion: string, uid = `uid-${name}`, namespace = "ns"): KubernetesObject {
   return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace, resourceVersion, uid } };
@@ -40,7 +49,6 @@ describe("diffSnapshot (relist after 410 Gone)", () => {
     ]);
     expect(names(diff.deleted)).toEqual(["deleted"]);
     expect(diff.deleted[0]).toBe(before.get("ns/deleted")); // the last known state
-    expect([...diff.next.keys()].sort()).toEqual(["ns/changed", "ns/created", "ns/kept"]);
   });
 
   it("treats a re-created object (same key, new uid) as a delete and an add", () => {
@@ -56,5 +64,74 @@ describe("diffSnapshot (relist after 410 Gone)", () => {
     expect([same.added, same.updated, same.deleted]).toEqual([[], [], []]);
     const fresh = diffSnapshot(new Map(), objects);
     expect(names(fresh.added)).toEqual(["a", "b"]);
+  });
+});
+
+describe("IndexedStore", () => {
+  const labelled = (name: string, team: string | undefined, namespace = "ns"): KubernetesObject => ({
+    metadata: { name, namespace, ...(team !== undefined && { labels: { team } }) },
+  });
+  const byTeam = (obj: KubernetesObject) => (obj.metadata?.labels?.team ? [obj.metadata.labels.team] : []);
+  const keys = (s: IndexedStore<KubernetesObject>, value: string) => s.indexKeys("team", value).sort();
+
+  it("indexes on set, moves an object whose value changes, and forgets it on delete", () => {
+    const s = new IndexedStore<KubernetesObject>();
+    s.addIndexer("team", byTeam);
+    s.set("ns/a", labelled("a", "red"));
+    s.set("ns/b", labelled("b", "red"));
+    expect(keys(s, "red")).toEqual(["ns/a", "ns/b"]);
+
+    s.set("ns/a", labelled("a", "blue"));
+    expect(keys(s, "red")).toEqual(["ns/b"]);
+    expect(s.byIndex("team", "blue").map((o) => o.metadata?.name)).toEqual(["a"]);
+
+    s.set("ns/b", labelled("b", undefined));
+    expect(keys(s, "red")).toEqual([]);
+    expect(s.delete("ns/a")?.metadata?.name).toBe("a");
+    expect(s.delete("ns/a")).toBeUndefined();
+    expect(keys(s, "blue")).toEqual([]);
+  });
+
+  it("indexes an object under each distinct value its function returns", () => {
+    const s = new IndexedStore<KubernetesObject>();
+    s.addIndexer("letters", (o) => [...(o.metadata?.name ?? "")]);
+    s.set("ns/abba", labelled("abba", undefined));
+    expect(s.indexKeys("letters", "a")).toEqual(["ns/abba"]);
+    expect(s.indexKeys("letters", "b")).toEqual(["ns/abba"]);
+    s.set("ns/abba", labelled("ab", undefined));
+    s.delete("ns/abba");
+    expect(s.indexKeys("letters", "a")).toEqual([]);
+  });
+
+  it("indexes the objects already stored when an index is added later", () => {
+    const s = new IndexedStore<KubernetesObject>();
+    s.set("ns/a", labelled("a", "red"));
+    s.set("other/a", labelled("a", "red", "other"));
+    s.addIndexer("team", byTeam);
+    expect(keys(s, "red")).toEqual(["ns/a", "other/a"]);
+  });
+
+  it("accepts the same function under the same name again, refuses another one, and names unknown indexes", () => {
+    const s = new IndexedStore<KubernetesObject>();
+    s.addIndexer("team", byTeam);
+    s.addIndexer("team", byTeam);
+    expect(() => s.addIndexer("team", () => [])).toThrow(IndexConflictError);
+    expect(() => s.byIndex("nope", "x")).toThrow(UnknownIndexError);
+  });
+
+  it("leaves an object out of an index whose function throws, and reports it", () => {
+    const errors: string[] = [];
+    const s = new IndexedStore<KubernetesObject>({
+      onIndexError: (index, obj) => errors.push(`${index} ${obj.metadata?.name}`),
+    });
+    s.addIndexer("team", (o) => {
+      if (o.metadata?.name === "bad") throw new Error("boom");
+      return byTeam(o);
+    });
+    s.set("ns/bad", labelled("bad", "red"));
+    s.set("ns/good", labelled("good", "red"));
+    expect(keys(s, "red")).toEqual(["ns/good"]);
+    expect(errors).toEqual(["team bad"]);
+    expect(s.get("ns/bad")).toBeDefined();
   });
 });

@@ -3,7 +3,7 @@ import pino from "pino";
 import { expect, it } from "vitest";
 import type { KubeClient } from "../../../src/runtime/client.ts";
 import type { EventRecorder } from "../../../src/runtime/events.ts";
-import type { Informer } from "../../../src/runtime/informer.ts";
+import { IndexedStore, objectKey } from "../../../src/runtime/store.ts";
 import { Autoscaler } from "../../../src/scaling/autoscaler.ts";
 
 function agent(name: string, replicas: number, mode: "Operator" | "External"): KubernetesObject {
@@ -22,7 +22,8 @@ function agent(name: string, replicas: number, mode: "Operator" | "External"): K
 }
 
 it("scales Operator-mode swarms through the scale subresource and leaves External ones alone", async () => {
-  const objects = [agent("swarm", 1, "Operator"), agent("keda", 1, "External")];
+  const agents = new IndexedStore<KubernetesObject>();
+  for (const obj of [agent("swarm", 1, "Operator"), agent("keda", 1, "External")]) agents.set(objectKey(obj), obj);
   const writes: { verb: string; path: string; body: unknown }[] = [];
   const events: string[] = [];
   let now = 0;
@@ -30,7 +31,7 @@ it("scales Operator-mode swarms through the scale subresource and leaves Externa
     client: {
       request: async (verb: string, path: string, o: { body: unknown }) => writes.push({ verb, path, body: o.body }),
     } as unknown as KubeClient,
-    agents: { list: () => objects } as unknown as Informer<KubernetesObject>,
+    agents,
     dispatcher: { load: () => ({ queued: 6, inFlight: 1, readyPods: 1, capacity: 1 }) },
     events: { event: (_o: unknown, _t: string, reason: string) => events.push(reason) } as unknown as EventRecorder,
     logger: pino({ level: "silent" }),
@@ -48,12 +49,12 @@ it("scales Operator-mode swarms through the scale subresource and leaves Externa
   expect(events).toEqual(["Scaled"]);
 
   // The write landed; the load is gone, but the scale-down delay has not passed.
-  objects[0] = agent("swarm", 4, "Operator"); // an informer delivers a new object on update
+  agents.set("ns/swarm", agent("swarm", 4, "Operator")); // an informer delivers a new object on update
   const idle = new Autoscaler({
     client: {
       request: async (verb: string, path: string, o: { body: unknown }) => writes.push({ verb, path, body: o.body }),
     } as unknown as KubeClient,
-    agents: { list: () => objects } as unknown as Informer<KubernetesObject>,
+    agents,
     dispatcher: { load: () => ({ queued: 0, inFlight: 0, readyPods: 4, capacity: 4 }) },
     events: { event: () => {} } as unknown as EventRecorder,
     logger: pino({ level: "silent" }),

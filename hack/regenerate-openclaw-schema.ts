@@ -1,19 +1,19 @@
 /**
- * Writes openclaw-config.schema.json from `openclaw config schema` of the pinned OpenClaw
+ * Writes src/openclaw/openclaw-config.schema.json from `openclaw config schema` of the pinned OpenClaw
  * (installed by hack/openclaw.sh). With --check, exits 1 when the committed file differs.
  *
- *   hack/node24.sh node src/openclaw/regenerate-schema.ts [--check]
+ *   hack/node24.sh node hack/regenerate-openclaw-schema.ts [--check]
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CONFIG_SCHEMA_FILE } from "./version.ts";
+import { CONFIG_SCHEMA_FILE } from "../src/openclaw/version.ts";
 
 /** The schema as the pinned OpenClaw prints it, run with an empty state dir so no local plugins leak in. */
 export function printOpenClawSchema(): string {
-  const installer = fileURLToPath(new URL("../../hack/openclaw.sh", import.meta.url));
+  const installer = fileURLToPath(new URL("openclaw.sh", import.meta.url));
   const entry = execFileSync(installer, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
   const home = mkdtempSync(join(tmpdir(), "openclaw-schema-"));
   try {
