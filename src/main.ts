@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** clawcrew-operator: runs the clawcrew controllers, leading through a Lease. */
 import type { Server } from "node:http";
-import { createDelegationServer, shuttingDownError } from "./endpoint/server.ts";
+import { createDelegationServer, shuttingDownError } from "./delegation-endpoint/server.ts";
 import { address, listen, serveMetrics, serveProbes } from "./operator/http.ts";
 import { createMetrics } from "./operator/metrics.ts";
 import { Operator } from "./operator/operator.ts";

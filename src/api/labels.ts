@@ -31,3 +31,8 @@ export const LABEL_DELEGATOR = "clawcrew.io/delegator";
 export const ANNOTATION_CONFIG_HASH = "clawcrew.io/config-hash";
 /** `"true"` cancels a Delegation and keeps a Failed/Cancelled record. */
 export const ANNOTATION_CANCEL = "clawcrew.io/cancel";
+/**
+ * Set by the delegation endpoint on the Delegations it creates after admitting them: the agents the
+ * Delegation may go to, best first. Only the operator may set it (the chart's admission policy).
+ */
+export const ANNOTATION_ADMITTED = "clawcrew.io/admitted-candidates";

@@ -6,13 +6,14 @@
  */
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation, DelegationReason } from "../api/delegation.ts";
+import { ANNOTATION_ADMITTED } from "../api/labels.ts";
 import type { AgentTeam } from "../api/team.ts";
 import type { Informer } from "../runtime/informer.ts";
 import { keyOf } from "../runtime/store.ts";
 import { parseAgent, teamsInNamespace } from "../team/lookup.ts";
 import { authorize } from "./authorize.ts";
 import type { Clock } from "./clock.ts";
-import { ANNOTATION_ADMITTED, controllerDelegationOwner, creationTime } from "./common.ts";
+import { controllerDelegationOwner, creationTime } from "./delegation-object.ts";
 import type { Admission } from "./dispatcher-deps.ts";
 import { failed } from "./status.ts";
 

@@ -10,7 +10,7 @@ import { keyOf, objectFields } from "../runtime/store.ts";
 import type { AbortReason } from "./attempt.ts";
 import { type Clock, realClock } from "./clock.ts";
 import { Committer } from "./commit.ts";
-import { isTerminal } from "./common.ts";
+import { isTerminal } from "./delegation-object.ts";
 import type { Admission, AgentLoad, DispatcherDeps, SubmitResult } from "./dispatcher-deps.ts";
 import { FencedWrites } from "./fenced-writes.ts";
 import { Scheduler } from "./scheduler.ts";

@@ -4,7 +4,7 @@ import type { Delegation } from "../api/delegation.ts";
 import type { AgentTeam } from "../api/team.ts";
 import { deleteIgnoringNotFound } from "../runtime/apply.ts";
 import type { KubeClient } from "../runtime/client.ts";
-import { controllerDelegationOwner, creationTime } from "./common.ts";
+import { controllerDelegationOwner, creationTime } from "./delegation-object.ts";
 import { effectivePolicy } from "./policy.ts";
 
 /** Deletes `d` when its TTL has passed; otherwise says when to look again. */

@@ -7,7 +7,7 @@
 import type { Delegation, DelegationStatus } from "../api/delegation.ts";
 import { errorFields, type Logger } from "../runtime/log.ts";
 import type { Clock } from "./clock.ts";
-import { isTerminal, lastAttemptId } from "./common.ts";
+import { isTerminal, lastAttemptId } from "./delegation-object.ts";
 import type { StatusWriter } from "./status-writer.ts";
 import { BestEffortWriteDroppedError } from "./write-limiter.ts";
 

@@ -3,7 +3,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation } from "../api/delegation.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { Clock } from "./clock.ts";
-import { isTerminal } from "./common.ts";
+import { isTerminal } from "./delegation-object.ts";
 import type { RecentWrites } from "./recent-writes.ts";
 import { type Ending, finished, type Outputs } from "./status.ts";
 import type { StatusWriter } from "./status-writer.ts";

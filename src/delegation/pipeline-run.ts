@@ -6,16 +6,18 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation, DelegationStatus } from "../api/delegation.ts";
 import { MAX_TASK_BYTES } from "../api/delegation.ts";
+import { ANNOTATION_CANCEL } from "../api/labels.ts";
+import { DELEGATION_KIND } from "../api/registry.ts";
 import type { AgentTeam } from "../api/team.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { isAlreadyExists, isNotFound } from "../runtime/errors.ts";
 import type { Informer } from "../runtime/informer.ts";
 import { resourcePath } from "../runtime/resource.ts";
 import { keyOf } from "../runtime/store.ts";
-import type { DelegationReader } from "./cache.ts";
 import type { Clock } from "./clock.ts";
-import { ANNOTATION_CANCEL, DELEGATIONS, delegationPath, isCancelRequested, isTerminal } from "./common.ts";
+import { delegationPath, isCancelRequested, isTerminal } from "./delegation-object.ts";
 import type { Finish } from "./finish.ts";
+import type { DelegationReader } from "./finished-summary.ts";
 import { pipelineStep, resultSource, stageChild, stageChildren } from "./pipeline.ts";
 import { effectivePolicy } from "./policy.ts";
 import { byteLength, type ResultStore } from "./result.ts";
@@ -98,7 +100,7 @@ export async function runPipeline(deps: PipelineDeps, d: Delegation, team: Agent
         maxAttempts: policy.maxAttempts,
       });
       try {
-        await deps.client.request("POST", resourcePath(DELEGATIONS, { namespace: ns }), { body: child });
+        await deps.client.request("POST", resourcePath(DELEGATION_KIND.gvr, { namespace: ns }), { body: child });
       } catch (error) {
         if (!isAlreadyExists(error)) throw error;
       }

@@ -8,9 +8,10 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import type { z } from "zod";
 import { LABEL_AGENT } from "../agent/names.ts";
 import type { Delegation, DelegationReason, StageStatus, Usage } from "../api/delegation.ts";
+import { LABEL_FROM, LABEL_STAGE, LABEL_TEAM, MANAGED_BY } from "../api/labels.ts";
 import type { AgentTeam } from "../api/team.ts";
 import { ownerReference } from "../runtime/apply.ts";
-import { controllerDelegationOwner, isTerminal, LABEL_FROM, LABEL_STAGE, LABEL_TEAM, MANAGED_BY } from "./common.ts";
+import { controllerDelegationOwner, isTerminal } from "./delegation-object.ts";
 
 type Stage = z.infer<typeof StageStatus>;
 type UsageT = z.infer<typeof Usage>;

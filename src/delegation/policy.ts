@@ -2,7 +2,7 @@
 import type { Agent } from "../api/agent.ts";
 import type { Delegation } from "../api/delegation.ts";
 import type { AgentTeam } from "../api/team.ts";
-import { creationTime } from "./common.ts";
+import { creationTime } from "./delegation-object.ts";
 
 export const DEFAULT_TIMEOUT_SECONDS = 600;
 export const DEFAULT_MAX_ATTEMPTS = 3;

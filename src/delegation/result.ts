@@ -1,12 +1,12 @@
 /** Results: inline in status when small, otherwise in a ConfigMap owned by the Delegation. */
 import type { KubernetesObject, V1ConfigMap } from "@kubernetes/client-node";
 import { type Delegation, MAX_INLINE_RESULT_BYTES } from "../api/delegation.ts";
+import { LABEL_DELEGATION, MANAGED_BY } from "../api/labels.ts";
 import { ownerReference } from "../runtime/apply.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "../runtime/errors.ts";
 import { describeConflict, isControlledBy, NotControlledError } from "../runtime/owned.ts";
 import { resourcePath } from "../runtime/resource.ts";
-import { LABEL_DELEGATION, MANAGED_BY } from "./common.ts";
 
 /** Results longer than this are cut before they are stored anywhere (a ConfigMap holds at most 1 MiB). */
 export const MAX_RESULT_BYTES = 1_000_000;

@@ -9,7 +9,7 @@ import type { Delegation, DelegationStatus } from "../api/delegation.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { isConflict, isNotFound } from "../runtime/errors.ts";
 import { keyOf } from "../runtime/store.ts";
-import { delegationPath } from "./common.ts";
+import { delegationPath } from "./delegation-object.ts";
 import { WriteLimiter } from "./write-limiter.ts";
 
 export interface CommitOptions {

@@ -3,7 +3,7 @@ import type { Delegation, DelegationStatus } from "../api/delegation.ts";
 import type { Backoff } from "../runtime/backoff.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Clock } from "./clock.ts";
-import { creationTime } from "./common.ts";
+import { creationTime } from "./delegation-object.ts";
 import type { FencedWrites } from "./fenced-writes.ts";
 import type { EffectivePolicy } from "./policy.ts";
 import type { Schedulable } from "./scheduler.ts";

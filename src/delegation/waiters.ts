@@ -8,8 +8,8 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation } from "../api/delegation.ts";
 import type { Informer } from "../runtime/informer.ts";
 import { keyOf, objectKey } from "../runtime/store.ts";
-import type { DelegationReader } from "./cache.ts";
-import { isTerminal } from "./common.ts";
+import { isTerminal } from "./delegation-object.ts";
+import type { DelegationReader } from "./finished-summary.ts";
 
 export interface WaiterSources {
   /** The informer's cache: a wait on an already finished Delegation resolves at once. */

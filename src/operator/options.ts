@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { DEFAULT_CALLER_LIMITS } from "../endpoint/caller-limits.ts";
+import { DEFAULT_CALLER_LIMITS } from "../delegation-endpoint/caller-limits.ts";
 
 /** Raised for a bad flag or environment value; main prints its message on one line and exits 2. */
 export class OptionsError extends Error {

@@ -39,7 +39,7 @@ import {
   startPodAgent,
 } from "../../harness/podnet/index.ts";
 import type { Delegation } from "../../src/api/delegation.ts";
-import { isTerminal } from "../../src/delegation/common.ts";
+import { isTerminal } from "../../src/delegation/delegation-object.ts";
 import { KubeClient } from "../../src/runtime/client.ts";
 import { Informer } from "../../src/runtime/informer.ts";
 

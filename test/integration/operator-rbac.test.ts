@@ -16,7 +16,7 @@ import {
   startOperator,
   uniqueName,
 } from "../../harness/index.ts";
-import { ANNOTATION_ADMITTED as ADMITTED } from "../../src/delegation/common.ts";
+import { ANNOTATION_ADMITTED as ADMITTED } from "../../src/api/labels.ts";
 
 const admin = inject("kubeconfig");
 const ns = uniqueName("rbac");

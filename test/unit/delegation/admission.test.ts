@@ -1,20 +1,20 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import type { Delegation } from "../../../src/api/delegation.ts";
+import { ANNOTATION_ADMITTED } from "../../../src/api/labels.ts";
 import type { AgentTeam } from "../../../src/api/team.ts";
 import { type AdmissionSources, admit, MISSING_TEAM_GRACE_MS } from "../../../src/delegation/admission.ts";
-import { ANNOTATION_ADMITTED } from "../../../src/delegation/common.ts";
 import type { Informer } from "../../../src/runtime/informer.ts";
+import { byNamespace, IndexedStore, NAMESPACE_INDEX, objectKey } from "../../../src/runtime/store.ts";
 
 const T0 = Date.parse("2030-01-01T00:00:00Z");
 
-/** An informer's read side over fixed objects. */
+/** An informer's read side over fixed objects, indexed by namespace as every informer is. */
 function cache(objects: KubernetesObject[]): Informer<KubernetesObject> {
-  const byKey = new Map(objects.map((o) => [`${o.metadata!.namespace}/${o.metadata!.name}`, o]));
-  return {
-    get: (key: string) => byKey.get(key),
-    list: () => [...byKey.values()],
-  } as unknown as Informer<KubernetesObject>;
+  const store = new IndexedStore<KubernetesObject>();
+  store.addIndexer(NAMESPACE_INDEX, byNamespace);
+  for (const o of objects) store.set(objectKey(o), o);
+  return store as unknown as Informer<KubernetesObject>;
 }
 
 const agent = (name: string, capabilities: string[] = []) => ({

@@ -1,7 +1,7 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { describe, expect, it, vi } from "vitest";
 import type { Delegation } from "../../../src/api/delegation.ts";
-import { SUMMARY_TASK_CHARS, summarizeFinished } from "../../../src/delegation/cache.ts";
+import { SUMMARY_TASK_CHARS, summarizeFinished } from "../../../src/delegation/finished-summary.ts";
 import { HANDOVER_GRACE_MS, WaiterRegistry } from "../../../src/delegation/waiters.ts";
 import type { Informer, InformerEvents } from "../../../src/runtime/informer.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CallerLimits, TooManyRequestsError } from "../../../src/endpoint/caller-limits.ts";
+import { CallerLimits, TooManyRequestsError } from "../../../src/delegation-endpoint/caller-limits.ts";
 
 const lead = { namespace: "team-a", agent: "lead" };
 const other = { namespace: "team-b", agent: "lead" };

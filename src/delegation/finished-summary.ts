@@ -8,7 +8,7 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation } from "../api/delegation.ts";
 import type { KubeClient } from "../runtime/client.ts";
-import { delegationPath, isTerminal } from "./common.ts";
+import { delegationPath, isTerminal } from "./delegation-object.ts";
 
 /** How much of a finished Delegation's task (up to 64 KiB) its summary keeps. */
 export const SUMMARY_TASK_CHARS = 256;

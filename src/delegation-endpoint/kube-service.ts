@@ -6,11 +6,11 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation } from "../api/delegation.ts";
 import { addDelegationIndexes, addTeamIndexes, BY_CALLER } from "../api/indexes.ts";
-import { ANNOTATION_CANCEL, LABEL_AGENT, LABEL_FROM, LABEL_TEAM } from "../api/labels.ts";
+import { ANNOTATION_ADMITTED, ANNOTATION_CANCEL, LABEL_AGENT, LABEL_FROM, LABEL_TEAM } from "../api/labels.ts";
 import { AGENT_KIND, DELEGATION_KIND } from "../api/registry.ts";
 import { type AuthorizeCode, authorize } from "../delegation/authorize.ts";
-import { delegationReader } from "../delegation/cache.ts";
-import { ANNOTATION_ADMITTED, isTerminal } from "../delegation/common.ts";
+import { isTerminal } from "../delegation/delegation-object.ts";
+import { delegationReader } from "../delegation/finished-summary.ts";
 import type { TokenStore } from "../delegation/tokens.ts";
 import type { WaiterRegistry } from "../delegation/waiters.ts";
 import type { KubeClient } from "../runtime/client.ts";

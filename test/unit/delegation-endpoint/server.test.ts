@@ -4,16 +4,16 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TooManyRequestsError } from "../../../src/endpoint/caller-limits.ts";
-import { MAX_BATCH } from "../../../src/endpoint/mcp.ts";
-import { createDelegationServer } from "../../../src/endpoint/server.ts";
+import { TooManyRequestsError } from "../../../src/delegation-endpoint/caller-limits.ts";
+import { MAX_BATCH } from "../../../src/delegation-endpoint/mcp.ts";
+import { createDelegationServer } from "../../../src/delegation-endpoint/server.ts";
 import {
   type Caller,
   type DelegateOutcome,
   type DelegateRequest,
   type DelegationService,
   EndpointError,
-} from "../../../src/endpoint/service.ts";
+} from "../../../src/delegation-endpoint/service.ts";
 
 const calls: { caller: Caller; request: DelegateRequest; signal: AbortSignal }[] = [];
 const cancelled: { name: string; keep: boolean }[] = [];

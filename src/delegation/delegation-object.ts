@@ -1,26 +1,8 @@
-/** Names, labels and small helpers shared by the delegation modules. */
-import type { Delegation, DelegationPhase, DelegationStatus } from "../api/delegation.ts";
-import { GROUP, VERSION } from "../api/meta.ts";
-import { type GroupVersionResource, resourcePath } from "../runtime/resource.ts";
-
-export const DELEGATIONS: GroupVersionResource = { group: GROUP, version: VERSION, plural: "delegations" };
-
-/** `"true"` cancels a Delegation and keeps a Failed/Cancelled record. */
-export const ANNOTATION_CANCEL = "clawcrew.io/cancel";
-/**
- * Set by the delegation endpoint on the Delegations it creates after admitting them: the agents the
- * Delegation may go to, best first. Only the operator may set it (the chart's admission policy).
- */
-export const ANNOTATION_ADMITTED = "clawcrew.io/admitted-candidates";
-/** On result ConfigMaps: the Delegation they belong to. */
-export const LABEL_DELEGATION = "clawcrew.io/delegation";
-/** On pipeline children: the stage index. */
-export const LABEL_STAGE = "clawcrew.io/stage";
-export const LABEL_TEAM = "clawcrew.io/team";
-export const LABEL_FROM = "clawcrew.io/from";
-export const MANAGED_BY = { "app.kubernetes.io/managed-by": "clawcrew" } as const;
-
-export const TERMINAL_PHASES: readonly DelegationPhase[] = ["Succeeded", "Failed"];
+/** What a Delegation object says: finished or not, its last attempt, its pipeline parent, its age. */
+import type { Delegation, DelegationStatus } from "../api/delegation.ts";
+import { ANNOTATION_CANCEL } from "../api/labels.ts";
+import { DELEGATION_KIND } from "../api/registry.ts";
+import { resourcePath } from "../runtime/resource.ts";
 
 export function isTerminal(d: { status?: DelegationStatus | undefined } | undefined): boolean {
   const phase = d?.status?.phase;
@@ -33,7 +15,7 @@ export function lastAttemptId(d: Delegation | undefined): string | undefined {
 }
 
 export function delegationPath(namespace: string, name: string, subresource?: string): string {
-  return resourcePath(DELEGATIONS, { namespace, name, ...(subresource && { subresource }) });
+  return resourcePath(DELEGATION_KIND.gvr, { namespace, name, ...(subresource && { subresource }) });
 }
 
 export function isCancelRequested(d: Delegation): boolean {
