@@ -23,7 +23,7 @@ export const BY_AGENT = "agent";
 /** Delegations by spec.parent and by the Delegation that controls them (a pipeline's stages). */
 export const BY_PARENT = "parent";
 /** Delegations by the Agent that delegated them (spec.from). */
-export const BY_CALLER = "caller";
+export const BY_UNFINISHED_CALLER = "unfinishedCaller";
 /** Agents with spec.scaling by its mode, "Operator" or "External". */
 export const BY_SCALING_MODE = "scalingMode";
 
@@ -55,7 +55,11 @@ export const delegationParents: IndexFunction<KubernetesObject> = (d) => {
   return keysOf(d, [fieldsOf(d, "spec").parent, ownedByDelegation ? owner.name : undefined]);
 };
 
-export const delegationCaller: IndexFunction<KubernetesObject> = (d) => keysOf(d, [fieldsOf(d, "spec").from]);
+/** Only unfinished ones: the endpoint counts what a caller has outstanding on every create. */
+export const unfinishedDelegationCaller: IndexFunction<KubernetesObject> = (d) => {
+  const phase = fieldsOf(d, "status").phase;
+  return phase === "Succeeded" || phase === "Failed" ? [] : keysOf(d, [fieldsOf(d, "spec").from]);
+};
 
 /**
  * Every agent an AgentTeam names: lead, members, stages, then each group's lead and members, in that
@@ -92,7 +96,7 @@ export function addDelegationIndexes(delegations: IndexTarget): void {
   delegations.addIndexer(BY_TEAM, delegationTeam);
   delegations.addIndexer(BY_AGENT, delegationAgents);
   delegations.addIndexer(BY_PARENT, delegationParents);
-  delegations.addIndexer(BY_CALLER, delegationCaller);
+  delegations.addIndexer(BY_UNFINISHED_CALLER, unfinishedDelegationCaller);
 }
 
 export function addTeamIndexes(teams: IndexTarget): void {

@@ -5,7 +5,7 @@
  */
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation } from "../api/delegation.ts";
-import { addDelegationIndexes, addTeamIndexes, BY_CALLER } from "../api/indexes.ts";
+import { addDelegationIndexes, addTeamIndexes, BY_UNFINISHED_CALLER } from "../api/indexes.ts";
 import { ANNOTATION_ADMITTED, ANNOTATION_CANCEL, LABEL_AGENT, LABEL_FROM, LABEL_TEAM } from "../api/labels.ts";
 import { AGENT_KIND, DELEGATION_KIND } from "../api/registry.ts";
 import { type AuthorizeCode, authorize } from "../delegation/authorize.ts";
@@ -74,8 +74,8 @@ export class KubeDelegationService implements DelegationService {
 
   /** The caller's Delegations that the cache does not show finished. */
   #outstanding(caller: Caller): number {
-    const mine = this.#deps.delegations.byIndex(BY_CALLER, keyOf({ namespace: caller.namespace, name: caller.agent }));
-    return mine.filter((obj) => !isTerminal(DELEGATION_KIND.parseCached(obj))).length;
+    const key = keyOf({ namespace: caller.namespace, name: caller.agent });
+    return this.#deps.delegations.indexCount(BY_UNFINISHED_CALLER, key);
   }
 
   authenticate(token: string): Caller | undefined {
@@ -135,7 +135,7 @@ export class KubeDelegationService implements DelegationService {
   }
 
   async get(caller: Caller, name: string, options: { wait: boolean; signal: AbortSignal }): Promise<DelegateOutcome> {
-    const d = this.#own(caller, name);
+    const d = await this.#own(caller, name, options.signal);
     if (!options.wait && !isTerminal(d)) return outcome(d);
     if (!options.wait) {
       // The cache keeps a summary of finished Delegations: the result comes from the API.
@@ -146,7 +146,7 @@ export class KubeDelegationService implements DelegationService {
   }
 
   async cancel(caller: Caller, name: string, options: { keep: boolean }): Promise<void> {
-    const d = this.#own(caller, name);
+    const d = await this.#own(caller, name);
     const path = resourcePath(DELEGATION_KIND.gvr, { namespace: caller.namespace, name });
     if (options.keep) {
       await this.#deps.client.request("PATCH", path, {
@@ -158,9 +158,14 @@ export class KubeDelegationService implements DelegationService {
     }
   }
 
-  /** A Delegation in the cache that the caller made; NotFound for anything else, so names do not leak. */
-  #own(caller: Caller, name: string): Delegation {
-    const d = DELEGATION_KIND.lookup(this.#deps.delegations, caller.namespace, name);
+  /**
+   * A Delegation that the caller made; NotFound for anything else, so names do not leak. One just
+   * created may not be in the cache yet: a miss is read from the API.
+   */
+  async #own(caller: Caller, name: string, signal?: AbortSignal): Promise<Delegation> {
+    const d =
+      DELEGATION_KIND.lookup(this.#deps.delegations, caller.namespace, name) ??
+      (await delegationReader(this.#deps.client)(caller.namespace, name, signal));
     if (!d || d.spec.from !== caller.agent)
       throw new EndpointError(404, "NotFound", `no Delegation ${name} made by ${caller.agent}`);
     return d;

@@ -7,6 +7,7 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation, DelegationReason } from "../api/delegation.ts";
 import { ANNOTATION_ADMITTED } from "../api/labels.ts";
+import { DELEGATION_KIND } from "../api/registry.ts";
 import type { AgentTeam } from "../api/team.ts";
 import type { Informer } from "../runtime/informer.ts";
 import { keyOf } from "../runtime/store.ts";
@@ -39,8 +40,7 @@ export function admit(d: Delegation, team: AgentTeam | undefined, sources: Admis
   // Started before (by us or a previous leader): admitted then.
   if (d.status?.phase) return { admitted: true };
   const ns = d.metadata.namespace ?? "";
-  const delegation = (name: string) =>
-    sources.delegations.get(keyOf({ namespace: ns, name })) as Delegation | undefined;
+  const delegation = (name: string) => DELEGATION_KIND.lookup(sources.delegations, ns, name);
   const owner = controllerDelegationOwner(d);
   // A pipeline stage: its parent was admitted, and made it.
   if (owner && delegation(owner.name)?.metadata.uid === owner.uid) return { admitted: true };

@@ -1,10 +1,3 @@
-/**
- * How a task's changes reach the API: each status write through the task's FencedWrites, and the
- * end of a task: the answer stored, the terminal status written once, and what follows it (the
- * waiters told, a Warning Event for a failure, a losing result ConfigMap removed). A task whose
- * object another writer took is dropped, and remembered so its stale copies are not run again.
- */
-import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation } from "../api/delegation.ts";
 import { errorFields } from "../runtime/log.ts";
 import type { AbortReason } from "./attempt.ts";
@@ -139,6 +132,6 @@ export class Committer {
 
   #warn(d: Delegation, ending: Ending): void {
     const note = (ending.message ?? ending.reason).slice(0, 1000);
-    this.#ctx.deps.events?.event(d as unknown as KubernetesObject, "Warning", ending.reason, note);
+    this.#ctx.deps.events?.event(d, "Warning", ending.reason, note);
   }
 }

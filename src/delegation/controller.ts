@@ -5,8 +5,9 @@
  * Agents' slots) from its own sources, the way controller-runtime's source.Channel feeds side work.
  */
 import type { KubernetesObject } from "@kubernetes/client-node";
-import type { Delegation } from "../api/delegation.ts";
+import { addDelegationIndexes, addTeamIndexes } from "../api/indexes.ts";
 import { API_VERSION } from "../api/meta.ts";
+import { DELEGATION_KIND } from "../api/registry.ts";
 import type { BackoffOptions } from "../runtime/backoff.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { Controller } from "../runtime/controller.ts";
@@ -99,6 +100,9 @@ function agentSlots(agents: Informer<KubernetesObject>): AgentSlots & { close():
 
 export function createDelegationController(deps: DelegationControllerDeps): DelegationController {
   const { client, delegations, agents, teams } = deps;
+  // What the reconciler looks up by (pipeline children by parent; teams by namespace and agent).
+  addDelegationIndexes(delegations);
+  addTeamIndexes(teams);
   const agentObj = (ns: string, name: string) => agents.get(keyOf({ namespace: ns, name }));
   const endpoints =
     deps.shared?.endpoints ?? new EndpointTracker({ slices: deps.endpointSlices, resolve: deps.resolve });
@@ -106,7 +110,7 @@ export function createDelegationController(deps: DelegationControllerDeps): Dele
   const waiters =
     deps.shared?.waiters ??
     new WaiterRegistry({
-      lookup: (ns, name) => delegations.get(keyOf({ namespace: ns, name })) as Delegation | undefined,
+      lookup: (ns, name) => DELEGATION_KIND.lookup(delegations, ns, name),
       read: delegationReader(client),
     });
   if (!deps.shared?.waiters) waiters.watch(delegations);

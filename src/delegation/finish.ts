@@ -1,5 +1,3 @@
-/** The reconciler's terminal writes: admission refusals, cancels, and pipeline parents. */
-import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation } from "../api/delegation.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { Clock } from "./clock.ts";
@@ -24,7 +22,7 @@ export function finisher(deps: {
     deps.recent.finished(d.metadata.namespace ?? "", d.metadata.name ?? "", d.metadata.uid ?? "");
     if (ending.phase === "Failed") {
       const note = (ending.message ?? ending.reason).slice(0, 1000);
-      deps.events?.event(d as unknown as KubernetesObject, "Warning", ending.reason, note);
+      deps.events?.event(d, "Warning", ending.reason, note);
     }
     return stored;
   };

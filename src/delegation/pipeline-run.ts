@@ -6,6 +6,7 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation, DelegationStatus } from "../api/delegation.ts";
 import { MAX_TASK_BYTES } from "../api/delegation.ts";
+import { BY_PARENT } from "../api/indexes.ts";
 import { ANNOTATION_CANCEL } from "../api/labels.ts";
 import { DELEGATION_KIND } from "../api/registry.ts";
 import type { AgentTeam } from "../api/team.ts";
@@ -119,9 +120,7 @@ export async function runPipeline(deps: PipelineDeps, d: Delegation, team: Agent
 export async function cancelStages(deps: PipelineDeps, d: Delegation): Promise<void> {
   const ns = d.metadata.namespace ?? "";
   for (const s of d.status?.stages ?? []) {
-    const child = s.delegation
-      ? (deps.delegations.get(keyOf({ namespace: ns, name: s.delegation })) as Delegation | undefined)
-      : undefined;
+    const child = s.delegation ? DELEGATION_KIND.lookup(deps.delegations, ns, s.delegation) : undefined;
     if (!child || isTerminal(child) || isCancelRequested(child)) continue;
     try {
       await deps.client.request("PATCH", delegationPath(ns, child.metadata.name!), {
@@ -134,9 +133,10 @@ export async function cancelStages(deps: PipelineDeps, d: Delegation): Promise<v
   }
 }
 
+/** The Delegations that name `parent` as theirs (stageChildren checks which are its stages). */
 function childrenOf(delegations: Informer<KubernetesObject>, parent: Delegation): Delegation[] {
-  const ns = parent.metadata.namespace;
-  return delegations.list().filter((o) => o.metadata?.namespace === ns) as Delegation[];
+  const key = keyOf({ namespace: parent.metadata.namespace ?? "", name: parent.metadata.name ?? "" });
+  return delegations.byIndex(BY_PARENT, key).flatMap((o) => DELEGATION_KIND.parseCached(o) ?? []);
 }
 
 async function writeStages(deps: PipelineDeps, d: Delegation, stages: DelegationStatus["stages"]): Promise<void> {

@@ -4,13 +4,12 @@
  * parent, its children and the team; it is pure.
  */
 import { createHash } from "node:crypto";
-import type { KubernetesObject } from "@kubernetes/client-node";
 import type { z } from "zod";
 import { LABEL_AGENT } from "../agent/names.ts";
 import type { Delegation, DelegationReason, StageStatus, Usage } from "../api/delegation.ts";
 import { LABEL_FROM, LABEL_STAGE, LABEL_TEAM, MANAGED_BY } from "../api/labels.ts";
+import { DELEGATION_KIND } from "../api/registry.ts";
 import type { AgentTeam } from "../api/team.ts";
-import { ownerReference } from "../runtime/apply.ts";
 import { controllerDelegationOwner, isTerminal } from "./delegation-object.ts";
 
 type Stage = z.infer<typeof StageStatus>;
@@ -173,7 +172,7 @@ export function stageChild(
         [LABEL_AGENT]: agent,
         ...(from && { [LABEL_FROM]: from }),
       },
-      ownerReferences: [ownerReference(parent as unknown as KubernetesObject, { blockOwnerDeletion: false })],
+      ownerReferences: [DELEGATION_KIND.ownerReference(parent, { blockOwnerDeletion: false })],
     },
     spec: {
       team: team.metadata.name,

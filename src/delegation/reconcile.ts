@@ -6,6 +6,7 @@
  */
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation } from "../api/delegation.ts";
+import { DELEGATION_KIND } from "../api/registry.ts";
 import type { AgentTeam } from "../api/team.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import type { Reconciler } from "../runtime/controller.ts";
@@ -64,11 +65,16 @@ export function delegationReconciler(deps: DelegationReconcilerDeps): Reconciler
   };
 
   return async (request) => {
-    const d = deps.delegations.get(keyOf(request)) as Delegation | undefined;
-    if (!d) {
+    const obj = deps.delegations.get(keyOf(request));
+    if (!obj) {
       dispatcher.forget(request.namespace, request.name);
       return undefined;
     }
+    // The API server checked it against the CRD; what the CRD cannot say is reported once, not run.
+    const d = DELEGATION_KIND.parseCached(obj, (error) =>
+      deps.events?.event(obj, "Warning", "InvalidSpec", error.message.slice(0, 1000)),
+    );
+    if (!d) return undefined;
     const uid = d.metadata.uid ?? "";
     if (isTerminal(d)) {
       dispatcher.forget(request.namespace, request.name, uid);

@@ -1,8 +1,8 @@
 /** Results: inline in status when small, otherwise in a ConfigMap owned by the Delegation. */
-import type { KubernetesObject, V1ConfigMap } from "@kubernetes/client-node";
+import type { V1ConfigMap } from "@kubernetes/client-node";
 import { type Delegation, MAX_INLINE_RESULT_BYTES } from "../api/delegation.ts";
 import { LABEL_DELEGATION, MANAGED_BY } from "../api/labels.ts";
-import { ownerReference } from "../runtime/apply.ts";
+import { DELEGATION_KIND } from "../api/registry.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "../runtime/errors.ts";
 import { describeConflict, isControlledBy, NotControlledError } from "../runtime/owned.ts";
@@ -51,7 +51,7 @@ export function resultConfigMap(d: Delegation, attemptNumber: number, text: stri
       labels: { ...MANAGED_BY, [LABEL_DELEGATION]: name },
       annotations: { [ANNOTATION_ATTEMPT_ID]: attemptId },
       // blockOwnerDeletion would need update on delegations/finalizers under OwnerReferencesPermissionEnforcement.
-      ownerReferences: [ownerReference(d as unknown as KubernetesObject, { blockOwnerDeletion: false })],
+      ownerReferences: [DELEGATION_KIND.ownerReference(d, { blockOwnerDeletion: false })],
     },
     data: { [RESULT_KEY]: text },
   };

@@ -115,7 +115,7 @@ export class WaiterRegistry {
   }
 
   #read(d: Delegation): void {
-    const key = objectKey(d as unknown as KubernetesObject);
+    const key = objectKey(d);
     if (!this.#waiters.has(key) || this.#reading.has(key)) return;
     this.#reading.add(key);
     this.#whole(d).then(
@@ -150,7 +150,7 @@ export class WaiterRegistry {
   }
 
   #settle(d: Delegation): void {
-    const key = objectKey(d as unknown as KubernetesObject);
+    const key = objectKey(d);
     const set = this.#waiters.get(key);
     if (!set) return;
     this.#waiters.delete(key);

@@ -232,6 +232,11 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     return this.#store.indexKeys(name, value);
   }
 
+  /** How many cached objects are indexed under `value`. */
+  indexCount(name: string, value: string): number {
+    return this.#store.indexCount(name, value);
+  }
+
   get stats(): Readonly<InformerStats> {
     return { ...this.#stats };
   }

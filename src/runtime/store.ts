@@ -121,7 +121,7 @@ export interface IndexedStoreOptions<T> {
 /** What readers of a cache use: an Informer, or an IndexedStore standing in for one in tests. */
 export type IndexedCache<T extends KubernetesObject> = Pick<
   IndexedStore<T>,
-  "get" | "addIndexer" | "byIndex" | "indexKeys"
+  "get" | "addIndexer" | "byIndex" | "indexKeys" | "indexCount"
 >;
 
 /**
@@ -181,7 +181,18 @@ export class IndexedStore<T extends KubernetesObject> {
 
   /** The objects indexed under `value`, in no particular order. */
   byIndex(name: string, value: string): T[] {
-    return this.indexKeys(name, value).map((key) => this.#items.get(key)!);
+    const index = this.#indexes.get(name);
+    if (!index) throw new UnknownIndexError(name);
+    const out: T[] = [];
+    for (const key of index.keysByValue.get(value) ?? []) out.push(this.#items.get(key)!);
+    return out;
+  }
+
+  /** How many objects are indexed under `value`, without listing them. */
+  indexCount(name: string, value: string): number {
+    const index = this.#indexes.get(name);
+    if (!index) throw new UnknownIndexError(name);
+    return index.keysByValue.get(value)?.size ?? 0;
   }
 
   /** The keys of the objects indexed under `value`. */

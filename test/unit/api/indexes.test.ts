@@ -6,15 +6,15 @@ import {
   addTeamIndexes,
   agentScalingMode,
   BY_AGENT,
-  BY_CALLER,
   BY_PARENT,
   BY_SCALING_MODE,
   BY_TEAM,
+  BY_UNFINISHED_CALLER,
   delegationAgents,
-  delegationCaller,
   delegationParents,
   delegationTeam,
   teamAgentKeys,
+  unfinishedDelegationCaller,
 } from "../../../src/api/indexes.ts";
 import { IndexedStore, objectKey } from "../../../src/runtime/store.ts";
 
@@ -42,7 +42,8 @@ describe("Delegation index functions", () => {
     });
     expect(delegationTeam(d)).toEqual(["ns/company"]);
     expect(delegationAgents(d)).toEqual(["ns/writer"]);
-    expect(delegationCaller(d)).toEqual(["ns/ceo"]);
+    expect(unfinishedDelegationCaller(d)).toEqual(["ns/ceo"]);
+    expect(unfinishedDelegationCaller({ ...d, status: { phase: "Succeeded" } } as KubernetesObject)).toEqual([]);
     const routed = object("Delegation", "r", {
       spec: { team: "company", capability: "write" },
       status: { agent: "w2" },
@@ -70,7 +71,8 @@ describe("Delegation index functions", () => {
     const d = object("Delegation", "d", { spec: { team: "company", from: "ceo", parent: "p" } });
     store.set(objectKey(d), d);
     expect(store.indexKeys(BY_TEAM, "ns/company")).toEqual(["ns/d"]);
-    expect(store.indexKeys(BY_CALLER, "ns/ceo")).toEqual(["ns/d"]);
+    expect(store.indexKeys(BY_UNFINISHED_CALLER, "ns/ceo")).toEqual(["ns/d"]);
+    expect(store.indexCount(BY_UNFINISHED_CALLER, "ns/ceo")).toBe(1);
     expect(store.indexKeys(BY_PARENT, "ns/p")).toEqual(["ns/d"]);
     expect(store.indexKeys(BY_AGENT, "ns/writer")).toEqual([]);
   });
