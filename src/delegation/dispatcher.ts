@@ -169,7 +169,11 @@ export class Dispatcher {
   }
 
   #newTask(d: Delegation, agent: string): Task {
-    const log = this.#log.child(objectFields({ namespace: d.metadata.namespace ?? "", name: d.metadata.name ?? "" }));
+    let child: Logger | undefined;
+    const log = () => {
+      child ??= this.#log.child(objectFields({ namespace: d.metadata.namespace ?? "", name: d.metadata.name ?? "" }));
+      return child;
+    };
     const writes = new FencedWrites(d, {
       writer: this.#deps.writer,
       clock: this.#clock,

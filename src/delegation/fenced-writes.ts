@@ -17,7 +17,8 @@ export type WriteKind = "queued" | "progress" | "terminal";
 export interface FencedWritesDeps {
   writer: StatusWriter;
   clock: Clock;
-  logger: Logger;
+  /** Made on first use. */
+  logger: () => Logger;
   /** Terminal writes that fail (not conflicts) are retried this many times. */
   terminalWriteRetries: number;
   /** No more writes once the dispatcher stopped. */
@@ -110,7 +111,7 @@ export class FencedWrites {
         return true;
       } catch (error) {
         if (error instanceof BestEffortWriteDroppedError) return true;
-        this.#deps.logger.warn({ ...errorFields(error), terminal }, "delegation status write failed");
+        this.#deps.logger().warn({ ...errorFields(error), terminal }, "delegation status write failed");
         if (!terminal) return true; // the next write carries the whole status again
         await new Promise<void>((resolve) => this.#deps.clock.setTimer(resolve, 500 * 2 ** i));
       }

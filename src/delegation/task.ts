@@ -33,8 +33,8 @@ export interface Task extends Schedulable {
   backoff: Backoff | undefined;
   attempt: RunningAttempt | undefined;
   timers: { deadline?: unknown; backoff?: unknown; queued?: unknown };
-  /** Carries the Delegation's namespace and name. */
-  log: Logger;
+  /** Carries the Delegation's namespace and name (made on first use: most tasks log nothing). */
+  readonly log: Logger;
 }
 
 export function clearTimer(task: Task, which: keyof Task["timers"], clock: Clock): void {
@@ -54,7 +54,7 @@ export function newTask(
   agent: string,
   policy: EffectivePolicy,
   writes: FencedWrites,
-  log: Logger,
+  log: () => Logger,
   now: number,
 ): Task {
   const status = d.status ?? {};
@@ -76,6 +76,8 @@ export function newTask(
     backoff: undefined,
     attempt: undefined,
     timers: {},
-    log,
+    get log() {
+      return log();
+    },
   };
 }

@@ -214,13 +214,25 @@ export class Controller<P extends KubernetesObject = KubernetesObject> {
   async #reconcileKey(key: string): Promise<void> {
     const queue = this.#queue!;
     const request = parseKey(key);
-    const logger = this.#log.child(objectFields(request));
+    // Made on first use: a pino child with redaction is not free, and most reconciles log nothing.
+    let child: Logger | undefined;
+    const childLogger = () => {
+      child ??= this.#log.child(objectFields(request));
+      return child;
+    };
     const retries = queue.numRequeues(key);
     const started = performance.now();
     let outcome: ReconcileOutcome;
     this.#metrics.activeWorkers(this.#labels, ++this.#active);
     try {
-      const result = await this.#options.reconcile(request, { signal: this.#abort.signal, logger, retries });
+      const context: ReconcileContext = {
+        signal: this.#abort.signal,
+        retries,
+        get logger() {
+          return childLogger();
+        },
+      };
+      const result = await this.#options.reconcile(request, context);
       queue.forget(key);
       const requeueAfter = result?.requeueAfter ?? 0;
       if (requeueAfter > 0) {
@@ -229,10 +241,12 @@ export class Controller<P extends KubernetesObject = KubernetesObject> {
       } else {
         outcome = "success";
       }
-      logger.debug({ durationMs: Math.round(performance.now() - started), requeueAfter }, "reconciled");
+      if (this.#log.isLevelEnabled("debug")) {
+        childLogger().debug({ durationMs: Math.round(performance.now() - started), requeueAfter }, "reconciled");
+      }
     } catch (error) {
       outcome = "error";
-      logger.error({ err: error, retries }, "reconcile failed, retrying with backoff");
+      childLogger().error({ err: error, retries }, "reconcile failed, retrying with backoff");
       queue.addRateLimited(key);
     } finally {
       this.#metrics.activeWorkers(this.#labels, --this.#active);
