@@ -342,9 +342,10 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     const signal = AbortSignal.any([parent, silence.signal]);
     const ms = this.#silenceTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
+    // refresh() restarts the same timer: cheaper than a new one per event on a busy watch.
     const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => silence.abort(new WatchSilenceError(ms)), ms);
+      if (timer) timer.refresh();
+      else timer = setTimeout(() => silence.abort(new WatchSilenceError(ms)), ms);
     };
     const timeoutSeconds = this.#options.watchTimeoutSeconds ?? Math.floor(300 * (1 + Math.random()));
     const started = Date.now();
