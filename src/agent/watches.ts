@@ -1,5 +1,5 @@
 /**
- * The extra event sources of the Agent controller for teams (design §2.2):
+ * The extra event sources of the Agent controller for teams:
  *
  * - an AgentTeam change re-renders every agent it names, on both sides of an update, so an agent
  *   removed from a team loses its team view;

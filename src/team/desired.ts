@@ -1,5 +1,5 @@
 /**
- * NetworkPolicies compiled from a team's topology (design §2.4). Pure. Policies are additive, so an
+ * NetworkPolicies compiled from a team's topology. Pure. Policies are additive, so an
  * agent in several teams gets the union of what they allow. The local cluster runs no CNI: these are
  * checked as objects, not enforced in tests.
  *

@@ -1,7 +1,7 @@
 /**
  * Who may delegate to whom in an AgentTeam: one pure description of the four patterns, shared by the
  * Agent reconciler (who gets the team view), the AgentTeam reconciler (status, NetworkPolicies) and
- * delegation admission. See docs/design/delegation.md §2.1.
+ * delegation admission.
  *
  * | pattern     | edges                                                    | team entry     | may call the team |
  * |-------------|----------------------------------------------------------|----------------|-------------------|
@@ -68,7 +68,7 @@ export function edges(team: AgentTeam): Edge[] {
 
 /**
  * The agent a Delegation that names only the team goes to: the lead (hubAndSpoke, federated) or the
- * member (swarm). undefined for a pipeline, which runs as a whole, stage after stage (design §3.8).
+ * member (swarm). undefined for a pipeline, which runs as a whole, stage after stage.
  */
 export function teamEntry(team: AgentTeam): string | undefined {
   const { pattern, lead, members = [] } = team.spec;
