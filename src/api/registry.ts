@@ -93,6 +93,12 @@ export interface ClawcrewKind<T extends ClawcrewObject> {
    * first time). Only for objects nobody mutates, such as an informer's: it replaces them on change.
    */
   parseCached(obj: KubernetesObject, onMismatch?: (error: ObjectSchemaError) => void): T | undefined;
+  /**
+   * The object itself, typed, when it matches the schema (remembered per object, like parseCached);
+   * undefined otherwise. No second copy is kept: for caches of many objects (Delegations), where the
+   * CRD, generated from the same schema, has applied the same defaults already.
+   */
+  checkedCached(obj: KubernetesObject, onMismatch?: (error: ObjectSchemaError) => void): T | undefined;
   /** The parsed object cached under namespace/name; undefined when absent or not matching. */
   lookup(cache: ObjectCache, namespace: string, name: string): T | undefined;
   /** A reference to `owner` (read from the API: it needs name and uid). Controller and blockOwnerDeletion by default. */
@@ -105,6 +111,8 @@ function defineKind<T extends ClawcrewObject>(
   definition: KindDefinition,
   schema: z.ZodType<T>,
   labels: (name: string) => Record<string, string>,
+  /** lookup() returns the cached object itself (checkedCached) instead of a parsed copy. */
+  lookupWithoutCopy = false,
 ): ClawcrewKind<T> {
   const kind = definition.kind as T["kind"];
   const parsed = new WeakMap<object, T | ObjectSchemaError>();
@@ -123,6 +131,17 @@ function defineKind<T extends ClawcrewObject>(
     }
     return result instanceof ObjectSchemaError ? undefined : result;
   };
+  const checked = new WeakMap<object, ObjectSchemaError | true>();
+  const checkedCached = (obj: KubernetesObject, onMismatch?: (error: ObjectSchemaError) => void): T | undefined => {
+    let result = checked.get(obj);
+    if (result === undefined) {
+      const attempt = schema.safeParse(obj);
+      result = attempt.success ? true : new ObjectSchemaError(kind, obj, attempt.error);
+      checked.set(obj, result);
+      if (result !== true) onMismatch?.(result);
+    }
+    return result === true ? (obj as unknown as T) : undefined;
+  };
   return {
     kind,
     apiVersion: API_VERSION,
@@ -130,9 +149,10 @@ function defineKind<T extends ClawcrewObject>(
     definition,
     parse,
     parseCached,
+    checkedCached,
     lookup(cache, namespace, name) {
       const obj = cache.get(keyOf({ namespace, name }));
-      return obj && parseCached(obj);
+      return obj && (lookupWithoutCopy ? checkedCached(obj) : parseCached(obj));
     },
     // The kind's own apiVersion, not the object's: owner references name the version the operator serves.
     ownerReference: (owner, options) => ownerReference({ ...owner, apiVersion: API_VERSION, kind }, options),
@@ -157,8 +177,13 @@ export const AGENT_TEAM_KIND = defineKind<AgentTeam>(AGENT_TEAM, AgentTeam, (tea
   [LABEL_TEAM]: team,
 }));
 
-/** On a Delegation's result ConfigMaps. */
-export const DELEGATION_KIND = defineKind<Delegation>(DELEGATION, Delegation, (delegation) => ({
-  ...MANAGED_BY,
-  [LABEL_DELEGATION]: delegation,
-}));
+/**
+ * On a Delegation's result ConfigMaps. Tens of thousands may be cached: lookups check them without
+ * keeping a parsed copy of each.
+ */
+export const DELEGATION_KIND = defineKind<Delegation>(
+  DELEGATION,
+  Delegation,
+  (delegation) => ({ ...MANAGED_BY, [LABEL_DELEGATION]: delegation }),
+  true,
+);

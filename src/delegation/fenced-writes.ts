@@ -31,8 +31,8 @@ export class FencedWrites {
   readonly #deps: FencedWritesDeps;
   /** The last attempt id of the object when we took it over; then the last one we wrote. */
   #claimId: string | undefined;
-  /** Attempt ids this process wrote. */
-  readonly #ownIds = new Set<string>();
+  /** Attempt ids this process wrote (made on the first: most tasks never start an attempt while queued). */
+  #ownIds: Set<string> | undefined;
   #chain: Promise<boolean> = Promise.resolve(true);
   /** Drops the Queued report still waiting to be sent, if any. */
   #queuedReport: AbortController | undefined;
@@ -46,6 +46,7 @@ export class FencedWrites {
 
   /** An attempt id this process is about to write. */
   own(attemptId: string): void {
+    this.#ownIds ??= new Set();
     this.#ownIds.add(attemptId);
   }
 
@@ -63,7 +64,7 @@ export class FencedWrites {
     if (isTerminal(fresh)) return false;
     const id = lastAttemptId(fresh);
     if (id === undefined) return this.#claimId === undefined;
-    return id === this.#claimId || this.#ownIds.has(id);
+    return id === this.#claimId || this.#ownIds?.has(id) === true;
   }
 
   /**

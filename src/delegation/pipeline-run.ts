@@ -136,7 +136,7 @@ export async function cancelStages(deps: PipelineDeps, d: Delegation): Promise<v
 /** The Delegations that name `parent` as theirs (stageChildren checks which are its stages). */
 function childrenOf(delegations: Informer<KubernetesObject>, parent: Delegation): Delegation[] {
   const key = keyOf({ namespace: parent.metadata.namespace ?? "", name: parent.metadata.name ?? "" });
-  return delegations.byIndex(BY_PARENT, key).flatMap((o) => DELEGATION_KIND.parseCached(o) ?? []);
+  return delegations.byIndex(BY_PARENT, key).flatMap((o) => DELEGATION_KIND.checkedCached(o) ?? []);
 }
 
 async function writeStages(deps: PipelineDeps, d: Delegation, stages: DelegationStatus["stages"]): Promise<void> {

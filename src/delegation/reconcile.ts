@@ -71,7 +71,7 @@ export function delegationReconciler(deps: DelegationReconcilerDeps): Reconciler
       return undefined;
     }
     // The API server checked it against the CRD; what the CRD cannot say is reported once, not run.
-    const d = DELEGATION_KIND.parseCached(obj, (error) =>
+    const d = DELEGATION_KIND.checkedCached(obj, (error) =>
       deps.events?.event(obj, "Warning", "InvalidSpec", error.message.slice(0, 1000)),
     );
     if (!d) return undefined;

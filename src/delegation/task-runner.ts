@@ -192,7 +192,7 @@ export class TaskRunner {
   }
 
   #retryOrFail(task: Task, attempt: RunningAttempt, v: Extract<Verdict, { kind: "retryable" }>, now: Date): void {
-    task.failedPods.add(attempt.pod);
+    (task.failedPods ??= new Set()).add(attempt.pod);
     task.backoff ??= new Backoff({ initialMs: 1000, maxMs: 30_000, jitter: 0.5, ...this.#deps.backoff });
     const delay = task.backoff.next();
     const failure = transition.attemptFailed(task.status, {

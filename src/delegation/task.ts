@@ -23,7 +23,8 @@ export interface RunningAttempt {
 
 export interface Task extends Schedulable {
   uid: string;
-  failedPods: Set<string>;
+  /** Pods an attempt failed on (made on the first failure). */
+  failedPods: Set<string> | undefined;
   policy: EffectivePolicy;
   /** The status this process means to write next. */
   status: DelegationStatus;
@@ -58,9 +59,11 @@ export function newTask(
   now: number,
 ): Task {
   const status = d.status ?? {};
-  const failedPods = new Set<string>();
+  let failedPods: Set<string> | undefined;
   // Pods that earlier attempts (another leader's too) failed on are avoided.
-  for (const a of status.attempts ?? []) if (a.outcome === "Failed" && a.pod) failedPods.add(a.pod);
+  for (const a of status.attempts ?? []) {
+    if (a.outcome === "Failed" && a.pod) (failedPods ??= new Set()).add(a.pod);
+  }
   return {
     uid: d.metadata.uid!,
     namespace: d.metadata.namespace ?? "",

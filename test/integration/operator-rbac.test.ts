@@ -86,6 +86,14 @@ it("grants the operator's ServiceAccount what it needs and no more", async () =>
   expect(await can("create", "leases.coordination.k8s.io", "-n", "kube-system")).toBe("no");
   expect(await can("create", "pods", "-n", ns)).toBe("no");
   expect(await can("delete", "agents.clawcrew.io", "-n", ns)).toBe("no");
+  // Only status, scale and finalizers of an Agent or team are written; Secrets are never rewritten.
+  expect(await can("patch", "agents.clawcrew.io", "-n", ns)).toBe("no");
+  expect(await can("update", "agentteams.clawcrew.io", "-n", ns)).toBe("no");
+  expect(await can("patch", "agents.clawcrew.io", "--subresource=scale", "-n", ns)).toBe("yes");
+  for (const verb of ["update", "patch", "delete"]) {
+    expect(await can(verb, "secrets", "-n", ns), `${verb} secrets`).toBe("no");
+  }
+  expect(await can("create", "secrets", "-n", ns)).toBe("yes");
 });
 
 it("lets the operator lead, reconcile an Agent and a team to Ready and record events, with no request forbidden", async () => {

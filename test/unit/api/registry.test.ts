@@ -56,6 +56,24 @@ describe("the kind registry", () => {
     expect(heard).toEqual(["spec.replicas"]);
   });
 
+  it("checks a Delegation without copying it, and looks Delegations up the same way", () => {
+    const d = {
+      apiVersion: "clawcrew.io/v1alpha1",
+      kind: "Delegation",
+      metadata: { name: "d", namespace: "ns", uid: "d-uid" },
+      spec: { to: "writer", task: "Write.", priority: 0 },
+    } as KubernetesObject;
+    expect(DELEGATION_KIND.checkedCached(d)).toBe(d);
+    const cache = new IndexedStore<KubernetesObject>();
+    cache.set(objectKey(d), d);
+    expect(DELEGATION_KIND.lookup(cache, "ns", "d")).toBe(d);
+    const bad = { ...d, spec: { to: "writer" } } as KubernetesObject; // no task
+    const heard: string[] = [];
+    expect(DELEGATION_KIND.checkedCached(bad, (e) => heard.push(e.field))).toBeUndefined();
+    expect(DELEGATION_KIND.checkedCached(bad, (e) => heard.push(e.field))).toBeUndefined();
+    expect(heard).toEqual(["spec.task"]);
+  });
+
   it("looks a parsed object up in a cache by namespace and name", () => {
     const cache = new IndexedStore<KubernetesObject>();
     const obj = rawAgent("writer");
