@@ -9,7 +9,7 @@ import { type ChatResult, chatBody, DeliveryError, type Transport } from "./tran
 
 /** Why an attempt was aborted. `stop` and `dropped` end it without a verdict of its own. */
 export type AbortReason =
-  | { kind: "cancel"; record: boolean }
+  | { kind: "cancel"; record: boolean; message?: string | undefined }
   | { kind: "deadline" }
   | { kind: "podgone" }
   | { kind: "stop" }
@@ -49,7 +49,7 @@ export function deliver(
 /** What an ended attempt means for its Delegation. */
 export type Verdict =
   | { kind: "answered"; result: ChatResult }
-  | { kind: "cancelled"; record: boolean }
+  | { kind: "cancelled"; record: boolean; message?: string | undefined }
   | { kind: "timedOut" }
   /** Another attempt may follow (the Delegation fails with terminalReason if none may). */
   | { kind: "retryable"; attemptReason: string; message: string; terminalReason: DelegationReason }
@@ -69,7 +69,7 @@ export function judge(
 ): Verdict {
   switch (aborted?.kind) {
     case "cancel":
-      return { kind: "cancelled", record: aborted.record };
+      return { kind: "cancelled", record: aborted.record, message: aborted.message };
     case "deadline":
       return { kind: "timedOut" };
     case "podgone":

@@ -7,7 +7,7 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { addDelegationIndexes, addTeamIndexes } from "../api/indexes.ts";
 import { API_VERSION } from "../api/meta.ts";
-import { DELEGATION_KIND } from "../api/registry.ts";
+import { AGENT_TEAM_KIND, DELEGATION_KIND } from "../api/registry.ts";
 import type { BackoffOptions } from "../runtime/backoff.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { Controller } from "../runtime/controller.ts";
@@ -23,7 +23,7 @@ import { Dispatcher } from "./dispatcher.ts";
 import type { AgentSlots } from "./dispatcher-deps.ts";
 import { delegationReader } from "./finished-summary.ts";
 import { EndpointTracker, type ResolveEndpoint } from "./pod-endpoints.ts";
-import { effectivePolicy } from "./policy.ts";
+import { effectivePolicy, withinParent } from "./policy.ts";
 import { RecentWrites } from "./recent-writes.ts";
 import { delegationReconciler } from "./reconcile.ts";
 import { ConfigMapResultStore, type ResultStore } from "./result.ts";
@@ -127,12 +127,15 @@ export function createDelegationController(deps: DelegationControllerDeps): Dele
     policy: (d, agent) => {
       const ns = d.metadata.namespace ?? "";
       const teamObj = d.spec.team ? teams.get(keyOf({ namespace: ns, name: d.spec.team })) : undefined;
-      return effectivePolicy(
-        d,
-        teamObj ? parseTeam(teamObj) : undefined,
-        agent ? parseAgent(agentObj(ns, agent)) : undefined,
-        deps.clock?.now() ?? Date.now(),
-      );
+      const now = deps.clock?.now() ?? Date.now();
+      const team = teamObj ? parseTeam(teamObj) : undefined;
+      const own = effectivePolicy(d, team, agent ? parseAgent(agentObj(ns, agent)) : undefined, now);
+      const parent = d.spec.parent ? DELEGATION_KIND.lookup(delegations, ns, d.spec.parent) : undefined;
+      if (!parent) return own;
+      const parentTeam = parent.spec.team ? AGENT_TEAM_KIND.lookup(teams, ns, parent.spec.team) : undefined;
+      const parentAgent = parent.status?.agent ? parseAgent(agentObj(ns, parent.status.agent)) : undefined;
+      const parentPolicy = effectivePolicy(parent, parentTeam, parentAgent, now);
+      return withinParent(own, parent.metadata.name!, parentPolicy.deadline);
     },
     isDelegator: (ns, agent) => teamsInNamespace(teams, ns).some((t) => isDelegator(t, agent)),
     transport: deps.transport ?? chatCompletion,

@@ -6,16 +6,16 @@
  */
 import type { Delegation } from "../api/delegation.ts";
 import { defaultLogger, type Logger } from "../runtime/log.ts";
-import { keyOf, objectFields } from "../runtime/store.ts";
+import { keyOf } from "../runtime/store.ts";
 import type { AbortReason } from "./attempt.ts";
 import { type Clock, realClock } from "./clock.ts";
 import { Committer } from "./commit.ts";
 import { isTerminal } from "./delegation-object.ts";
 import type { Admission, AgentLoad, DispatcherDeps, SubmitResult } from "./dispatcher-deps.ts";
-import { FencedWrites } from "./fenced-writes.ts";
+import type { FencedWritesShared } from "./fenced-writes.ts";
 import { Scheduler } from "./scheduler.ts";
 import { cancelled, failed, hasRunningAttempt } from "./status.ts";
-import { clearTimers, newTask, type Task } from "./task.ts";
+import { clearTimers, Task } from "./task.ts";
 import { TaskRunner } from "./task-runner.ts";
 
 /** After a task was dropped (another writer took it), it is not recovered again for this long. */
@@ -32,6 +32,7 @@ export class Dispatcher {
   readonly #scheduler = new Scheduler<Task>();
   readonly #committer: Committer;
   readonly #runner: TaskRunner;
+  readonly #writesShared: FencedWritesShared;
   readonly #unsubscribe: (() => void)[];
   /** Aborted by stop(): every request in flight ends, and nothing more is written. */
   readonly #stopping = new AbortController();
@@ -40,6 +41,12 @@ export class Dispatcher {
     this.#deps = deps;
     this.#clock = deps.clock ?? realClock;
     this.#log = (deps.logger ?? defaultLogger).child({ component: "dispatcher" });
+    this.#writesShared = {
+      writer: deps.writer,
+      clock: this.#clock,
+      terminalWriteRetries: deps.terminalWriteRetries ?? 4,
+      stopped: () => this.#stopping.signal.aborted,
+    };
     this.#committer = new Committer({
       deps,
       clock: this.#clock,
@@ -107,12 +114,13 @@ export class Dispatcher {
    * Cancels a Delegation. `record: true` (the cancel annotation) writes Failed/Cancelled; false
    * writes nothing. Returns false when no task holds it (or it is already finishing).
    */
-  cancel(uid: string, options: { record: boolean }): boolean {
+  cancel(uid: string, options: { record: boolean; message?: string | undefined }): boolean {
     const task = this.#tasks.get(uid);
     if (!task || task.state === "done" || task.state === "finishing") return false;
+    const { record, message } = options;
     if (task.state === "running" && task.attempt) {
-      task.attempt.controller.abort({ kind: "cancel", record: options.record } satisfies AbortReason);
-    } else if (options.record) void this.#committer.finish(task, cancelled());
+      task.attempt.controller.abort({ kind: "cancel", record, message } satisfies AbortReason);
+    } else if (record) void this.#committer.finish(task, cancelled(message));
     else this.#committer.discard(task);
     return true;
   }
@@ -169,20 +177,8 @@ export class Dispatcher {
   }
 
   #newTask(d: Delegation, agent: string): Task {
-    let child: Logger | undefined;
-    const log = () => {
-      child ??= this.#log.child(objectFields({ namespace: d.metadata.namespace ?? "", name: d.metadata.name ?? "" }));
-      return child;
-    };
-    const writes = new FencedWrites(d, {
-      writer: this.#deps.writer,
-      clock: this.#clock,
-      logger: log,
-      terminalWriteRetries: this.#deps.terminalWriteRetries ?? 4,
-      stopped: () => this.#stopping.signal.aborted,
-    });
     const policy = this.#deps.policy(d, agent || undefined);
-    return newTask(d, agent, policy, writes, log, this.#clock.now());
+    return new Task(d, agent, policy, this.#writesShared, this.#log, this.#clock.now());
   }
 
   #untrack(task: Task): void {

@@ -14,11 +14,10 @@ import { BestEffortWriteDroppedError } from "./write-limiter.ts";
 /** queued: a best-effort report; progress: Running or a retry; terminal: retried until it lands or loses. */
 export type WriteKind = "queued" | "progress" | "terminal";
 
-export interface FencedWritesDeps {
+/** What every task's writes share (one object for all of them). */
+export interface FencedWritesShared {
   writer: StatusWriter;
   clock: Clock;
-  /** Made on first use. */
-  logger: () => Logger;
   /** Terminal writes that fail (not conflicts) are retried this many times. */
   terminalWriteRetries: number;
   /** No more writes once the dispatcher stopped. */
@@ -28,7 +27,9 @@ export interface FencedWritesDeps {
 export class FencedWrites {
   /** The last object the API returned to this process (or the cache's copy of that same version). */
   known: Delegation;
-  readonly #deps: FencedWritesDeps;
+  readonly #deps: FencedWritesShared;
+  /** Whose writes these are: its logger names the Delegation. */
+  readonly #owner: { readonly log: Logger };
   /** The last attempt id of the object when we took it over; then the last one we wrote. */
   #claimId: string | undefined;
   /** Attempt ids this process wrote (made on the first: most tasks never start an attempt while queued). */
@@ -38,10 +39,11 @@ export class FencedWrites {
   #queuedReport: AbortController | undefined;
   #lost = false;
 
-  constructor(known: Delegation, deps: FencedWritesDeps) {
+  constructor(known: Delegation, deps: FencedWritesShared, owner: { readonly log: Logger }) {
     this.known = known;
     this.#claimId = lastAttemptId(known);
     this.#deps = deps;
+    this.#owner = owner;
   }
 
   /** An attempt id this process is about to write. */
@@ -112,7 +114,7 @@ export class FencedWrites {
         return true;
       } catch (error) {
         if (error instanceof BestEffortWriteDroppedError) return true;
-        this.#deps.logger().warn({ ...errorFields(error), terminal }, "delegation status write failed");
+        this.#owner.log.warn({ ...errorFields(error), terminal }, "delegation status write failed");
         if (!terminal) return true; // the next write carries the whole status again
         await new Promise<void>((resolve) => this.#deps.clock.setTimer(resolve, 500 * 2 ** i));
       }

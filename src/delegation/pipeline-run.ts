@@ -20,7 +20,7 @@ import { delegationPath, isCancelRequested, isTerminal } from "./delegation-obje
 import type { Finish } from "./finish.ts";
 import type { DelegationReader } from "./finished-summary.ts";
 import { pipelineStep, resultSource, stageChild, stageChildren } from "./pipeline.ts";
-import { effectivePolicy } from "./policy.ts";
+import { effectivePolicy, timedOut } from "./policy.ts";
 import { byteLength, type ResultStore } from "./result.ts";
 import { failed, stagesRunning } from "./status.ts";
 import type { StatusWriter } from "./status-writer.ts";
@@ -93,7 +93,7 @@ export async function runPipeline(deps: PipelineDeps, d: Delegation, team: Agent
       const policy = effectivePolicy(d, team, undefined, deps.clock.now());
       const remainingMs = policy.deadline.getTime() - deps.clock.now();
       if (remainingMs <= 0) {
-        await deps.finish(d, failed("TimedOut", `timed out after ${policy.timeoutMs / 1000} s`), { stages });
+        await deps.finish(d, failed("TimedOut", timedOut(policy)), { stages });
         return undefined;
       }
       const child = stageChild(d, team, action.index, task.trim() ? task : "(the previous stage answered nothing)", {

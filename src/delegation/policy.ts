@@ -16,6 +16,26 @@ export interface EffectivePolicy {
   maxAttempts: number;
   ttlSeconds: number;
   maxDepth: number;
+  /** Set when the deadline is its parent's, earlier than its own: the parent that bounds it. */
+  boundByParent?: string;
+}
+
+/** A sub-task cannot outlive the Delegation it is part of: its deadline is at most its parent's. */
+export function withinParent(policy: EffectivePolicy, parent: string, parentDeadline: Date): EffectivePolicy {
+  const cut = parentDeadline.getTime() - policy.deadline.getTime();
+  if (cut >= 0) return policy;
+  return {
+    ...policy,
+    timeoutMs: Math.max(0, policy.timeoutMs + cut),
+    deadline: parentDeadline,
+    boundByParent: parent,
+  };
+}
+
+/** "timed out after 30 s", and whose deadline it was when a parent's. */
+export function timedOut(policy: EffectivePolicy, suffix = ""): string {
+  const bound = policy.boundByParent ? ` (the deadline of its parent Delegation ${policy.boundByParent})` : "";
+  return `timed out after ${Math.round(policy.timeoutMs / 1000)} s${suffix}${bound}`;
 }
 
 /**

@@ -21,6 +21,7 @@ import type { Dispatcher } from "./dispatcher.ts";
 import { expire } from "./expiry.ts";
 import { finisher } from "./finish.ts";
 import { delegationReader } from "./finished-summary.ts";
+import { cancelChildren, parentEnded } from "./orphans.ts";
 import { cancelStages, runPipeline } from "./pipeline-run.ts";
 import type { RecentWrites } from "./recent-writes.ts";
 import type { ResultStore } from "./result.ts";
@@ -68,6 +69,7 @@ export function delegationReconciler(deps: DelegationReconcilerDeps): Reconciler
     const obj = deps.delegations.get(keyOf(request));
     if (!obj) {
       dispatcher.forget(request.namespace, request.name);
+      await cancelChildren(deps.client, deps.delegations, request.namespace, request.name);
       return undefined;
     }
     // The API server checked it against the CRD; what the CRD cannot say is reported once, not run.
@@ -78,6 +80,7 @@ export function delegationReconciler(deps: DelegationReconcilerDeps): Reconciler
     const uid = d.metadata.uid ?? "";
     if (isTerminal(d)) {
       dispatcher.forget(request.namespace, request.name, uid);
+      await cancelChildren(deps.client, deps.delegations, request.namespace, request.name);
       return expire(deps.client, d, teamOf(d), clock.now());
     }
     if (recent.isFinished(uid)) return undefined; // a stale copy of what we finished
@@ -85,9 +88,10 @@ export function delegationReconciler(deps: DelegationReconcilerDeps): Reconciler
     const isPipeline = isPipelineParent(d, team);
 
     if (isCancelRequested(d)) {
-      if (dispatcher.cancel(uid, { record: true })) return undefined;
+      const message = parentEnded(d, deps.delegations);
+      if (dispatcher.cancel(uid, { record: true, message })) return undefined;
       if (isPipeline) await cancelStages(pipeline, d);
-      await finish(d, cancelled());
+      await finish(d, cancelled(message));
       return undefined;
     }
     if (isPipeline) {

@@ -10,6 +10,7 @@ import type { Clock } from "./clock.ts";
 import type { Committer } from "./commit.ts";
 import { DEFAULT_RUNNING_DELAY_MS, type DispatcherDeps } from "./dispatcher-deps.ts";
 import type { PodEndpoint } from "./pod-endpoints.ts";
+import { timedOut } from "./policy.ts";
 import type { Scheduler } from "./scheduler.ts";
 import * as transition from "./status.ts";
 import { clearTimer, type RunningAttempt, type Task } from "./task.ts";
@@ -43,7 +44,7 @@ export class TaskRunner {
 
   /** A new task: its deadline starts now; a recovered one claims its object first. */
   run(task: Task, recovered: boolean): void {
-    task.timers.deadline = this.#clock.setTimer(
+    task.deadlineTimer = this.#clock.setTimer(
       () => this.#deadlineReached(task),
       task.policy.deadline.getTime() - this.#clock.now(),
     );
@@ -99,16 +100,16 @@ export class TaskRunner {
     this.#ctx.scheduler.unpark(task);
     task.state = "queued";
     this.#ctx.scheduler.enqueue(task);
-    if (!task.status.phase && task.timers.queued === undefined) {
+    if (!task.status.phase && task.queuedTimer === undefined) {
       const delay = this.#deps.queuedWriteDelayMs ?? 5000;
-      task.timers.queued = this.#clock.setTimer(() => this.#queuedTooLong(task), delay);
+      task.queuedTimer = this.#clock.setTimer(() => this.#queuedTooLong(task), delay);
     }
     this.pump(task.namespace, task.agent);
   }
 
   /** Starts an attempt on `pod`; false when the Delegation has no attempts left (it is failing). */
   #start(task: Task, pod: PodEndpoint): boolean {
-    clearTimer(task, "queued", this.#clock);
+    clearTimer(task, "queuedTimer", this.#clock);
     const id = (this.#deps.randomId ?? randomId)();
     const now = new Date(this.#clock.now());
     const started = transition.attemptStarted(task.status, {
@@ -170,11 +171,11 @@ export class TaskRunner {
         return;
       case "cancelled":
         end("Failed", "Cancelled", "cancelled");
-        if (verdict.record) void committer.finish(task, transition.cancelled());
+        if (verdict.record) void committer.finish(task, transition.cancelled(verdict.message));
         else committer.discard(task);
         return;
       case "timedOut": {
-        const message = `timed out after ${Math.round(task.policy.timeoutMs / 1000)} s`;
+        const message = timedOut(task.policy);
         end("Failed", "TimedOut", message);
         void committer.finish(task, transition.failed("TimedOut", message));
         return;
@@ -192,7 +193,7 @@ export class TaskRunner {
   }
 
   #retryOrFail(task: Task, attempt: RunningAttempt, v: Extract<Verdict, { kind: "retryable" }>, now: Date): void {
-    (task.failedPods ??= new Set()).add(attempt.pod);
+    task.failedOn(attempt.pod);
     task.backoff ??= new Backoff({ initialMs: 1000, maxMs: 30_000, jitter: 0.5, ...this.#deps.backoff });
     const delay = task.backoff.next();
     const failure = transition.attemptFailed(task.status, {
@@ -213,8 +214,8 @@ export class TaskRunner {
     task.state = "backoff";
     this.#ctx.scheduler.park(task);
     void this.#ctx.committer.write(task, "progress");
-    task.timers.backoff = this.#clock.setTimer(() => {
-      task.timers.backoff = undefined;
+    task.backoffTimer = this.#clock.setTimer(() => {
+      task.backoffTimer = undefined;
       if (task.state === "backoff") this.#enqueue(task);
     }, delay);
   }
@@ -228,14 +229,14 @@ export class TaskRunner {
   }
 
   #queuedTooLong(task: Task): void {
-    task.timers.queued = undefined;
+    task.queuedTimer = undefined;
     if (task.state !== "queued" || task.status.phase || this.#stopped) return;
     task.status = transition.queued(task.status, task.agent, this.#ctx.scheduler.ahead(task));
     void this.#ctx.committer.write(task, "queued");
   }
 
   #deadlineReached(task: Task): void {
-    task.timers.deadline = undefined;
+    task.deadlineTimer = undefined;
     if (this.#stopped) return;
     if (task.state === "running" && task.attempt) {
       task.attempt.controller.abort({ kind: "deadline" } satisfies AbortReason);
@@ -248,7 +249,7 @@ export class TaskRunner {
       task,
       noPods
         ? transition.failed("AgentUnavailable", `no ready pod of ${task.agent} within ${seconds} s`)
-        : transition.failed("TimedOut", `timed out after ${seconds} s waiting for a free slot`),
+        : transition.failed("TimedOut", timedOut(task.policy, " waiting for a free slot")),
     );
   }
 }

@@ -2,9 +2,10 @@
 import type { Delegation, DelegationStatus } from "../api/delegation.ts";
 import type { Backoff } from "../runtime/backoff.ts";
 import type { Logger } from "../runtime/log.ts";
+import { objectFields } from "../runtime/store.ts";
 import type { Clock } from "./clock.ts";
 import { creationTime } from "./delegation-object.ts";
-import type { FencedWrites } from "./fenced-writes.ts";
+import { FencedWrites, type FencedWritesShared } from "./fenced-writes.ts";
 import type { EffectivePolicy } from "./policy.ts";
 import type { Schedulable } from "./scheduler.ts";
 
@@ -21,66 +22,75 @@ export interface RunningAttempt {
   runningTimer: unknown;
 }
 
-export interface Task extends Schedulable {
-  uid: string;
+/** One Delegation the Dispatcher runs. A class: ten thousand may be queued, and each field counts. */
+export class Task implements Schedulable {
+  readonly uid: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly agent: string;
+  readonly priority: number;
+  readonly created: number;
   /** Pods an attempt failed on (made on the first failure). */
   failedPods: Set<string> | undefined;
-  policy: EffectivePolicy;
+  readonly policy: EffectivePolicy;
   /** The status this process means to write next. */
   status: DelegationStatus;
-  writes: FencedWrites;
-  state: TaskState;
+  readonly writes: FencedWrites;
+  state: TaskState = "queued";
   /** Between attempts (made on the first retry). */
   backoff: Backoff | undefined;
   attempt: RunningAttempt | undefined;
-  timers: { deadline?: unknown; backoff?: unknown; queued?: unknown };
-  /** Carries the Delegation's namespace and name (made on first use: most tasks log nothing). */
-  readonly log: Logger;
+  deadlineTimer: unknown;
+  backoffTimer: unknown;
+  queuedTimer: unknown;
+  readonly #baseLog: Logger;
+  #log: Logger | undefined;
+
+  /** `agent` is "" when none could be chosen. */
+  constructor(
+    d: Delegation,
+    agent: string,
+    policy: EffectivePolicy,
+    writes: FencedWritesShared,
+    log: Logger,
+    now: number,
+  ) {
+    this.uid = d.metadata.uid!;
+    this.namespace = d.metadata.namespace ?? "";
+    this.name = d.metadata.name ?? "";
+    this.agent = agent;
+    this.priority = d.spec.priority ?? 0;
+    this.created = creationTime(d, now);
+    this.policy = policy;
+    this.status = d.status ?? {};
+    // Pods that earlier attempts (another leader's too) failed on are avoided.
+    for (const a of this.status.attempts ?? []) if (a.outcome === "Failed" && a.pod) this.failedOn(a.pod);
+    this.#baseLog = log;
+    this.writes = new FencedWrites(d, writes, this);
+  }
+
+  /** Remembers a pod an attempt failed on. */
+  failedOn(pod: string): void {
+    this.failedPods ??= new Set();
+    this.failedPods.add(pod);
+  }
+
+  /** Carries the Delegation's namespace and name; made on first use, as most tasks log nothing. */
+  get log(): Logger {
+    this.#log ??= this.#baseLog.child(objectFields(this));
+    return this.#log;
+  }
 }
 
-export function clearTimer(task: Task, which: keyof Task["timers"], clock: Clock): void {
-  if (task.timers[which] !== undefined) clock.clearTimer(task.timers[which]);
-  task.timers[which] = undefined;
+type TimerName = "deadlineTimer" | "backoffTimer" | "queuedTimer";
+
+export function clearTimer(task: Task, which: TimerName, clock: Clock): void {
+  if (task[which] !== undefined) clock.clearTimer(task[which]);
+  task[which] = undefined;
 }
 
 export function clearTimers(task: Task, clock: Clock): void {
-  clearTimer(task, "deadline", clock);
-  clearTimer(task, "backoff", clock);
-  clearTimer(task, "queued", clock);
-}
-
-/** A new task for a Delegation from the cache, going to `agent` ("" when none could be chosen). */
-export function newTask(
-  d: Delegation,
-  agent: string,
-  policy: EffectivePolicy,
-  writes: FencedWrites,
-  log: () => Logger,
-  now: number,
-): Task {
-  const status = d.status ?? {};
-  let failedPods: Set<string> | undefined;
-  // Pods that earlier attempts (another leader's too) failed on are avoided.
-  for (const a of status.attempts ?? []) {
-    if (a.outcome === "Failed" && a.pod) (failedPods ??= new Set()).add(a.pod);
-  }
-  return {
-    uid: d.metadata.uid!,
-    namespace: d.metadata.namespace ?? "",
-    name: d.metadata.name ?? "",
-    agent,
-    priority: d.spec.priority ?? 0,
-    created: creationTime(d, now),
-    failedPods,
-    policy,
-    status,
-    writes,
-    state: "queued",
-    backoff: undefined,
-    attempt: undefined,
-    timers: {},
-    get log() {
-      return log();
-    },
-  };
+  clearTimer(task, "deadlineTimer", clock);
+  clearTimer(task, "backoffTimer", clock);
+  clearTimer(task, "queuedTimer", clock);
 }

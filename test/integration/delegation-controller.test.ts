@@ -434,6 +434,43 @@ describe("Delegation controller", () => {
     expect(stubs.get("slow-0")!.aborted).toContain(`clawcrew:${d.metadata.uid}`);
   });
 
+  it("cancels the sub-tasks of a Delegation that ended, and bounds them by its deadline", async () => {
+    // Another agent than the parent's: the same one would be a loop, which admission refuses.
+    await createAgent("helper", 1, {}, { delayMs: 30_000 });
+    const parent = await createDelegation({ to: "slow", task: "the whole job" });
+    const child = await createDelegation({ to: "helper", task: "a part of it", parent: parent.metadata.name });
+    const childUser = () => `clawcrew:${child.metadata.uid}`;
+    await eventually("the sub-task's request", async () =>
+      stubs.get("helper-0")!.requests.some((r) => r.user === childUser()) ? true : undefined,
+    );
+    await client.request("PATCH", resourcePath(GVR.delegations, { namespace: ns, name: parent.metadata.name! }), {
+      body: { metadata: { annotations: { "clawcrew.io/cancel": "true" } } },
+      contentType: "application/merge-patch+json",
+    });
+    const orphan = await waitTerminal(child.metadata.name!);
+    expect(orphan.status).toMatchObject({ phase: "Failed", reason: "Cancelled" });
+    expect(orphan.status!.message).toBe(`cancelled: its parent Delegation ${parent.metadata.name} finished (Failed)`);
+    expect(stubs.get("helper-0")!.aborted).toContain(childUser());
+
+    // A sub-task asking for 600 s gets what its parent has left: it ends at the parent's deadline.
+    const short = await createDelegation({ to: "slow", task: "quick job", timeoutSeconds: 3 });
+    // Admission needs the parent in the operator's cache: wait until its task reached the gateway.
+    await eventually("the parent's request", async () =>
+      stubs.get("slow-0")!.requests.some((r) => r.user === `clawcrew:${short.metadata.uid}`) ? true : undefined,
+    );
+    const long = await createDelegation({
+      to: "helper",
+      task: "long part",
+      timeoutSeconds: 600,
+      parent: short.metadata.name,
+    });
+    const bounded = await waitTerminal(long.metadata.name!, 30_000);
+    expect(bounded.status).toMatchObject({ phase: "Failed", reason: "TimedOut" });
+    expect(bounded.status!.message).toContain(`(the deadline of its parent Delegation ${short.metadata.name})`);
+    const started = Date.parse(long.metadata.creationTimestamp as unknown as string);
+    expect(Date.parse(bounded.status!.completionTime!) - started).toBeLessThan(10_000);
+  });
+
   it("deletes a finished Delegation after its TTL", async () => {
     const created = await createDelegation({ to: "researcher", task: "short-lived", ttlSecondsAfterFinished: 1 });
     // completionTime has second precision, so the TTL may delete it before a poll sees it finished:

@@ -81,7 +81,7 @@ it("grants the operator's ServiceAccount what it needs and no more", async () =>
   const who = `system:serviceaccount:${ns}:${sa}`;
   const can = async (...args: string[]) =>
     (await kubectl(admin, ["auth", "can-i", ...args, `--as=${who}`])).stdout.trim();
-  expect(await can("patch", "agents.clawcrew.io/status", "-n", ns)).toBe("yes");
+  expect(await can("patch", "agents.clawcrew.io", "--subresource=status", "-n", ns)).toBe("yes");
   expect(await can("create", "leases.coordination.k8s.io", "-n", ns)).toBe("yes");
   expect(await can("create", "leases.coordination.k8s.io", "-n", "kube-system")).toBe("no");
   expect(await can("create", "pods", "-n", ns)).toBe("no");

@@ -4,7 +4,7 @@ import type { Delegation } from "../../../src/api/delegation.ts";
 import type { AgentTeam } from "../../../src/api/team.ts";
 import { authorize } from "../../../src/delegation/authorize.ts";
 import { pipelineStep, stageChild, stageChildren, stageName } from "../../../src/delegation/pipeline.ts";
-import { effectivePolicy } from "../../../src/delegation/policy.ts";
+import { effectivePolicy, timedOut, withinParent } from "../../../src/delegation/policy.ts";
 import { splitResult, truncateUtf8 } from "../../../src/delegation/result.ts";
 
 function team(name: string, spec: Partial<AgentTeam["spec"]>): AgentTeam {
@@ -72,6 +72,17 @@ describe("effectivePolicy", () => {
     expect(effectivePolicy(d, t)).toMatchObject({ timeoutMs: 60_000, maxAttempts: 1, ttlSeconds: 10, maxDepth: 5 });
     const own = deleg("e", { to: "w", timeoutSeconds: 5, maxAttempts: 7, ttlSecondsAfterFinished: 0 });
     expect(effectivePolicy(own, t)).toMatchObject({ timeoutMs: 5000, maxAttempts: 7, ttlSeconds: 0 });
+  });
+
+  it("bounds a sub-task by its parent's deadline, and says so when it times out", () => {
+    const own = effectivePolicy(deleg("child", { to: "w", timeoutSeconds: 600 })); // until 00:10:00
+    const bound = withinParent(own, "lead-task", new Date("2030-01-01T00:00:30Z"));
+    expect(bound).toMatchObject({ timeoutMs: 30_000, boundByParent: "lead-task" });
+    expect(bound.deadline.toISOString()).toBe("2030-01-01T00:00:30.000Z");
+    expect(timedOut(bound)).toBe("timed out after 30 s (the deadline of its parent Delegation lead-task)");
+    // A parent with more time left changes nothing.
+    expect(withinParent(own, "lead-task", new Date("2030-01-01T01:00:00Z"))).toBe(own);
+    expect(timedOut(own, " waiting for a free slot")).toBe("timed out after 600 s waiting for a free slot");
   });
 });
 
