@@ -23,6 +23,16 @@ function before(a: Schedulable, b: Schedulable): boolean {
   return a.name < b.name;
 }
 
+/** Adds `value` to the set under `key`, made when absent. */
+function addTo<T>(sets: Map<string, Set<T>>, key: string, value: T): void {
+  let set = sets.get(key);
+  if (!set) {
+    set = new Set();
+    sets.set(key, set);
+  }
+  set.add(value);
+}
+
 const agentKey = (e: { namespace: string; agent: string }) => keyOf({ namespace: e.namespace, name: e.agent });
 
 export class Scheduler<T extends Schedulable> {
@@ -68,13 +78,7 @@ export class Scheduler<T extends Schedulable> {
 
   /** Counts an entry as waiting while it is in no queue (backing off between attempts). */
   park(entry: T): void {
-    const key = agentKey(entry);
-    let parked = this.#parked.get(key);
-    if (!parked) {
-      parked = new Set();
-      this.#parked.set(key, parked);
-    }
-    parked.add(entry);
+    addTo(this.#parked, agentKey(entry), entry);
   }
 
   unpark(entry: T): void {
@@ -168,13 +172,7 @@ export class Scheduler<T extends Schedulable> {
   #occupy(entry: T, pod: string): void {
     const podKey = keyOf({ namespace: entry.namespace, name: pod });
     this.#podLoad.set(podKey, (this.#podLoad.get(podKey) ?? 0) + 1);
-    const key = agentKey(entry);
-    let running = this.#running.get(key);
-    if (!running) {
-      running = new Set();
-      this.#running.set(key, running);
-    }
-    running.add(entry);
+    addTo(this.#running, agentKey(entry), entry);
   }
 
   #inFlight(namespace: string, pod: string): number {
