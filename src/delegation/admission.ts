@@ -18,7 +18,10 @@ import { controllerDelegationOwner, creationTime } from "./delegation-object.ts"
 import type { Admission } from "./dispatcher-deps.ts";
 import { failed } from "./status.ts";
 
-/** How long after its creation a Delegation waits for its AgentTeam to appear before it is rejected. */
+/**
+ * How long after its creation a Delegation waits for its AgentTeam, or its parent, to appear before
+ * it is rejected: applied together (a directory, GitOps), they may reach our cache after it.
+ */
 export const MISSING_TEAM_GRACE_MS = 30_000;
 const MISSING_TEAM_RETRY_MS = 1_000;
 
@@ -46,12 +49,10 @@ export function admit(d: Delegation, team: AgentTeam | undefined, sources: Admis
   if (owner && delegation(owner.name)?.metadata.uid === owner.uid) return { admitted: true };
   const recorded = recordedCandidates(d);
   if (recorded) return { admitted: true, candidates: recorded };
+  const now = sources.clock.now();
+  const young = now - creationTime(d, now) < MISSING_TEAM_GRACE_MS;
   if (d.spec.team && !team) {
-    // Applied together (a directory, GitOps), the team may reach our cache after its Delegation.
-    const now = sources.clock.now();
-    if (now - creationTime(d, now) < MISSING_TEAM_GRACE_MS) {
-      return { admitted: false, retryAfterMs: MISSING_TEAM_RETRY_MS };
-    }
+    if (young) return { admitted: false, retryAfterMs: MISSING_TEAM_RETRY_MS };
     return { admitted: false, ending: failed("Rejected", `AgentTeam ${d.spec.team} not found`) };
   }
   const verdict = authorize({
@@ -65,6 +66,7 @@ export function admit(d: Delegation, team: AgentTeam | undefined, sources: Admis
     delegation,
   });
   if (!verdict.ok) {
+    if (verdict.missing === "parent" && young) return { admitted: false, retryAfterMs: MISSING_TEAM_RETRY_MS };
     const reason: DelegationReason = verdict.missing === "agent" ? "AgentUnavailable" : "Rejected";
     return { admitted: false, ending: failed(reason, `${verdict.code}: ${verdict.message}`) };
   }

@@ -454,7 +454,7 @@ describe("Delegation controller", () => {
 
     // A sub-task asking for 600 s gets what its parent has left: it ends at the parent's deadline.
     const short = await createDelegation({ to: "slow", task: "quick job", timeoutSeconds: 3 });
-    // Admission needs the parent in the operator's cache: wait until its task reached the gateway.
+    // The parent runs first, so that the sub-task is bounded by a deadline already ticking.
     await eventually("the parent's request", async () =>
       stubs.get("slow-0")!.requests.some((r) => r.user === `clawcrew:${short.metadata.uid}`) ? true : undefined,
     );

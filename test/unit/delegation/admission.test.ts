@@ -100,6 +100,15 @@ describe("admit", () => {
     });
   });
 
+  it("waits for a missing parent too, then rejects", () => {
+    const d = delegation({ to: "worker", parent: "applied-with-it" });
+    expect(admit(d, undefined, sources(T0 + 1000))).toEqual({ admitted: false, retryAfterMs: 1000 });
+    expect(admit(d, undefined, sources(T0 + MISSING_TEAM_GRACE_MS))).toMatchObject({
+      admitted: false,
+      ending: { phase: "Failed", reason: "Rejected", message: "NotFound: parent Delegation applied-with-it not found" },
+    });
+  });
+
   it("admits a Delegation that already started (by a previous leader) as it is", () => {
     const d = { ...delegation({ team: "gone", to: "worker" }), status: { phase: "Pending" as const, agent: "worker" } };
     expect(admit(d, undefined, sources(T0 + MISSING_TEAM_GRACE_MS * 2, { teams: [] }))).toEqual({ admitted: true });
