@@ -6,10 +6,10 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation } from "../api/delegation.ts";
 import { addDelegationIndexes, addTeamIndexes, BY_UNFINISHED_CALLER } from "../api/indexes.ts";
-import { ANNOTATION_ADMITTED, ANNOTATION_CANCEL, LABEL_AGENT, LABEL_FROM, LABEL_TEAM } from "../api/labels.ts";
+import { ANNOTATION_ADMITTED, LABEL_AGENT, LABEL_FROM, LABEL_TEAM } from "../api/labels.ts";
 import { AGENT_KIND, DELEGATION_KIND } from "../api/registry.ts";
 import { type AuthorizeCode, authorize } from "../delegation/authorize.ts";
-import { isTerminal } from "../delegation/delegation-object.ts";
+import { isTerminal, requestCancel } from "../delegation/delegation-object.ts";
 import { delegationReader } from "../delegation/finished-summary.ts";
 import type { TokenStore } from "../delegation/tokens.ts";
 import type { WaiterRegistry } from "../delegation/waiters.ts";
@@ -147,13 +147,10 @@ export class KubeDelegationService implements DelegationService {
 
   async cancel(caller: Caller, name: string, options: { keep: boolean }): Promise<void> {
     const d = await this.#own(caller, name);
-    const path = resourcePath(DELEGATION_KIND.gvr, { namespace: caller.namespace, name });
     if (options.keep) {
-      await this.#deps.client.request("PATCH", path, {
-        body: { metadata: { annotations: { [ANNOTATION_CANCEL]: "true" } } },
-        contentType: "application/merge-patch+json",
-      });
+      await requestCancel(this.#deps.client, caller.namespace, name);
     } else {
+      const path = resourcePath(DELEGATION_KIND.gvr, { namespace: caller.namespace, name });
       await this.#deps.client.request("DELETE", path, { body: { preconditions: { uid: d.metadata.uid } } });
     }
   }

@@ -22,8 +22,8 @@ import { failed } from "./status.ts";
  * How long after its creation a Delegation waits for its AgentTeam, or its parent, to appear before
  * it is rejected: applied together (a directory, GitOps), they may reach our cache after it.
  */
-export const MISSING_TEAM_GRACE_MS = 30_000;
-const MISSING_TEAM_RETRY_MS = 1_000;
+export const MISSING_REFERENCE_GRACE_MS = 30_000;
+const MISSING_REFERENCE_RETRY_MS = 1_000;
 
 export interface AdmissionSources {
   agents: Informer<KubernetesObject>;
@@ -50,9 +50,9 @@ export function admit(d: Delegation, team: AgentTeam | undefined, sources: Admis
   const recorded = recordedCandidates(d);
   if (recorded) return { admitted: true, candidates: recorded };
   const now = sources.clock.now();
-  const young = now - creationTime(d, now) < MISSING_TEAM_GRACE_MS;
+  const young = now - creationTime(d, now) < MISSING_REFERENCE_GRACE_MS;
   if (d.spec.team && !team) {
-    if (young) return { admitted: false, retryAfterMs: MISSING_TEAM_RETRY_MS };
+    if (young) return { admitted: false, retryAfterMs: MISSING_REFERENCE_RETRY_MS };
     return { admitted: false, ending: failed("Rejected", `AgentTeam ${d.spec.team} not found`) };
   }
   const verdict = authorize({
@@ -66,7 +66,7 @@ export function admit(d: Delegation, team: AgentTeam | undefined, sources: Admis
     delegation,
   });
   if (!verdict.ok) {
-    if (verdict.missing === "parent" && young) return { admitted: false, retryAfterMs: MISSING_TEAM_RETRY_MS };
+    if (verdict.missing === "parent" && young) return { admitted: false, retryAfterMs: MISSING_REFERENCE_RETRY_MS };
     const reason: DelegationReason = verdict.missing === "agent" ? "AgentUnavailable" : "Rejected";
     return { admitted: false, ending: failed(reason, `${verdict.code}: ${verdict.message}`) };
   }

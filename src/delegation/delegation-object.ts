@@ -2,6 +2,7 @@
 import type { Delegation, DelegationStatus } from "../api/delegation.ts";
 import { ANNOTATION_CANCEL } from "../api/labels.ts";
 import { DELEGATION_KIND } from "../api/registry.ts";
+import type { KubeClient } from "../runtime/client.ts";
 import { resourcePath } from "../runtime/resource.ts";
 
 export function isTerminal(d: { status?: DelegationStatus | undefined } | undefined): boolean {
@@ -35,4 +36,12 @@ export function creationTime(d: Delegation, fallback: number): number {
   const text = (d.metadata as { creationTimestamp?: string | Date }).creationTimestamp;
   const ms = text === undefined ? Number.NaN : new Date(text).getTime();
   return Number.isFinite(ms) ? ms : fallback;
+}
+
+/** Annotates a Delegation to cancel (`clawcrew.io/cancel: "true"`): it ends Failed/Cancelled, with a record. */
+export async function requestCancel(client: KubeClient, namespace: string, name: string): Promise<void> {
+  await client.request("PATCH", delegationPath(namespace, name), {
+    body: { metadata: { annotations: { [ANNOTATION_CANCEL]: "true" } } },
+    contentType: "application/merge-patch+json",
+  });
 }

@@ -7,13 +7,12 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation } from "../api/delegation.ts";
 import { BY_PARENT } from "../api/indexes.ts";
-import { ANNOTATION_CANCEL } from "../api/labels.ts";
 import { DELEGATION_KIND } from "../api/registry.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { isNotFound } from "../runtime/errors.ts";
 import type { Informer } from "../runtime/informer.ts";
 import { keyOf } from "../runtime/store.ts";
-import { delegationPath, isCancelRequested, isTerminal } from "./delegation-object.ts";
+import { isCancelRequested, isTerminal, requestCancel } from "./delegation-object.ts";
 
 /** Annotates every unfinished child of namespace/name to cancel. */
 export async function cancelChildren(
@@ -26,10 +25,7 @@ export async function cancelChildren(
     const child = DELEGATION_KIND.checkedCached(obj);
     if (!child || isTerminal(child) || isCancelRequested(child)) continue;
     try {
-      await client.request("PATCH", delegationPath(namespace, child.metadata.name!), {
-        body: { metadata: { annotations: { [ANNOTATION_CANCEL]: "true" } } },
-        contentType: "application/merge-patch+json",
-      });
+      await requestCancel(client, namespace, child.metadata.name!);
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }

@@ -7,16 +7,15 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Delegation, DelegationStatus } from "../api/delegation.ts";
 import { MAX_TASK_BYTES } from "../api/delegation.ts";
 import { BY_PARENT } from "../api/indexes.ts";
-import { ANNOTATION_CANCEL } from "../api/labels.ts";
 import { DELEGATION_KIND } from "../api/registry.ts";
 import type { AgentTeam } from "../api/team.ts";
 import type { KubeClient } from "../runtime/client.ts";
-import { isAlreadyExists, isNotFound } from "../runtime/errors.ts";
+import { isAlreadyExists } from "../runtime/errors.ts";
 import type { Informer } from "../runtime/informer.ts";
 import { resourcePath } from "../runtime/resource.ts";
 import { keyOf } from "../runtime/store.ts";
 import type { Clock } from "./clock.ts";
-import { delegationPath, isCancelRequested, isTerminal } from "./delegation-object.ts";
+import { isTerminal } from "./delegation-object.ts";
 import type { Finish } from "./finish.ts";
 import type { DelegationReader } from "./finished-summary.ts";
 import { pipelineStep, resultSource, stageChild, stageChildren } from "./pipeline.ts";
@@ -112,23 +111,6 @@ export async function runPipeline(deps: PipelineDeps, d: Delegation, team: Agent
         stages.map((s) => (s.index === action.index ? { ...s, delegation: name, phase: "Pending" as const } : s)),
       );
       return undefined;
-    }
-  }
-}
-
-/** Cancels every stage still running: each child fails Cancelled, and so the parent. */
-export async function cancelStages(deps: PipelineDeps, d: Delegation): Promise<void> {
-  const ns = d.metadata.namespace ?? "";
-  for (const s of d.status?.stages ?? []) {
-    const child = s.delegation ? DELEGATION_KIND.lookup(deps.delegations, ns, s.delegation) : undefined;
-    if (!child || isTerminal(child) || isCancelRequested(child)) continue;
-    try {
-      await deps.client.request("PATCH", delegationPath(ns, child.metadata.name!), {
-        body: { metadata: { annotations: { [ANNOTATION_CANCEL]: "true" } } },
-        contentType: "application/merge-patch+json",
-      });
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
     }
   }
 }

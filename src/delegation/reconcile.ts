@@ -22,7 +22,7 @@ import { expire } from "./expiry.ts";
 import { finisher } from "./finish.ts";
 import { delegationReader } from "./finished-summary.ts";
 import { cancelChildren, parentEnded } from "./orphans.ts";
-import { cancelStages, runPipeline } from "./pipeline-run.ts";
+import { runPipeline } from "./pipeline-run.ts";
 import type { RecentWrites } from "./recent-writes.ts";
 import type { ResultStore } from "./result.ts";
 import { cancelled, failed } from "./status.ts";
@@ -90,7 +90,8 @@ export function delegationReconciler(deps: DelegationReconcilerDeps): Reconciler
     if (isCancelRequested(d)) {
       const message = parentEnded(d, deps.delegations);
       if (dispatcher.cancel(uid, { record: true, message })) return undefined;
-      if (isPipeline) await cancelStages(pipeline, d);
+      // A pipeline's stages at once; other sub-tasks once it has ended, so their record names it.
+      if (isPipeline) await cancelChildren(deps.client, deps.delegations, request.namespace, request.name);
       await finish(d, cancelled(message));
       return undefined;
     }

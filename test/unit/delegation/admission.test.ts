@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Delegation } from "../../../src/api/delegation.ts";
 import { ANNOTATION_ADMITTED } from "../../../src/api/labels.ts";
 import type { AgentTeam } from "../../../src/api/team.ts";
-import { type AdmissionSources, admit, MISSING_TEAM_GRACE_MS } from "../../../src/delegation/admission.ts";
+import { type AdmissionSources, admit, MISSING_REFERENCE_GRACE_MS } from "../../../src/delegation/admission.ts";
 import type { Informer } from "../../../src/runtime/informer.ts";
 import { byNamespace, IndexedStore, NAMESPACE_INDEX, objectKey } from "../../../src/runtime/store.ts";
 
@@ -94,7 +94,7 @@ describe("admit", () => {
   it("waits for a missing team, then rejects", () => {
     const d = delegation({ team: "late", to: "worker" });
     expect(admit(d, undefined, sources(T0 + 1000))).toEqual({ admitted: false, retryAfterMs: 1000 });
-    expect(admit(d, undefined, sources(T0 + MISSING_TEAM_GRACE_MS))).toEqual({
+    expect(admit(d, undefined, sources(T0 + MISSING_REFERENCE_GRACE_MS))).toEqual({
       admitted: false,
       ending: { phase: "Failed", reason: "Rejected", message: "AgentTeam late not found" },
     });
@@ -103,7 +103,7 @@ describe("admit", () => {
   it("waits for a missing parent too, then rejects", () => {
     const d = delegation({ to: "worker", parent: "applied-with-it" });
     expect(admit(d, undefined, sources(T0 + 1000))).toEqual({ admitted: false, retryAfterMs: 1000 });
-    expect(admit(d, undefined, sources(T0 + MISSING_TEAM_GRACE_MS))).toMatchObject({
+    expect(admit(d, undefined, sources(T0 + MISSING_REFERENCE_GRACE_MS))).toMatchObject({
       admitted: false,
       ending: { phase: "Failed", reason: "Rejected", message: "NotFound: parent Delegation applied-with-it not found" },
     });
@@ -111,6 +111,8 @@ describe("admit", () => {
 
   it("admits a Delegation that already started (by a previous leader) as it is", () => {
     const d = { ...delegation({ team: "gone", to: "worker" }), status: { phase: "Pending" as const, agent: "worker" } };
-    expect(admit(d, undefined, sources(T0 + MISSING_TEAM_GRACE_MS * 2, { teams: [] }))).toEqual({ admitted: true });
+    expect(admit(d, undefined, sources(T0 + MISSING_REFERENCE_GRACE_MS * 2, { teams: [] }))).toEqual({
+      admitted: true,
+    });
   });
 });
