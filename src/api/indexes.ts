@@ -37,7 +37,14 @@ function fieldsOf(obj: KubernetesObject, part: "spec" | "status"): Fields {
 /** The keys, in the object's namespace, of the distinct names among `names`. */
 function keysOf(obj: KubernetesObject, names: readonly unknown[]): string[] {
   const namespace = obj.metadata?.namespace ?? "";
-  return [...new Set(names.filter(isName))].map((name) => keyOf({ namespace, name }));
+  const keys: string[] = [];
+  // Index functions run on every watch event of every cached object: a loop, not a pipeline of copies.
+  for (const name of names) {
+    if (!isName(name)) continue;
+    const key = keyOf({ namespace, name });
+    if (!keys.includes(key)) keys.push(key);
+  }
+  return keys;
 }
 
 function isName(value: unknown): value is string {

@@ -140,6 +140,7 @@ export function createDelegationController(deps: DelegationControllerDeps): Dele
     isDelegator: (ns, agent) => teamsInNamespace(teams, ns).some((t) => isDelegator(t, agent)),
     transport: deps.transport ?? chatCompletion,
     writer,
+    cached: (ns, name) => DELEGATION_KIND.lookup(delegations, ns, name),
     results,
     recent,
     waiters,

@@ -26,6 +26,8 @@ export interface DispatcherDeps extends DeliveryDeps {
   /** Limits and deadline of a Delegation (its team's policy applied). */
   policy: (d: Delegation, agent: string | undefined) => EffectivePolicy;
   writer: StatusWriter;
+  /** The cache's copy of a Delegation: a task keeps it instead of the API's reply of the same version. */
+  cached?: ((namespace: string, name: string) => Delegation | undefined) | undefined;
   results: ResultStore;
   recent: RecentWrites;
   waiters?: WaiterRegistry | undefined;

@@ -46,6 +46,7 @@ export class Dispatcher {
       clock: this.#clock,
       terminalWriteRetries: deps.terminalWriteRetries ?? 4,
       stopped: () => this.#stopping.signal.aborted,
+      cached: deps.cached,
     };
     this.#committer = new Committer({
       deps,

@@ -22,6 +22,8 @@ export interface FencedWritesShared {
   terminalWriteRetries: number;
   /** No more writes once the dispatcher stopped. */
   stopped: () => boolean;
+  /** The cache's copy of a Delegation, when the watch has already brought it. */
+  cached?: ((namespace: string, name: string) => Delegation | undefined) | undefined;
 }
 
 export class FencedWrites {
@@ -109,7 +111,9 @@ export class FencedWrites {
           this.#lost = true;
           return false;
         }
-        this.known = stored;
+        // The watch often brings our write before its reply does: then keep the cache's copy, not a second one.
+        const cached = this.#deps.cached?.(stored.metadata.namespace ?? "", stored.metadata.name ?? "");
+        this.known = cached && cached.metadata.resourceVersion === stored.metadata.resourceVersion ? cached : stored;
         this.#claimId = lastAttemptId(stored);
         return true;
       } catch (error) {

@@ -105,12 +105,12 @@ export class IndexConflictError extends Error {
   }
 }
 
+// No map from object to its values: like client-go's updateIndices, an update recomputes the old
+// object's values, since index functions are pure. That map cost a third of a cached Delegation.
 interface Index<T> {
   values: IndexFunction<T>;
   /** Index value → keys of the objects indexed under it. */
   keysByValue: Map<string, Set<string>>;
-  /** Object key → the values it is indexed under now, so that an update can move it. */
-  valuesByKey: Map<string, readonly string[]>;
 }
 
 export interface IndexedStoreOptions<T> {
@@ -151,8 +151,9 @@ export class IndexedStore<T extends KubernetesObject> {
   }
 
   set(key: string, obj: T): void {
+    const previous = this.#items.get(key);
     this.#items.set(key, obj);
-    for (const [name, index] of this.#indexes) this.#reindex(name, index, key, obj);
+    for (const [name, index] of this.#indexes) this.#reindex(name, index, key, previous, obj);
   }
 
   /** Removes the object; returns it, or undefined when there was none. */
@@ -160,7 +161,7 @@ export class IndexedStore<T extends KubernetesObject> {
     const obj = this.#items.get(key);
     if (obj === undefined) return undefined;
     this.#items.delete(key);
-    for (const [name, index] of this.#indexes) this.#reindex(name, index, key, undefined);
+    for (const [name, index] of this.#indexes) this.#reindex(name, index, key, obj, undefined);
     return obj;
   }
 
@@ -174,9 +175,9 @@ export class IndexedStore<T extends KubernetesObject> {
       if (existing.values !== values) throw new IndexConflictError(name);
       return;
     }
-    const index: Index<T> = { values, keysByValue: new Map(), valuesByKey: new Map() };
+    const index: Index<T> = { values, keysByValue: new Map() };
     this.#indexes.set(name, index);
-    for (const [key, obj] of this.#items) this.#reindex(name, index, key, obj);
+    for (const [key, obj] of this.#items) this.#reindex(name, index, key, undefined, obj);
   }
 
   /** The objects indexed under `value`, in no particular order. */
@@ -202,10 +203,10 @@ export class IndexedStore<T extends KubernetesObject> {
     return [...(index.keysByValue.get(value) ?? [])];
   }
 
-  /** Moves `key` from the values it was indexed under to those of `obj` (none when deleted). */
-  #reindex(name: string, index: Index<T>, key: string, obj: T | undefined): void {
-    const before = index.valuesByKey.get(key) ?? [];
-    const after = obj === undefined ? [] : this.#valuesOf(name, index, obj);
+  /** Moves `key` from the values `previous` was indexed under to those of `obj` (none when absent). */
+  #reindex(name: string, index: Index<T>, key: string, previous: T | undefined, obj: T | undefined): void {
+    const before = previous === undefined ? NO_VALUES : this.#valuesOf(name, index, previous, false);
+    const after = obj === undefined ? NO_VALUES : this.#valuesOf(name, index, obj, true);
     for (const value of before) {
       if (after.includes(value)) continue;
       const keys = index.keysByValue.get(value);
@@ -217,16 +218,18 @@ export class IndexedStore<T extends KubernetesObject> {
       if (keys) keys.add(key);
       else index.keysByValue.set(value, new Set([key]));
     }
-    if (after.length > 0) index.valuesByKey.set(key, after);
-    else index.valuesByKey.delete(key);
   }
 
-  #valuesOf(name: string, index: Index<T>, obj: T): readonly string[] {
+  /** The object's distinct index values; a throw is reported once, when the object is stored. */
+  #valuesOf(name: string, index: Index<T>, obj: T, report: boolean): readonly string[] {
     try {
-      return [...new Set(index.values(obj))];
+      const values = index.values(obj);
+      return values.length < 2 ? values : [...new Set(values)];
     } catch (error) {
-      this.#onIndexError?.(name, obj, error);
-      return [];
+      if (report) this.#onIndexError?.(name, obj, error);
+      return NO_VALUES;
     }
   }
 }
+
+const NO_VALUES: readonly string[] = [];

@@ -133,5 +133,22 @@ describe("IndexedStore", () => {
     expect(keys(s, "red")).toEqual(["ns/good"]);
     expect(errors).toEqual(["team bad"]);
     expect(s.get("ns/bad")).toBeDefined();
+    // The old side of an update or delete is recomputed, not reported again.
+    s.delete("ns/bad");
+    expect(errors).toEqual(["team bad"]);
+    expect(keys(s, "red")).toEqual(["ns/good"]);
+  });
+
+  it("recomputes the old object's values on update, so a moved object leaves its old value", () => {
+    const s = new IndexedStore<KubernetesObject>();
+    s.addIndexer("team", byTeam);
+    s.set("ns/a", labelled("a", "red"));
+    s.set("ns/b", labelled("b", "red"));
+    s.set("ns/a", labelled("a", "blue"));
+    s.set("ns/a", labelled("a", "blue"));
+    expect(keys(s, "red")).toEqual(["ns/b"]);
+    expect(keys(s, "blue")).toEqual(["ns/a"]);
+    s.delete("ns/b");
+    expect(s.indexCount("team", "red")).toBe(0);
   });
 });
