@@ -2,9 +2,16 @@
 import http from "node:http";
 import type { Delegation } from "../api/delegation.ts";
 import type { DialTarget } from "./pod-endpoints.ts";
+import { ReplyBudget } from "./reply-budget.ts";
+import { MAX_RESULT_BYTES } from "./result.ts";
 
-/** Replies larger than this fail the attempt as AgentError. */
-export const MAX_REPLY_BYTES = 4 * 1024 * 1024;
+/**
+ * Replies larger than this fail the attempt as AgentError: what is stored of a result (1 MB) and
+ * room for the JSON around it. Nothing larger is buffered.
+ */
+export const MAX_REPLY_BYTES = MAX_RESULT_BYTES + 64 * 1024;
+/** What all replies in flight may buffer together (64 replies of the largest size). */
+export const REPLY_BUDGET_BYTES = 64 * MAX_REPLY_BYTES;
 export const CHAT_PATH = "/v1/chat/completions";
 
 export interface ChatMessage {
@@ -92,9 +99,33 @@ const CONNECT_CODES = new Set([
   "EADDRNOTAVAIL",
 ]);
 
-/** POSTs the chat completion over one shared keep-alive agent. Aborting `signal` destroys the socket. */
-export const chatCompletion: Transport = (target, body, signal) =>
-  new Promise<ChatResult>((resolve, reject) => {
+export interface ChatCompletionOptions {
+  maxReplyBytes?: number;
+  /** Shared by every call of this transport. */
+  budget?: ReplyBudget;
+}
+
+/**
+ * POSTs the chat completion over one shared keep-alive agent. Aborting `signal` destroys the socket.
+ * A reply over its cap fails the attempt (not retried); one that does not fit the budget shared by
+ * the replies in flight breaks like a reset connection, so the attempt is retried later.
+ */
+export function createChatCompletion(options: ChatCompletionOptions = {}): Transport {
+  const maxReplyBytes = options.maxReplyBytes ?? MAX_REPLY_BYTES;
+  const budget = options.budget ?? new ReplyBudget(REPLY_BUDGET_BYTES);
+  return (target, body, signal) => post(target, body, signal, maxReplyBytes, budget);
+}
+
+export const chatCompletion: Transport = createChatCompletion();
+
+function post(
+  target: ChatTarget,
+  body: ChatBody,
+  signal: AbortSignal,
+  maxReplyBytes: number,
+  budget: ReplyBudget,
+): Promise<ChatResult> {
+  return new Promise<ChatResult>((resolve, reject) => {
     if (signal.aborted) return reject(new DeliveryError("aborted", "aborted before sending", undefined, signal.reason));
     const payload = JSON.stringify(body);
     let sent = false;
@@ -116,19 +147,33 @@ export const chatCompletion: Transport = (target, body, signal) =>
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
-        let tooLarge = false;
+        let refused = false;
+        const refuse = (error: DeliveryError) => {
+          refused = true;
+          res.destroy();
+          reject(error);
+        };
+        const tooLarge = () =>
+          new DeliveryError("body", `the reply is larger than ${maxReplyBytes} bytes`, res.statusCode);
+        res.on("close", () => budget.give(size));
+        if (Number(res.headers["content-length"] ?? 0) > maxReplyBytes) return refuse(tooLarge());
         res.on("data", (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_REPLY_BYTES) {
-            tooLarge = true;
-            res.destroy();
-            reject(new DeliveryError("body", `the reply is larger than ${MAX_REPLY_BYTES} bytes`, res.statusCode));
-            return;
+          if (refused) return;
+          if (size + chunk.length > maxReplyBytes) return refuse(tooLarge());
+          if (!budget.take(chunk.length)) {
+            return refuse(
+              new DeliveryError(
+                "reset",
+                `the operator's buffer for replies in flight (${budget.limit} bytes) is full; retried later`,
+                res.statusCode,
+              ),
+            );
           }
+          size += chunk.length;
           chunks.push(chunk);
         });
         res.on("error", (error) => {
-          if (!tooLarge) reject(failure(error, signal, true));
+          if (!refused) reject(failure(error, signal, true));
         });
         res.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
@@ -152,6 +197,7 @@ export const chatCompletion: Transport = (target, body, signal) =>
     req.on("error", (error) => reject(failure(error, signal, sent)));
     req.end(payload);
   });
+}
 
 function failure(error: Error, signal: AbortSignal, sent: boolean): DeliveryError {
   if (signal.aborted) return new DeliveryError("aborted", "aborted", undefined, signal.reason);
