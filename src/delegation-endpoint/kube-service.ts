@@ -20,6 +20,7 @@ import { keyOf } from "../runtime/store.ts";
 import { teamsInNamespace, teamsReferencing } from "../team/lookup.ts";
 import { targetsFor, teamAgents } from "../team/topology.ts";
 import type { CallerLimits } from "./caller-limits.ts";
+import { parentOfRequest, runningDelegationsOf } from "./current-parent.ts";
 import {
   type Caller,
   type DelegateOutcome,
@@ -91,12 +92,13 @@ export class KubeDelegationService implements DelegationService {
     const { agents, delegations, teams, client } = this.#deps;
     const ns = caller.namespace;
     this.#deps.limits.admit(caller, this.#outstanding(caller));
+    const parent = parentOfRequest(request.parent, caller.agent, runningDelegationsOf(delegations, ns, caller.agent));
     const verdict = authorize({
       caller: caller.agent,
       team: request.team,
       to: request.agent,
       capability: request.capability,
-      parent: request.parent,
+      parent,
       teams: teamsInNamespace(teams, ns),
       agent: (name) => AGENT_KIND.lookup(agents, ns, name),
       delegation: (name) => DELEGATION_KIND.lookup(delegations, ns, name),
@@ -124,7 +126,7 @@ export class KubeDelegationService implements DelegationService {
           ...(request.capability && { capability: request.capability }),
           from: caller.agent,
           task: request.task,
-          ...(request.parent && { parent: request.parent }),
+          ...(parent && { parent }),
           ...(request.timeoutSeconds && { timeoutSeconds: request.timeoutSeconds }),
         },
       },

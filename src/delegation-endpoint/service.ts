@@ -21,7 +21,13 @@ export const DelegateRequest = z
       .refine((t) => t.trim() !== "", "task must not be blank")
       .describe("What to do, with everything the member needs to know."),
     timeoutSeconds: z.int().min(1).max(86400).optional().describe("Give up after this long."),
-    parent: z.string().max(253).optional().describe("The Delegation you are working on, if any."),
+    parent: z
+      .string()
+      .max(253)
+      .optional()
+      .describe(
+        "The Delegation you are working on. When you run only one it is assumed; when you run several, it is required.",
+      ),
   })
   .refine((r) => !(r.agent && r.capability), { message: "give agent or capability, not both", path: ["capability"] });
 export type DelegateRequest = z.infer<typeof DelegateRequest>;

@@ -111,8 +111,11 @@ export class FencedWrites {
           this.#lost = true;
           return false;
         }
-        // The watch often brings our write before its reply does: then keep the cache's copy, not a second one.
-        const cached = this.#deps.cached?.(stored.metadata.namespace ?? "", stored.metadata.name ?? "");
+        // The watch often brings our write before its reply does: then keep the cache's copy, not a
+        // second one. Not a terminal one: the cache keeps only a summary of it (finished-summary.ts).
+        const cached = isTerminal(stored)
+          ? undefined
+          : this.#deps.cached?.(stored.metadata.namespace ?? "", stored.metadata.name ?? "");
         this.known = cached && cached.metadata.resourceVersion === stored.metadata.resourceVersion ? cached : stored;
         this.#claimId = lastAttemptId(stored);
         return true;

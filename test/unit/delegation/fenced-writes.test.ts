@@ -51,6 +51,19 @@ describe("FencedWrites", () => {
     expect(writes.known).toBe(watched);
   });
 
+  it("keeps the API's reply of a terminal write: the cache holds only a summary of a finished Delegation", async () => {
+    const writer = writerReturning();
+    const summary = delegation("2", { phase: "Succeeded" });
+    const writes = new FencedWrites(
+      delegation("1"),
+      { writer, clock: new FakeClock(), terminalWriteRetries: 0, stopped: () => false, cached: () => summary },
+      owner,
+    );
+    expect(await writes.write({ phase: "Succeeded", result: "the answer" }, "terminal", 0, () => false)).toBe(true);
+    expect(writes.known).toBe(writer.stored[0]);
+    expect(writes.known.status?.result).toBe("the answer");
+  });
+
   it("keeps the API's reply when the cache still holds an older version", async () => {
     const writer = writerReturning();
     const stale = delegation("1");
