@@ -72,15 +72,15 @@ const taskText = (maxBytes: number) =>
 const singleLine = fc.string({ unit: "grapheme", maxLength: 200 }).map((s) => s.replace(/[\r\n]/g, " "));
 
 const envName = fc
-  .tuple(chars("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), fc.string({ unit: chars("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"), maxLength: 20 }))
+  .tuple(
+    chars("ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+    fc.string({ unit: chars("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"), maxLength: 20 }),
+  )
   .map(([a, b]) => a + b)
   .filter((n) => n !== "OPENCLAW_GATEWAY_TOKEN");
 
 const modelPart = fc
-  .tuple(
-    chars(LOWER + DIGITS + "ABCXYZ"),
-    fc.string({ unit: chars(`${LOWER}${DIGITS}ABC._:@+/-`), maxLength: 40 }),
-  )
+  .tuple(chars(`${LOWER}${DIGITS}ABCXYZ`), fc.string({ unit: chars(`${LOWER}${DIGITS}ABC._:@+/-`), maxLength: 40 }))
   .map(([a, b]) => a + b);
 const providerPart = fc
   .tuple(chars(LOWER + DIGITS), fc.string({ unit: chars(`${LOWER}${DIGITS}._-`), maxLength: 20 }))
@@ -88,7 +88,12 @@ const providerPart = fc
 export const modelRef = fc.tuple(providerPart, modelPart).map(([p, m]) => `${p}/${m}`);
 
 const baseUrl = fc
-  .tuple(fc.constantFrom("http", "https"), subdomain, fc.option(fc.integer({ min: 1, max: 65535 })), fc.constantFrom("", "/v1", "/api/v1?x=1"))
+  .tuple(
+    fc.constantFrom("http", "https"),
+    subdomain,
+    fc.option(fc.integer({ min: 1, max: 65535 })),
+    fc.constantFrom("", "/v1", "/api/v1?x=1"),
+  )
   .map(([scheme, host, port, path]) => `${scheme}://${host}${port === null ? "" : `:${port}`}${path}`);
 
 const provider = fc.record(
@@ -195,7 +200,10 @@ const configOverlay = fc.record(
 
 const podTemplate = fc.record(
   {
-    metadata: fc.record({ labels, annotations: fc.dictionary(labelKey, fc.string({ maxLength: 100 }), { maxKeys: 3 }) }, { requiredKeys: [] }),
+    metadata: fc.record(
+      { labels, annotations: fc.dictionary(labelKey, fc.string({ maxLength: 100 }), { maxKeys: 3 }) },
+      { requiredKeys: [] },
+    ),
     nodeSelector: labels,
     tolerations: fc.array(
       fc.record(
@@ -221,7 +229,9 @@ export const agentSpec: fc.Arbitrary<Obj> = fc
       description: singleLine,
       capabilities: fc.uniqueArray(fc.constantFrom("research", "code", "write", "review", "x"), { maxLength: 4 }),
       soul: text(MAX_PERSONA_BYTES, 1),
-      soulFrom: fc.record({ configMapKeyRef: fc.record({ name: subdomain, key: fc.constantFrom("SOUL.md", "soul", "a.b_c-d") }) }),
+      soulFrom: fc.record({
+        configMapKeyRef: fc.record({ name: subdomain, key: fc.constantFrom("SOUL.md", "soul", "a.b_c-d") }),
+      }),
       instructions: text(MAX_PERSONA_BYTES),
       skills: fc.uniqueArray(skill, { maxLength: 4, selector: (s) => s.name }),
       model,
@@ -311,7 +321,7 @@ export const teamSpec: fc.Arbitrary<Obj> = fc
         return { pattern, stages: rest.slice(0, 16), ...(withLead && { lead }), ...common };
       case "swarm":
         return { pattern, members: [member(rest[0]!, 0)], ...(withLead && { lead }), ...common };
-      case "federated": {
+      default: {
         // Groups of distinct agents: a group lead, then its members; the team lead is in none.
         const groups: Obj[] = [];
         let current: string[] = [];
@@ -376,14 +386,12 @@ export const delegationSpec: fc.Arbitrary<Obj> = fc
   });
 
 export const delegationObject = (name: fc.Arbitrary<string> = delegationName): fc.Arbitrary<Obj> =>
-  fc
-    .tuple(name, delegationSpec)
-    .map(([n, spec]) => ({
-      apiVersion: "clawcrew.io/v1alpha1",
-      kind: "Delegation",
-      metadata: objectMeta(n),
-      spec: spec.parent === n ? { ...spec, parent: `${n.slice(0, 60)}-p` } : spec,
-    }));
+  fc.tuple(name, delegationSpec).map(([n, spec]) => ({
+    apiVersion: "clawcrew.io/v1alpha1",
+    kind: "Delegation",
+    metadata: objectMeta(n),
+    spec: spec.parent === n ? { ...spec, parent: `${n.slice(0, 60)}-p` } : spec,
+  }));
 
 // --- invalid objects -------------------------------------------------------------------------
 
@@ -417,6 +425,7 @@ const breakingValue: fc.Arbitrary<unknown> = fc.oneof(
     {},
     true,
     "__proto__",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: OpenClaw's env reference, not a template
     "${OPENCLAW_GATEWAY_TOKEN}",
   ),
 );
@@ -463,7 +472,12 @@ const semanticAgent: Mutation[] = [
   (a) => setPath(a, ["spec", "resources"], { requests: { cpu: "2" }, limits: { cpu: "1" } }),
   (a) => setPath(a, ["spec", "podTemplate"], { metadata: { labels: { "not a label!": "x" } } }),
   (a) => setPath(a, ["spec", "podTemplate"], { nodeSelector: { ok: "not a value!" } }),
-  (a) => setPath(a, ["spec", "model", "providers"], [{ name: "p", baseUrl: "http://x", api: "ollama", models: [{ id: "m" }, { id: "m" }] }]),
+  (a) =>
+    setPath(
+      a,
+      ["spec", "model", "providers"],
+      [{ name: "p", baseUrl: "http://x", api: "ollama", models: [{ id: "m" }, { id: "m" }] }],
+    ),
   (a) => setPath(a, ["spec", "capabilities"], ["code", "code"]),
 ];
 
@@ -489,7 +503,12 @@ const semanticDelegation: Mutation[] = [
   (d) => setPath(setPath(d, ["spec", "to"], "ceo"), ["spec", "from"], "ceo"),
   (d) => setPath(d, ["spec", "parent"], (d.metadata as Obj).name),
   (d) => setPath(d, ["spec", "task"], "   \n\t "),
-  (d) => setPath(d, ["spec", "context"], Array.from({ length: 3 }, () => ({ role: "user", content: "x".repeat(60_000) }))),
+  (d) =>
+    setPath(
+      d,
+      ["spec", "context"],
+      Array.from({ length: 3 }, () => ({ role: "user", content: "x".repeat(60_000) })),
+    ),
 ];
 
 /** An invalid object of the kind `valid` generates: a broken field, a broken rule, or random JSON in places. */

@@ -3,7 +3,9 @@
  * the kind's parse, then the desired and status functions. Each returns what it rendered, or throws
  * the typed error the reconciler turns into a condition.
  */
-import { AgentObjects, desiredObjects, type ResolvedInputs } from "../../src/agent/desired.ts";
+
+import type { V1NetworkPolicy } from "@kubernetes/client-node";
+import { type AgentObjects, desiredObjects, type ResolvedInputs } from "../../src/agent/desired.ts";
 import { ConfigProblemError } from "../../src/agent/inputs.ts";
 import { agentStatus, type WorkloadState } from "../../src/agent/status.ts";
 import type { Agent, AgentStatus } from "../../src/api/agent.ts";
@@ -29,11 +31,10 @@ import { CONFIG_FILE } from "../../src/openclaw/pod-layout.ts";
 import { validateOpenClawConfig } from "../../src/openclaw/schema.ts";
 import { WorkspaceError } from "../../src/openclaw/workspace.ts";
 import { networkPolicies } from "../../src/team/desired.ts";
-import { renderTeamFiles, DELEGATION_MCP_SERVER } from "../../src/team/files.ts";
+import { DELEGATION_MCP_SERVER, renderTeamFiles } from "../../src/team/files.ts";
 import { teamStatus } from "../../src/team/status.ts";
 import { teamAgents } from "../../src/team/topology.ts";
-import { leadViewOf, teamDelegators, type LeadView } from "../../src/team/view.ts";
-import type { V1NetworkPolicy } from "@kubernetes/client-node";
+import { type LeadView, leadViewOf, teamDelegators } from "../../src/team/view.ts";
 
 /** The errors the Agent reconciler reports as a ConfigValid=False condition. */
 export const AGENT_CONFIG_ERRORS = [ConfigProblemError, ConfigOverlayError, ConfigInputError, WorkspaceError];
@@ -56,7 +57,12 @@ export interface RenderedAgent {
 }
 
 /** What reconcileAgent does without the API: inputs, desiredObjects, OpenClaw's schema, status. */
-export function renderAgent(agent: Agent, world: World, soulFromConfigMap: string, workload?: WorkloadState): RenderedAgent {
+export function renderAgent(
+  agent: Agent,
+  world: World,
+  soulFromConfigMap: string,
+  workload?: WorkloadState,
+): RenderedAgent {
   const name = agent.metadata.name!;
   const lookup = (n: string) => world.agents.find((a) => a.metadata.name === n);
   const view = leadViewOf(world.teams, name, lookup);
@@ -64,12 +70,18 @@ export function renderAgent(agent: Agent, world: World, soulFromConfigMap: strin
     soul: agent.spec.soul ?? soulFromConfigMap,
     credentialKeys: ["API_KEY"],
     tokenVersion: "token-uid",
-    ...(view && { team: view, mcpServers: { [DELEGATION_MCP_SERVER]: { url: URL, tokenEnv: "OPENCLAW_GATEWAY_TOKEN" } } }),
+    ...(view && {
+      team: view,
+      mcpServers: { [DELEGATION_MCP_SERVER]: { url: URL, tokenEnv: "OPENCLAW_GATEWAY_TOKEN" } },
+    }),
   };
   const objects = desiredObjects(agent, inputs);
   const validation = validateOpenClawConfig(JSON.parse(objects.configMap.data![CONFIG_FILE]!));
   if (!validation.ok) {
-    throw new ConfigProblemError("ConfigRejected", `OpenClaw rejects the configuration: ${validation.problems.join("; ")}`);
+    throw new ConfigProblemError(
+      "ConfigRejected",
+      `OpenClaw rejects the configuration: ${validation.problems.join("; ")}`,
+    );
   }
   const status = agentStatus(agent.status, observed(agent, objects.configHash, undefined, workload), NOW);
   return { objects, view, status };
@@ -77,7 +89,10 @@ export function renderAgent(agent: Agent, world: World, soulFromConfigMap: strin
 
 /** The status the reconciler writes when rendering failed with `error`. */
 export function agentProblemStatus(agent: Agent, error: Error & { reason?: string }): AgentStatus {
-  const problem = { reason: error instanceof ConfigProblemError ? error.reason : "InvalidConfig", message: error.message };
+  const problem = {
+    reason: error instanceof ConfigProblemError ? error.reason : "InvalidConfig",
+    message: error.message,
+  };
   return agentStatus(agent.status, observed(agent, undefined, problem), NOW);
 }
 
@@ -186,7 +201,13 @@ export function renderDelegation(d: Delegation, world: World, steps: readonly St
         status = queued(status, target, step.ahead);
         break;
       case "started": {
-        const next = attemptStarted(status, { id: `a${++attempt}`, agent: target, pod: step.pod, podIP: "10.0.0.1", now });
+        const next = attemptStarted(status, {
+          id: `a${++attempt}`,
+          agent: target,
+          pod: step.pod,
+          podIP: "10.0.0.1",
+          now,
+        });
         if (!next) {
           status = finished(status, failed("AgentUnavailable", "out of attempts"), now, d.metadata.generation);
           done = true;
@@ -224,7 +245,10 @@ export function renderDelegation(d: Delegation, world: World, steps: readonly St
             : step.ending === "Cancelled"
               ? cancelled()
               : failed(step.ending, step.result);
-        status = finished(status, ending, now, d.metadata.generation, { result: step.result.slice(0, 16 * 1024), agent: target });
+        status = finished(status, ending, now, d.metadata.generation, {
+          result: step.result.slice(0, 16 * 1024),
+          agent: target,
+        });
         done = true;
         break;
       }
@@ -240,10 +264,16 @@ export function renderDelegation(d: Delegation, world: World, steps: readonly St
       const running = stagesRunning(d.status, action.stages, NOW);
       if (running) statuses.push(running);
       if (action.kind !== "create") break;
-      const child = stageChild(d, team, action.index, "input" in action && "text" in action.input ? action.input.text : "ref", {
-        remainingSeconds: policy.timeoutMs / 1000,
-        maxAttempts: policy.maxAttempts,
-      });
+      const child = stageChild(
+        d,
+        team,
+        action.index,
+        "input" in action && "text" in action.input ? action.input.text : "ref",
+        {
+          remainingSeconds: policy.timeoutMs / 1000,
+          maxAttempts: policy.maxAttempts,
+        },
+      );
       const parsed = DELEGATION_KIND.parse(child);
       stageChildren.push(parsed);
       if (parsed.metadata.name !== stageName(d.metadata.name!, action.index)) throw new Error("stage name drifted");

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDelegationServer } from "../../../src/delegation-endpoint/server.ts";
-import { type DelegationService, DelegateRequest, EndpointError } from "../../../src/delegation-endpoint/service.ts";
+import { DelegateRequest, type DelegationService, EndpointError } from "../../../src/delegation-endpoint/service.ts";
 import { fuzzParameters, fuzzTimeoutMs } from "../../fuzz/runs.ts";
 
 const TOKEN = "lead-token";
@@ -46,8 +46,9 @@ function mutated(value: unknown): fc.Arbitrary<unknown> {
   const leaves: (string | number)[][] = [];
   const walk = (v: unknown, path: (string | number)[]) => {
     leaves.push(path);
-    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
-    else if (typeof v === "object" && v !== null) for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+    if (Array.isArray(v)) {
+      for (const [i, x] of v.entries()) walk(x, [...path, i]);
+    } else if (typeof v === "object" && v !== null) for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
   };
   walk(value, []);
   return fc
@@ -84,7 +85,16 @@ const mcpBody = fc.oneof(
 
 /** Request targets a client may send: routes with odd names, queries and encodings. */
 const path = fc.oneof(
-  fc.constantFrom("/v1/delegations", "/mcp", "/v1/team", "/v1/delegations/ceo-1", "//", "//x/y", "/%", "/v1/delegations/%ZZ"),
+  fc.constantFrom(
+    "/v1/delegations",
+    "/mcp",
+    "/v1/team",
+    "/v1/delegations/ceo-1",
+    "//",
+    "//x/y",
+    "/%",
+    "/v1/delegations/%ZZ",
+  ),
   fc.webPath(),
   fc.tuple(fc.constantFrom("/v1/delegations", "/mcp"), fc.webQueryParameters()).map(([p, q]) => `${p}?${q}`),
 );

@@ -19,7 +19,12 @@ describe("fuzz regressions", () => {
         model: {
           primary: "local/m",
           providers: [
-            { name: "local", baseUrl: "http://llm:8000/v1", api: "openai-completions", models: [{ id: "m", name: "" }] },
+            {
+              name: "local",
+              baseUrl: "http://llm:8000/v1",
+              api: "openai-completions",
+              models: [{ id: "m", name: "" }],
+            },
           ],
         },
       },
@@ -48,7 +53,13 @@ describe("fuzz regressions of the delegation endpoint", () => {
     try {
       const { port } = server.address() as AddressInfo;
       const status = await new Promise<number>((resolve, reject) => {
-        const req = request({ host: "127.0.0.1", port, path: "//", method: "PATCH", headers: { authorization: "Bearer t" } });
+        const req = request({
+          host: "127.0.0.1",
+          port,
+          path: "//",
+          method: "PATCH",
+          headers: { authorization: "Bearer t" },
+        });
         req.on("response", (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
