@@ -48,6 +48,15 @@ function authenticate(req: IncomingMessage, service: DelegationService): Caller 
   return caller;
 }
 
+/** The request target as a URL; one that is not a path (`//`, found by the fuzz tests) is a 400, not a 500. */
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? "/", "http://endpoint");
+  } catch {
+    throw new EndpointError(400, "Invalid", "the request target is not a valid path");
+  }
+}
+
 const ONE_DELEGATION = /^\/v1\/delegations\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)$/;
 
 async function route(
@@ -57,7 +66,7 @@ async function route(
   logger: Logger,
   shutdown: AbortSignal | undefined,
 ): Promise<void> {
-  const url = new URL(req.url ?? "/", "http://endpoint");
+  const url = requestUrl(req);
   const path = url.pathname;
   const flag = (name: string, fallback: boolean) => (url.searchParams.get(name) ?? String(fallback)) === "true";
   const caller = authenticate(req, service);

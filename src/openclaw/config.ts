@@ -73,7 +73,8 @@ export function renderOpenClawConfig({
       api: p.api,
       ...(p.apiKeyEnv && { apiKey: envRef(p.apiKeyEnv, `spec.model.providers[${i}].apiKeyEnv`) }),
       timeoutSeconds,
-      models: p.models.map((m) => ({ ...m, name: m.name ?? m.id })),
+      // An empty name is as good as none: OpenClaw refuses "" (found by the fuzz tests).
+      models: p.models.map((m) => ({ ...m, name: m.name || m.id })),
     },
   ]);
   const servers = Object.entries(mcpServers).map(([name, { url, tokenEnv }]) => [
