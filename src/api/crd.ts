@@ -11,7 +11,7 @@ export function customResourceDefinition(def: KindDefinition) {
     properties: {
       apiVersion: { type: "string", description: "Versioned schema of this representation of the object." },
       kind: { type: "string", description: "The REST resource this object represents." },
-      metadata: { type: "object" },
+      metadata: { type: "object", description: "Standard object metadata: name, namespace, labels and annotations." },
       spec: structuralSchema(def.spec),
       status: structuralSchema(def.status),
     },
