@@ -320,13 +320,15 @@ export const AgentSpec = cel(
       .max(512)
       .regex(/^[^\s]+$/, "must be an image reference without whitespace")
       .optional()
-      .describe("OpenClaw image. Defaults to the version this operator was built and tested against."),
+      .describe("OpenClaw image. Default: the OpenClaw release this operator was built and tested against."),
     replicas: z
       .int()
       .min(0)
       .max(1000)
       .default(1)
-      .describe("How many gateway pods run; written by the operator when spec.scaling.mode is Operator. Default 1."),
+      .describe(
+        "How many gateway pods run; the operator writes it when spec.scaling is set with mode Operator. Default 1.",
+      ),
     scaling: Scaling.optional(),
     maxConcurrentTasks: z
       .int()
