@@ -394,7 +394,11 @@ describe("CRDs on a real API server", () => {
   });
 
   it("explain every field with its default and unit", async () => {
-    const out = await kubectlOk(kubeconfig, ["explain", "agent.spec.scaling.scaleDownDelaySeconds"]);
+    // kubectl wraps descriptions at its terminal width.
+    const out = (await kubectlOk(kubeconfig, ["explain", "agent.spec.scaling.scaleDownDelaySeconds"])).replace(
+      /\s+/g,
+      " ",
+    );
     expect(out).toContain("How long, in seconds, the load must stay lower before replicas are removed. Default 300.");
     const tree = await kubectlOk(kubeconfig, ["explain", "delegation.spec", "--recursive"]);
     expect(tree).toMatch(/ttlSecondsAfterFinished\s+<integer>/);
