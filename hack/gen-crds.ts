@@ -9,7 +9,8 @@ import { KINDS } from "../src/api/kinds.ts";
 
 const root = join(import.meta.dirname, "..");
 const targets = ["crds", "charts/clawcrew/crds"];
-const header = "# Generated from src/api by hack/gen-crds.ts. Do not edit.\n";
+// The document marker keeps `helm show crds`, which concatenates the files, a valid YAML stream.
+const header = "# Generated from src/api by hack/gen-crds.ts. Do not edit.\n---\n";
 const check = process.argv.includes("--check");
 
 let stale = 0;

@@ -17,7 +17,7 @@ trap 'rm -f "$out"' EXIT
   echo "  name: clawcrew-system"
   echo "  labels:"
   echo "    pod-security.kubernetes.io/enforce: restricted"
-  for crd in crds/*.yaml; do echo "---"; grep -v '^#' "$crd"; done
+  for crd in crds/*.yaml; do echo "---"; grep -v -e '^#' -e '^---$' "$crd"; done
   "$helm" template clawcrew charts/clawcrew --namespace clawcrew-system --skip-crds
 } > "$out"
 if [[ "${1:-}" == "--check" ]]; then

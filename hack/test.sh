@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command: installs what it needs (Node 24, npm packages, control-plane
-# binaries), then runs lint, type checks, the CRD freshness check and every test suite.
+# binaries), then runs lint, type checks, the CRD and chart-docs freshness checks and every test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CLAWCREW_CACHE="${CLAWCREW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/clawcrew}"
@@ -22,6 +22,8 @@ step "typecheck"
 hack/node24.sh npm run --silent typecheck
 step "CRDs match src/api"
 hack/node24.sh npm run --silent verify:crds
+step "the chart's values table matches values.schema.json and values.yaml"
+hack/node24.sh npm run --silent verify:chart-docs
 step "helm lint, deploy/ matches the chart"
 helm=$(sed -n 's/^helm=//p' "$CLAWCREW_CACHE/bins.env")
 "$helm" lint --strict charts/clawcrew

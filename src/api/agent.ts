@@ -8,6 +8,7 @@ import {
   identifier,
   ObjectMeta,
   objectName,
+  observedGeneration,
   quantity,
   ResourceRequirements,
   utf8Text,
@@ -39,10 +40,24 @@ const envVarName = z
   .regex(/^[A-Z][A-Z0-9_]*$/, "must be an upper-case environment variable name");
 
 export const ProviderModel = z.object({
-  id: z.string().min(1).max(256),
-  name: z.string().max(256).optional(),
-  contextWindow: z.int().min(1).max(100_000_000).optional(),
-  maxTokens: z.int().min(1).max(100_000_000).optional(),
+  id: z
+    .string()
+    .min(1)
+    .max(256)
+    .describe("The model's id at the provider: the part of a model reference after the slash."),
+  name: z.string().max(256).optional().describe("Display name. Default: the id."),
+  contextWindow: z
+    .int()
+    .min(1)
+    .max(100_000_000)
+    .optional()
+    .describe("Largest prompt the model takes, in tokens. Default: OpenClaw's default for custom models."),
+  maxTokens: z
+    .int()
+    .min(1)
+    .max(100_000_000)
+    .optional()
+    .describe("Most tokens the model may generate in one reply. Default: OpenClaw's default for custom models."),
 });
 
 export const ModelProvider = z.object({
@@ -55,44 +70,56 @@ export const ModelProvider = z.object({
       /^https?:\/\/[^\s/?#@]+([/?#]\S*)?$/,
       "must be an http(s) URL without user:password@; put the key in the credentials Secret and name it in apiKeyEnv",
     )
-    .describe("Base URL of the provider's API."),
-  api: z.enum(PROVIDER_APIS).describe("Wire protocol of the provider."),
+    .describe("Base URL of the provider's API, such as https://api.example.com/v1."),
+  api: z.enum(PROVIDER_APIS).describe("Wire protocol the provider speaks."),
   apiKeyEnv: cel(
     envVarName.refine((name) => name !== GATEWAY_TOKEN_ENV, GATEWAY_TOKEN_MESSAGE),
     { rule: `self != '${GATEWAY_TOKEN_ENV}'`, message: GATEWAY_TOKEN_MESSAGE },
   )
     .optional()
-    .describe("Environment variable (from the credentials Secret) holding the API key; never inline."),
+    .describe(
+      "Environment variable (a key of spec.credentials' Secret) holding the API key; the key is never written inline. Default: no key.",
+    ),
   models: z
     .array(ProviderModel)
     .min(1)
     .max(64)
-    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["id"] }),
+    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["id"] })
+    .describe("The models this provider serves, by id (1 to 64)."),
 });
 
 export const Model = z.object({
-  primary: modelRef.describe("The model every turn uses first, as provider/model."),
-  fallbacks: z.array(modelRef).max(8).optional().describe("Models tried in order when the primary fails."),
+  primary: modelRef.describe(
+    "The model every turn uses first, as provider/model, such as anthropic/claude-sonnet-4-5.",
+  ),
+  fallbacks: z
+    .array(modelRef)
+    .max(8)
+    .optional()
+    .describe("Models tried in order when the primary fails, as provider/model (up to 8). Default: none."),
   providers: z
     .array(ModelProvider)
     .max(16)
     .optional()
     .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
-    .describe("Custom OpenAI-compatible or other providers, merged with OpenClaw's built-in ones."),
+    .describe("Custom OpenAI-compatible or other providers, by name, merged with OpenClaw's built-in ones (up to 16)."),
 });
 
 export const Skill = z.object({
-  name: identifier.describe("Directory name under skills/."),
-  content: utf8Text(MAX_SKILL_BYTES).min(1).describe("The SKILL.md text, including its front matter."),
+  name: identifier.describe("Directory name under skills/ in the workspace, a lowercase DNS-1123 label."),
+  content: utf8Text(MAX_SKILL_BYTES)
+    .min(1)
+    .describe(`The SKILL.md text, including its front matter; at most ${MAX_SKILL_BYTES / 1024} KiB of UTF-8.`),
 });
 
 export const ConfigMapKeyRef = z.object({
-  name: objectName,
+  name: objectName.describe("Name of a ConfigMap in the Agent's namespace."),
   key: z
     .string()
     .min(1)
     .max(253)
-    .regex(/^[-._a-zA-Z0-9]+$/, "must be a valid ConfigMap key"),
+    .regex(/^[-._a-zA-Z0-9]+$/, "must be a valid ConfigMap key")
+    .describe("The key of the ConfigMap whose value is used."),
 });
 
 /**
@@ -141,52 +168,102 @@ function mergedResourceRules(): CelRule[] {
 
 export const Scaling = cel(
   z.object({
-    minReplicas: z.int().min(0).max(1000).default(0),
-    maxReplicas: z.int().min(1).max(1000),
+    minReplicas: z
+      .int()
+      .min(0)
+      .max(1000)
+      .default(0)
+      .describe("Fewest replicas; 0 scales to zero when no delegation is queued or running. Default 0."),
+    maxReplicas: z.int().min(1).max(1000).describe("Most replicas the operator scales to; at least minReplicas."),
     targetPendingPerReplica: z
       .int()
       .min(1)
       .max(10000)
       .default(1)
-      .describe("Pending delegations one replica should absorb before the swarm grows."),
-    scaleDownDelaySeconds: z.int().min(0).max(86400).default(300),
+      .describe(
+        "Queued delegations one replica absorbs, beyond the maxConcurrentTasks it runs, before the swarm grows. Default 1.",
+      ),
+    scaleDownDelaySeconds: z
+      .int()
+      .min(0)
+      .max(86400)
+      .default(300)
+      .describe("How long, in seconds, the load must stay lower before replicas are removed. Default 300."),
     mode: z
       .enum(["Operator", "External"])
       .default("Operator")
-      .describe("Operator: clawcrew scales on pending delegations. External: an HPA or KEDA owns spec.replicas."),
+      .describe(
+        "Operator: clawcrew scales spec.replicas on queued and running delegations. External: an HPA or KEDA owns spec.replicas. Default Operator.",
+      ),
   }),
   { rule: "self.minReplicas <= self.maxReplicas", message: "scaling.minReplicas must not exceed scaling.maxReplicas" },
-);
+).describe("Autoscaling of a swarm through the scale subresource. Default: off, spec.replicas is kept as written.");
 
-export const Workspace = z.object({
-  persistent: z.boolean().default(false),
-  size: quantity.optional().describe("Size of each replica's volume. Default 1Gi."),
-  storageClassName: objectName.optional(),
-});
+export const Workspace = z
+  .object({
+    persistent: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Keep each replica's workspace on its own ReadWriteOnce volume (a StatefulSet); false keeps it in an emptyDir that goes with the pod. Default false.",
+      ),
+    size: quantity.optional().describe("Size of each replica's volume, in bytes such as 1Gi. Default 1Gi."),
+    storageClassName: objectName
+      .optional()
+      .describe("StorageClass of the volumes. Default: the cluster's default StorageClass."),
+  })
+  .describe("The agent's working directory (SOUL.md, AGENTS.md, skills and the files it writes).");
 
 const labelMap = z.record(z.string().max(317), z.string().max(63)).meta({ maxProperties: 64 });
 const annotationMap = z.record(z.string().max(317), z.string().max(65536)).meta({ maxProperties: 64 });
 
+/** core/v1 Toleration. */
 export const Toleration = z.object({
-  key: z.string().max(317).optional(),
-  operator: z.enum(["Exists", "Equal"]).optional(),
-  value: z.string().max(63).optional(),
-  effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
-  tolerationSeconds: z.int().optional(),
+  key: z
+    .string()
+    .max(317)
+    .optional()
+    .describe("The taint key to tolerate; empty with operator Exists tolerates every taint."),
+  operator: z
+    .enum(["Exists", "Equal"])
+    .optional()
+    .describe("Exists or Equal (the taint's value equals value). Default Equal."),
+  value: z.string().max(63).optional().describe("The taint value to match with operator Equal."),
+  effect: z
+    .enum(["NoSchedule", "PreferNoSchedule", "NoExecute"])
+    .optional()
+    .describe("The taint effect to tolerate. Default: every effect."),
+  tolerationSeconds: z
+    .int()
+    .optional()
+    .describe(
+      "With effect NoExecute, how long in seconds the pod stays bound after the taint appears. Default: forever.",
+    ),
 });
 
-export const PodTemplateOverrides = z.object({
-  metadata: z
-    .object({
-      labels: labelMap.optional(),
-      annotations: annotationMap.optional(),
-    })
-    .optional(),
-  nodeSelector: labelMap.optional(),
-  tolerations: z.array(Toleration).max(32).optional(),
-  affinity: freeFormObject("core/v1 Affinity, applied to the agent's pods as written.").optional(),
-  priorityClassName: objectName.optional(),
-});
+export const PodTemplateOverrides = z
+  .object({
+    metadata: z
+      .object({
+        labels: labelMap
+          .optional()
+          .describe("Extra labels on the agent's pods; the operator's own labels win over them."),
+        annotations: annotationMap
+          .optional()
+          .describe("Extra annotations on the agent's pods; the operator's config-hash annotation wins over them."),
+      })
+      .optional()
+      .describe("Labels and annotations added to the agent's pods."),
+    nodeSelector: labelMap
+      .optional()
+      .describe("core/v1 nodeSelector of the agent's pods: node labels they must run on."),
+    tolerations: z.array(Toleration).max(32).optional().describe("Taints the agent's pods tolerate (up to 32)."),
+    affinity: freeFormObject("core/v1 Affinity, applied to the agent's pods as written.").optional(),
+    priorityClassName: objectName
+      .optional()
+      .describe("PriorityClass of the agent's pods. Default: the cluster's default priority."),
+  })
+  .describe("Scheduling and metadata for the agent's pods; the operator sets everything else in the pod.");
 
 export const AgentSpec = cel(
   z.object({
@@ -195,63 +272,114 @@ export const AgentSpec = cel(
       .max(1024)
       .regex(/^[^\n\r]*$/, "must be a single line")
       .optional()
-      .describe("The one line a lead sees about this agent."),
+      .describe("The one line a lead sees about this agent in its team roster."),
     capabilities: z
       .array(identifier)
       .max(32)
       .optional()
       .meta({ "x-kubernetes-list-type": "set" })
-      .describe("What this agent can do; delegations by capability are routed on these."),
-    soul: utf8Text(MAX_PERSONA_BYTES).min(1).optional().describe("The persona, written to SOUL.md."),
-    soulFrom: z
-      .object({ configMapKeyRef: ConfigMapKeyRef })
+      .describe(
+        "What this agent can do, as lowercase labels (up to 32); delegations by capability are routed on these.",
+      ),
+    soul: utf8Text(MAX_PERSONA_BYTES)
+      .min(1)
       .optional()
-      .describe("Read SOUL.md from a ConfigMap key instead of spec.soul."),
-    instructions: utf8Text(MAX_PERSONA_BYTES).optional().describe("Operating instructions, written to AGENTS.md."),
+      .describe(
+        `The persona, written to SOUL.md; at most ${MAX_PERSONA_BYTES / 1024} KiB of UTF-8. Exactly one of soul and soulFrom is set.`,
+      ),
+    soulFrom: z
+      .object({
+        configMapKeyRef: ConfigMapKeyRef.describe(
+          "The ConfigMap key that holds SOUL.md; a missing one sets ConfigValid False.",
+        ),
+      })
+      .optional()
+      .describe("Read SOUL.md from a ConfigMap key instead of spec.soul; editing the ConfigMap rolls the pods."),
+    instructions: utf8Text(MAX_PERSONA_BYTES)
+      .optional()
+      .describe(
+        `Operating instructions, written to AGENTS.md; at most ${MAX_PERSONA_BYTES / 1024} KiB of UTF-8. Default: none.`,
+      ),
     skills: z
       .array(Skill)
       .max(16)
       .optional()
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }),
-    model: Model,
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
+      .describe("Skills written to skills/<name>/SKILL.md in the workspace, by name (up to 16)."),
+    model: Model.describe("The models the agent's turns use, and custom providers."),
     credentials: z
-      .object({ secretRef: z.object({ name: objectName }) })
+      .object({
+        secretRef: z
+          .object({ name: objectName.describe("Name of a Secret in the Agent's namespace.") })
+          .describe("The Secret; rotating its data rolls the pods."),
+      })
       .optional()
-      .describe("A Secret whose keys become the pod's environment, such as provider API keys."),
+      .describe("A Secret whose keys become the pod's environment, such as provider API keys. Default: none."),
     image: z
       .string()
       .max(512)
       .regex(/^[^\s]+$/, "must be an image reference without whitespace")
       .optional()
-      .describe("OpenClaw image. Defaults to the version this operator was built and tested against."),
-    replicas: z.int().min(0).max(1000).default(1),
+      .describe("OpenClaw image. Default: the OpenClaw release this operator was built and tested against."),
+    replicas: z
+      .int()
+      .min(0)
+      .max(1000)
+      .default(1)
+      .describe(
+        "How many gateway pods run; the operator writes it when spec.scaling is set with mode Operator. Default 1.",
+      ),
     scaling: Scaling.optional(),
-    maxConcurrentTasks: z.int().min(1).max(64).default(4).describe("Delegations one replica works on at once."),
-    timeoutSeconds: z.int().min(1).max(86400).default(600).describe("Longest time one task may run."),
+    maxConcurrentTasks: z
+      .int()
+      .min(1)
+      .max(64)
+      .default(4)
+      .describe("Delegations one replica works on at once; more wait in the queue. Default 4."),
+    timeoutSeconds: z
+      .int()
+      .min(1)
+      .max(86400)
+      .default(600)
+      .describe(
+        "Longest time one turn of the agent may run, in seconds; also the timeout of a Delegation to it outside a team. Default 600.",
+      ),
     resources: cel(ResourceRequirements, ...mergedResourceRules())
       .optional()
       .describe(
         `The gateway container's resources, merged key by key over the defaults (requests ${defaultsText("requests")}; limits ${defaultsText("limits")}).`,
       ),
     workspace: Workspace.optional(),
-    config: freeFormObject("A raw openclaw.json overlay, merged over the rendered configuration.").optional(),
+    config: freeFormObject(
+      "A raw openclaw.json overlay, merged over the rendered configuration; keys the operator owns are refused (ConfigValid False). Default: none.",
+    ).optional(),
     podTemplate: PodTemplateOverrides.optional(),
   }),
   {
     rule: "has(self.soul) != has(self.soulFrom)",
     message: "exactly one of spec.soul or spec.soulFrom must be set",
   },
-);
+).describe("The desired state of the agent: its persona, model, skills, replicas and pods.");
 
-export const AgentStatus = z.object({
-  observedGeneration: z.int().min(0).optional(),
-  conditions: conditions.optional(),
-  replicas: z.int().min(0).optional(),
-  readyReplicas: z.int().min(0).optional(),
-  selector: z.string().max(1024).optional().describe("Label selector of the agent's pods, for the scale subresource."),
-  endpoint: z.string().max(2048).optional().describe("In-cluster URL of the agent's gateway Service."),
-  configHash: z.string().max(128).optional(),
-});
+export const AgentStatus = z
+  .object({
+    observedGeneration,
+    conditions: conditions.optional(),
+    replicas: z.int().min(0).optional().describe("Gateway pods that exist, of any revision."),
+    readyReplicas: z.int().min(0).optional().describe("Gateway pods that are ready to take delegations."),
+    selector: z
+      .string()
+      .max(1024)
+      .optional()
+      .describe("Label selector of the agent's pods, for the scale subresource."),
+    endpoint: z.string().max(2048).optional().describe("In-cluster URL of the agent's gateway Service."),
+    configHash: z
+      .string()
+      .max(128)
+      .optional()
+      .describe("Hash of the rendered files and the credentials Secret's version that the pods run with."),
+  })
+  .describe("The observed state of the agent, written by the operator.");
 
 export const Agent = z.object({
   apiVersion: z.string(),

@@ -11,6 +11,7 @@ export function customResourceDefinition(def: KindDefinition) {
     properties: {
       apiVersion: { type: "string", description: "Versioned schema of this representation of the object." },
       kind: { type: "string", description: "The REST resource this object represents." },
+      // The API server refuses anything but the type here: metadata is described by Kubernetes itself.
       metadata: { type: "object" },
       spec: structuralSchema(def.spec),
       status: structuralSchema(def.status),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { agentRef, cel, conditions, identifier, ObjectMeta, objectName, utf8Text } from "./meta.ts";
+import { agentRef, cel, conditions, identifier, ObjectMeta, objectName, observedGeneration, utf8Text } from "./meta.ts";
 
 /** Largest task text, in bytes of UTF-8. */
 export const MAX_TASK_BYTES = 64 * 1024;
@@ -28,16 +28,26 @@ export const ATTEMPT_REASONS = [...DELEGATION_REASONS, "Interrupted", "PodGone"]
 export type AttemptReason = (typeof ATTEMPT_REASONS)[number];
 
 export const ContextMessage = z.object({
-  role: z.enum(["system", "user", "assistant"]),
-  content: utf8Text(MAX_TASK_BYTES),
+  role: z.enum(["system", "user", "assistant"]).describe("Who said it: system, user or assistant."),
+  content: utf8Text(MAX_TASK_BYTES).describe(`The message text; at most ${MAX_TASK_BYTES / 1024} KiB of UTF-8.`),
 });
 
 export const DelegationSpec = cel(
   z.object({
-    team: agentRef.optional().describe("The AgentTeam whose topology routes and authorises this delegation."),
-    to: agentRef.optional().describe("The Agent that should do the task."),
-    capability: identifier.optional().describe("Route to a team member that lists this capability."),
-    from: agentRef.optional().describe("The Agent that delegated the task; empty for a person or script."),
+    team: agentRef
+      .optional()
+      .describe(
+        "The AgentTeam whose topology routes and authorises this delegation; with neither to nor capability it goes to the team's entry point (its lead, or the whole pipeline).",
+      ),
+    to: agentRef.optional().describe("The Agent that should do the task. Default: chosen by spec.team."),
+    capability: identifier
+      .optional()
+      .describe("Route to a member of spec.team that lists this capability; excludes spec.to."),
+    from: agentRef
+      .optional()
+      .describe(
+        "The Agent that delegated the task, set by the operator's delegation endpoint only; empty for a person or script.",
+      ),
     task: cel(
       z.string().min(1).max(MAX_TASK_BYTES),
       {
@@ -48,21 +58,49 @@ export const DelegationSpec = cel(
         rule: `bytes(self).size() <= ${MAX_TASK_BYTES}`,
         message: `spec.task must be at most ${MAX_TASK_BYTES} bytes`,
       },
-    ).describe("What to do, as the user message the agent receives."),
+    ).describe(
+      `What to do, as the user message the agent receives; at most ${MAX_TASK_BYTES / 1024} KiB of UTF-8, and with spec.context at most ${MAX_INPUT_BYTES / 1024} KiB.`,
+    ),
     context: z
       .array(ContextMessage)
       .max(32)
       .optional()
-      .describe("Earlier messages passed to the agent before the task."),
-    parent: objectName.optional().describe("The Delegation during which this one was created."),
-    timeoutSeconds: z.int().min(1).max(86400).optional(),
-    maxAttempts: z.int().min(1).max(10).optional(),
-    priority: z.int().min(-1000).max(1000).default(0).describe("Higher runs first when agents are busy."),
+      .describe("Earlier messages passed to the agent before the task, oldest first (up to 32). Default: none."),
+    parent: objectName
+      .optional()
+      .describe(
+        "The Delegation during which this one was created; this one is cancelled when it finishes and cannot outlive its deadline.",
+      ),
+    timeoutSeconds: z
+      .int()
+      .min(1)
+      .max(86400)
+      .optional()
+      .describe(
+        "Deadline in seconds from creation, covering the queue and every attempt. Default: the team's spec.delegation.defaultTimeoutSeconds, else the Agent's spec.timeoutSeconds outside a team, else 600.",
+      ),
+    maxAttempts: z
+      .int()
+      .min(1)
+      .max(10)
+      .optional()
+      .describe(
+        "Attempts before the Delegation fails, the first included; an attempt cut short by an operator restart does not count. Default: the team's spec.delegation.maxAttempts, else 3.",
+      ),
+    priority: z
+      .int()
+      .min(-1000)
+      .max(1000)
+      .default(0)
+      .describe("Higher runs first when agents are busy; equal priorities run oldest first. Default 0."),
     ttlSecondsAfterFinished: z
       .int()
       .min(0)
       .max(30 * 86400)
-      .optional(),
+      .optional()
+      .describe(
+        "The Delegation is deleted this many seconds after it finishes. Default: the team's spec.delegation.ttlSecondsAfterFinished, else 86400 (a day).",
+      ),
   }),
   { rule: "self == oldSelf", message: "spec is immutable after creation" },
   {
@@ -90,54 +128,109 @@ export const DelegationSpec = cel(
     message: "an agent cannot delegate to itself: spec.from equals spec.to",
     fieldPath: ".to",
   },
-);
+).describe("The task and whom it is for; immutable after creation.");
 
 export const Attempt = z.object({
   /** Random per attempt; only the holder of the current attempt may write the next status. */
-  id: z.string().max(64).optional(),
-  number: z.int().min(1),
-  agent: z.string().max(253).optional(),
-  pod: z.string().max(253).optional(),
-  podIP: z.string().max(64).optional(),
-  startTime: z.string().meta({ format: "date-time" }),
-  completionTime: z.string().meta({ format: "date-time" }).optional(),
-  outcome: z.enum(["Running", "Succeeded", "Failed"]),
-  reason: z.string().max(128).optional(),
-  message: z.string().max(4096).optional(),
+  id: z
+    .string()
+    .max(64)
+    .optional()
+    .describe("Random id of the attempt; only the operator holding it may write the next status."),
+  number: z
+    .int()
+    .min(1)
+    .describe("1 for the first attempt, counting up; the last entry's number is the attempts made."),
+  agent: z.string().max(253).optional().describe("The Agent the attempt ran on."),
+  pod: z.string().max(253).optional().describe("The gateway pod the attempt ran on."),
+  podIP: z.string().max(64).optional().describe("That pod's IP when the attempt started."),
+  startTime: z.string().meta({ format: "date-time" }).describe("When the attempt started (RFC 3339)."),
+  completionTime: z
+    .string()
+    .meta({ format: "date-time" })
+    .optional()
+    .describe("When the attempt ended (RFC 3339); unset while it runs."),
+  outcome: z.enum(["Running", "Succeeded", "Failed"]).describe("Running, Succeeded or Failed."),
+  reason: z
+    .string()
+    .max(128)
+    .optional()
+    .describe(`Why the attempt ended, one of ${ATTEMPT_REASONS.join(", ")}.`),
+  message: z.string().max(4096).optional().describe("What happened, for people (up to 4096 characters)."),
 });
 
 export const Usage = z.object({
-  promptTokens: z.int().min(0).optional(),
-  completionTokens: z.int().min(0).optional(),
-  totalTokens: z.int().min(0).optional(),
+  promptTokens: z.int().min(0).optional().describe("Tokens of the prompt the model read."),
+  completionTokens: z.int().min(0).optional().describe("Tokens the model generated."),
+  totalTokens: z.int().min(0).optional().describe("Prompt and completion tokens together."),
 });
 
 export const StageStatus = z.object({
-  index: z.int().min(0),
+  index: z.int().min(0).describe("Position of the stage in the team's spec.stages, from 0."),
   agent: agentRef,
-  phase: z.enum(DELEGATION_PHASES),
-  delegation: objectName.optional(),
+  phase: z.enum(DELEGATION_PHASES).describe("The stage's phase: Pending, Running, Succeeded or Failed."),
+  delegation: objectName.optional().describe("The Delegation that runs the stage, once created."),
 });
 
-export const DelegationStatus = z.object({
-  observedGeneration: z.int().min(0).optional(),
-  phase: z.enum(DELEGATION_PHASES).optional(),
-  reason: z.string().max(128).optional(),
-  message: z.string().max(4096).optional(),
-  agent: z.string().max(253).optional(),
-  pod: z.string().max(253).optional(),
-  attempts: z.array(Attempt).max(16).optional(),
-  result: z.string().max(MAX_INLINE_RESULT_BYTES).optional(),
-  resultRef: z
-    .object({ name: objectName, key: z.string().max(253) })
-    .optional()
-    .describe("ConfigMap key holding the full result when it is longer than status.result allows."),
-  usage: Usage.optional(),
-  stages: z.array(StageStatus).max(16).optional(),
-  startTime: z.string().meta({ format: "date-time" }).optional(),
-  completionTime: z.string().meta({ format: "date-time" }).optional(),
-  conditions: conditions.optional(),
-});
+export const DelegationStatus = z
+  .object({
+    observedGeneration,
+    phase: z
+      .enum(DELEGATION_PHASES)
+      .optional()
+      .describe("Pending (waiting for a pod or a free slot), Running, then Succeeded or Failed."),
+    reason: z
+      .string()
+      .max(128)
+      .optional()
+      .describe(
+        `Why the Delegation is in its phase: Queued while Pending, and once finished one of ${DELEGATION_REASONS.join(", ")}.`,
+      ),
+    message: z
+      .string()
+      .max(4096)
+      .optional()
+      .describe("What is happening or happened, for people (up to 4096 characters)."),
+    agent: z.string().max(253).optional().describe("The Agent doing the task."),
+    pod: z.string().max(253).optional().describe("The gateway pod of the latest attempt."),
+    attempts: z
+      .array(Attempt)
+      .max(16)
+      .optional()
+      .describe("Every attempt, oldest first (the last 16; interrupted ones make room first)."),
+    result: z
+      .string()
+      .max(MAX_INLINE_RESULT_BYTES)
+      .optional()
+      .describe(
+        `The agent's answer, up to ${MAX_INLINE_RESULT_BYTES / 1024} KiB of UTF-8; a longer one is cut here and kept whole in status.resultRef.`,
+      ),
+    resultRef: z
+      .object({
+        name: objectName.describe("The ConfigMap, in the Delegation's namespace and owned by it."),
+        key: z.string().max(253).describe("The ConfigMap key holding the result."),
+      })
+      .optional()
+      .describe("ConfigMap key holding the full result when it is longer than status.result allows."),
+    usage: Usage.optional().describe("The tokens the agent's model used for the task."),
+    stages: z
+      .array(StageStatus)
+      .max(16)
+      .optional()
+      .describe("For a Delegation to a pipeline team: each stage in order."),
+    startTime: z
+      .string()
+      .meta({ format: "date-time" })
+      .optional()
+      .describe("When the first attempt started (RFC 3339)."),
+    completionTime: z
+      .string()
+      .meta({ format: "date-time" })
+      .optional()
+      .describe("When the Delegation finished (RFC 3339); completionTime minus startTime is how long it ran."),
+    conditions: conditions.optional(),
+  })
+  .describe("What happened to the task: phase, attempts and result, written by the operator.");
 
 export const Delegation = z.object({
   apiVersion: z.string(),

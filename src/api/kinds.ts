@@ -50,8 +50,21 @@ const readyColumn: PrinterColumn = {
   name: "Ready",
   type: "string",
   jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+  description: "The Ready condition: True, False or Unknown.",
 };
-const ageColumn: PrinterColumn = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" };
+const readyReasonColumn: PrinterColumn = {
+  name: "Reason",
+  type: "string",
+  jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+  description: "Why the object is or is not Ready.",
+  priority: 1,
+};
+const ageColumn: PrinterColumn = {
+  name: "Age",
+  type: "date",
+  jsonPath: ".metadata.creationTimestamp",
+  description: "Time since the object was created.",
+};
 
 export const AGENT: KindDefinition = {
   kind: "Agent",
@@ -70,11 +83,27 @@ export const AGENT: KindDefinition = {
     },
   ],
   printerColumns: [
-    { name: "Replicas", type: "integer", jsonPath: ".spec.replicas" },
-    { name: "Available", type: "integer", jsonPath: ".status.readyReplicas" },
-    { name: "Model", type: "string", jsonPath: ".spec.model.primary" },
+    // As a Deployment's or Argo Rollout's: desired, existing and ready pods side by side. Queued and
+    // in-flight Delegations are not in status (they change too often to write there): see the gauges
+    // clawcrew_delegations_queued and clawcrew_delegations_in_flight.
+    { name: "Desired", type: "integer", jsonPath: ".spec.replicas", description: "Gateway pods wanted." },
+    { name: "Current", type: "integer", jsonPath: ".status.replicas", description: "Gateway pods that exist." },
+    {
+      name: "Available",
+      type: "integer",
+      jsonPath: ".status.readyReplicas",
+      description: "Gateway pods ready to take delegations.",
+    },
+    { name: "Model", type: "string", jsonPath: ".spec.model.primary", description: "The primary model." },
     readyColumn,
-    { name: "Endpoint", type: "string", jsonPath: ".status.endpoint", priority: 1 },
+    readyReasonColumn,
+    {
+      name: "Endpoint",
+      type: "string",
+      jsonPath: ".status.endpoint",
+      description: "In-cluster URL of the gateway Service.",
+      priority: 1,
+    },
     ageColumn,
   ],
   scale: {
@@ -94,10 +123,11 @@ export const AGENT_TEAM: KindDefinition = {
   status: AgentTeamStatus,
   objectRules: nameRules("AgentTeam", MAX_DERIVING_NAME_LENGTH, DNS1035, "DNS-1035 label"),
   printerColumns: [
-    { name: "Pattern", type: "string", jsonPath: ".spec.pattern" },
-    { name: "Lead", type: "string", jsonPath: ".spec.lead" },
-    { name: "Members", type: "string", jsonPath: ".status.readyMembers" },
+    { name: "Pattern", type: "string", jsonPath: ".spec.pattern", description: "How work flows through the team." },
+    { name: "Lead", type: "string", jsonPath: ".spec.lead", description: "The agent that takes requests." },
+    { name: "Members", type: "string", jsonPath: ".status.readyMembers", description: "Ready members over all." },
     readyColumn,
+    readyReasonColumn,
     ageColumn,
   ],
 };
@@ -119,12 +149,44 @@ export const DELEGATION: KindDefinition = {
     },
   ],
   printerColumns: [
-    { name: "Team", type: "string", jsonPath: ".spec.team" },
-    { name: "Agent", type: "string", jsonPath: ".status.agent" },
-    { name: "Phase", type: "string", jsonPath: ".status.phase" },
-    { name: "Reason", type: "string", jsonPath: ".status.reason" },
-    { name: "From", type: "string", jsonPath: ".spec.from", priority: 1 },
-    { name: "Pod", type: "string", jsonPath: ".status.pod", priority: 1 },
+    { name: "Team", type: "string", jsonPath: ".spec.team", description: "The team that routes the task." },
+    { name: "Agent", type: "string", jsonPath: ".status.agent", description: "The Agent doing the task." },
+    { name: "Phase", type: "string", jsonPath: ".status.phase", description: "Pending, Running, Succeeded or Failed." },
+    { name: "Reason", type: "string", jsonPath: ".status.reason", description: "Why it is in its phase." },
+    // Attempts are numbered from 1 and never renumbered: the last one's number is how many were made.
+    {
+      name: "Attempts",
+      type: "integer",
+      jsonPath: ".status.attempts[-1:].number",
+      description: "Attempts made so far.",
+    },
+    // A column cannot subtract two times: Started and Finished, beside Age, show how long it ran.
+    {
+      name: "Started",
+      type: "date",
+      jsonPath: ".status.startTime",
+      description: "Time since the first attempt started.",
+    },
+    {
+      name: "Finished",
+      type: "date",
+      jsonPath: ".status.completionTime",
+      description: "Time since the Delegation finished.",
+    },
+    {
+      name: "From",
+      type: "string",
+      jsonPath: ".spec.from",
+      description: "The Agent that delegated the task.",
+      priority: 1,
+    },
+    {
+      name: "Pod",
+      type: "string",
+      jsonPath: ".status.pod",
+      description: "The gateway pod of the latest attempt.",
+      priority: 1,
+    },
     ageColumn,
   ],
 };

@@ -71,9 +71,22 @@ const resourceList = z.record(z.string().max(253), quantity).meta({ maxPropertie
 
 /** core/v1 ResourceRequirements (requests and limits). */
 export const ResourceRequirements = z.object({
-  requests: resourceList.optional(),
-  limits: resourceList.optional(),
+  requests: resourceList
+    .optional()
+    .describe("Resources the scheduler reserves, by name (cpu in cores such as 500m, memory in bytes such as 1280Mi)."),
+  limits: resourceList
+    .optional()
+    .describe("Most of each resource the container may use, by name (cpu in cores, memory in bytes such as 2Gi)."),
 });
+
+/** status.observedGeneration, as every Kubernetes controller reports it. */
+export const observedGeneration = z
+  .int()
+  .min(0)
+  .optional()
+  .describe(
+    "The metadata.generation this status was computed from; behind metadata.generation while a change is in progress.",
+  );
 
 /** metav1.Condition, the standard status condition. */
 export const Condition = z.object({
@@ -82,16 +95,22 @@ export const Condition = z.object({
     .max(316)
     .regex(
       /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$/,
-    ),
-  status: z.enum(["True", "False", "Unknown"]),
-  observedGeneration: z.int().min(0).optional(),
-  lastTransitionTime: z.string().meta({ format: "date-time" }),
+    )
+    .describe("Kind of condition in CamelCase, such as Ready."),
+  status: z.enum(["True", "False", "Unknown"]).describe("Whether the condition holds: True, False or Unknown."),
+  observedGeneration: z
+    .int()
+    .min(0)
+    .optional()
+    .describe("The metadata.generation the condition was computed from; older than the object's means it is stale."),
+  lastTransitionTime: z.string().meta({ format: "date-time" }).describe("When status last changed (RFC 3339)."),
   reason: z
     .string()
     .min(1)
     .max(1024)
-    .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
-  message: z.string().max(32768),
+    .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/)
+    .describe("Why the condition is in its status, as one CamelCase word a program can match on."),
+  message: z.string().max(32768).describe("Why the condition is in its status, for people."),
 });
 export type Condition = z.infer<typeof Condition>;
 
@@ -99,7 +118,8 @@ export type Condition = z.infer<typeof Condition>;
 export const conditions = z
   .array(Condition)
   .max(16)
-  .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] });
+  .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] })
+  .describe("The latest observations of the object's state, one per type; kubectl wait --for=condition reads them.");
 
 /** The parts of ObjectMeta the operator reads. The API server validates the rest. */
 export const ObjectMeta = z.looseObject({

@@ -1,17 +1,21 @@
 import { z } from "zod";
-import { agentRef, cel, conditions, freeFormObject, identifier, ObjectMeta } from "./meta.ts";
+import { agentRef, cel, conditions, freeFormObject, identifier, ObjectMeta, observedGeneration } from "./meta.ts";
 
 export const TEAM_PATTERNS = ["hubAndSpoke", "pipeline", "federated", "swarm"] as const;
 export type TeamPattern = (typeof TEAM_PATTERNS)[number];
 
 export const TeamMember = z.object({
   agent: agentRef,
-  role: z.string().max(256).optional().describe("What the lead should use this member for."),
+  role: z
+    .string()
+    .max(256)
+    .optional()
+    .describe("What the lead should use this member for, shown in its roster. Default: none."),
 });
 
 export const TeamGroup = cel(
   z.object({
-    name: identifier,
+    name: identifier.describe("The group's name, such as a region; a lowercase DNS-1123 label."),
     lead: agentRef.describe("The group's lead; group leads may delegate to each other."),
     members: z
       .array(agentRef)
@@ -27,47 +31,82 @@ export const TeamGroup = cel(
 );
 
 export const DelegationPolicy = z.object({
-  maxDepth: z.int().min(1).max(10).default(3).describe("Longest chain of delegations through spec.parent."),
-  defaultTimeoutSeconds: z.int().min(1).max(86400).default(600),
-  maxAttempts: z.int().min(1).max(10).default(3),
+  maxDepth: z
+    .int()
+    .min(1)
+    .max(10)
+    .default(3)
+    .describe("Longest chain of delegations through spec.parent; a deeper one is refused. Default 3."),
+  defaultTimeoutSeconds: z
+    .int()
+    .min(1)
+    .max(86400)
+    .default(600)
+    .describe(
+      "Timeout of the team's Delegations that set no spec.timeoutSeconds, in seconds from creation (queueing and every attempt). Default 600.",
+    ),
+  maxAttempts: z
+    .int()
+    .min(1)
+    .max(10)
+    .default(3)
+    .describe("Attempts of the team's Delegations that set no spec.maxAttempts, the first included. Default 3."),
   ttlSecondsAfterFinished: z
     .int()
     .min(0)
     .max(30 * 86400)
     .default(86400)
-    .describe("Finished Delegations are deleted this long after completion."),
+    .describe(
+      "Finished Delegations of the team are deleted this many seconds after completion, unless they set their own. Default 86400 (a day).",
+    ),
 });
 
 export const AgentTeamSpec = cel(
   z.object({
-    pattern: z.enum(TEAM_PATTERNS).describe("How work flows through the team."),
-    lead: agentRef.optional().describe("The agent that takes requests and delegates them."),
+    pattern: z
+      .enum(TEAM_PATTERNS)
+      .describe(
+        "How work flows through the team: hubAndSpoke (lead to members), pipeline (stage to stage), federated (lead to group leads to their members) or swarm (replicas of one member).",
+      ),
+    lead: agentRef
+      .optional()
+      .describe("The agent that takes requests and delegates them; required for hubAndSpoke and federated."),
     members: z
       .array(TeamMember)
       .max(64)
       .optional()
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["agent"] }),
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["agent"] })
+      .describe(
+        "The agents the lead delegates to, by agent (up to 64); hubAndSpoke needs at least one, swarm exactly one.",
+      ),
     stages: z
       .array(agentRef)
       .max(16)
       .optional()
       .meta({ "x-kubernetes-list-type": "set" })
-      .describe("Pipeline stages in order; each stage's output is the next one's input."),
+      .describe(
+        "Pipeline stages in order (2 to 16, pattern pipeline only); each stage's output is the next one's input.",
+      ),
     groups: z
       .array(TeamGroup)
       .max(16)
       .optional()
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }),
-    delegation: DelegationPolicy.prefault({}),
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
+      .describe("Groups of a federated team, by name (1 to 16), each with its own lead and members."),
+    delegation: DelegationPolicy.prefault({}).describe(
+      "Limits on the team's Delegations: depth, timeout, attempts and how long finished ones are kept.",
+    ),
     networkIsolation: z
       .boolean()
       .default(true)
-      .describe("Compile NetworkPolicies so that only the topology's edges can carry traffic."),
+      .describe("Compile NetworkPolicies so that only the topology's edges can carry traffic. Default true."),
     networkEgress: z
       .array(freeFormObject("A core/v1 NetworkPolicyEgressRule."))
       .max(16)
       .optional()
-      .describe("Egress the team's agents may use (DNS, LLM APIs); replaces the operator's default."),
+      .describe(
+        "Egress the team's agents may use (DNS, LLM APIs), up to 16 rules; replaces the operator's default (--agent-egress, else DNS and HTTPS anywhere).",
+      ),
   }),
   {
     rule: "!(self.pattern in ['hubAndSpoke', 'federated']) || has(self.lead)",
@@ -119,25 +158,32 @@ export const AgentTeamSpec = cel(
     message: "spec.lead must not also be a member of a group",
     fieldPath: ".groups",
   },
-);
+).describe("The desired team: its pattern, who leads, who works and the limits on delegating.");
 
 export const MemberStatus = z.object({
   agent: agentRef,
-  ready: z.boolean(),
-  readyReplicas: z.int().min(0).optional(),
-  message: z.string().max(1024).optional(),
+  ready: z.boolean().describe("Whether the Agent exists and its Ready condition is True."),
+  readyReplicas: z.int().min(0).optional().describe("The Agent's ready gateway pods."),
+  message: z
+    .string()
+    .max(1024)
+    .optional()
+    .describe("The member in words, such as 2/2 replicas ready or Not ready: 0/2 replicas ready."),
 });
 
-export const AgentTeamStatus = z.object({
-  observedGeneration: z.int().min(0).optional(),
-  conditions: conditions.optional(),
-  members: z
-    .array(MemberStatus)
-    .max(128)
-    .optional()
-    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["agent"] }),
-  readyMembers: z.string().max(32).optional().describe("Ready over total, such as 2/3."),
-});
+export const AgentTeamStatus = z
+  .object({
+    observedGeneration,
+    conditions: conditions.optional(),
+    members: z
+      .array(MemberStatus)
+      .max(128)
+      .optional()
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["agent"] })
+      .describe("Every agent the team names (lead, members, stages, group leads), with its readiness."),
+    readyMembers: z.string().max(32).optional().describe("Ready over total, such as 2/3."),
+  })
+  .describe("The observed state of the team, written by the operator.");
 
 export const AgentTeam = z.object({
   apiVersion: z.string(),

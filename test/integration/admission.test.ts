@@ -350,8 +350,58 @@ describe("CRDs on a real API server", () => {
 
   it("show printer columns", async () => {
     const out = await kubectlOk(kubeconfig, ["get", "agents", "-n", ns]);
-    expect(out.split("\n")[0]).toMatch(/NAME\s+REPLICAS\s+AVAILABLE\s+MODEL\s+READY\s+AGE/);
+    expect(out.split("\n")[0]).toMatch(/NAME\s+DESIRED\s+CURRENT\s+AVAILABLE\s+MODEL\s+READY\s+AGE/);
     expect(out).toMatch(/researcher\s+3\s+.*anthropic\/claude-sonnet-4-5/);
+  });
+
+  it("show a Delegation's attempts and when it started and finished", async () => {
+    await kubectlOk(kubeconfig, ["apply", "-n", ns, "-f", "-"], delegation({}, "columns"));
+    // The status an operator writes after a retry: the column shows the last attempt's number.
+    const attempt = (number: number, outcome: string) => ({
+      number,
+      outcome,
+      startTime: "2026-01-01T00:00:00Z",
+      completionTime: "2026-01-01T00:01:00Z",
+    });
+    const status = {
+      phase: "Succeeded",
+      reason: "Completed",
+      agent: "researcher",
+      attempts: [attempt(1, "Failed"), attempt(2, "Succeeded")],
+      startTime: "2026-01-01T00:00:00Z",
+      completionTime: "2026-01-01T00:02:00Z",
+    };
+    await kubectlOk(kubeconfig, [
+      "patch",
+      "-n",
+      ns,
+      "delegation/columns",
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ status }),
+    ]);
+    const [header = "", row = ""] = (await kubectlOk(kubeconfig, ["get", "delegation/columns", "-n", ns])).split("\n");
+    expect(header).toMatch(/^NAME\s+TEAM\s+AGENT\s+PHASE\s+REASON\s+ATTEMPTS\s+STARTED\s+FINISHED\s+AGE$/);
+    // kubectl aligns each cell under its header.
+    const cell = (column: string) => row.slice(header.indexOf(column)).split(/\s+/)[0];
+    expect(cell("AGENT")).toBe("researcher");
+    expect(cell("PHASE")).toBe("Succeeded");
+    expect(cell("ATTEMPTS")).toBe("2");
+    // Ages of times in the past, such as 335d: a duration, not <unknown> or <none>.
+    expect(cell("STARTED")).toMatch(/^\d+[smhdy]/);
+    expect(cell("FINISHED")).toMatch(/^\d+[smhdy]/);
+  });
+
+  it("explain every field with its default and unit", async () => {
+    // kubectl wraps descriptions at its terminal width.
+    const out = (await kubectlOk(kubeconfig, ["explain", "agent.spec.scaling.scaleDownDelaySeconds"])).replace(
+      /\s+/g,
+      " ",
+    );
+    expect(out).toContain("How long, in seconds, the load must stay lower before replicas are removed. Default 300.");
+    const tree = await kubectlOk(kubeconfig, ["explain", "delegation.spec", "--recursive"]);
+    expect(tree).toMatch(/ttlSecondsAfterFinished\s+<integer>/);
   });
 
   it("keep a Delegation's spec immutable", async () => {

@@ -24,11 +24,23 @@ function walk(node: JSONSchemaProps, path: string, visit: (node: JSONSchemaProps
     walk(node.additionalProperties as JSONSchemaProps, `${path}[*]`, visit);
 }
 
-/** The schema node at a printer-column JSONPath such as `.status.conditions[?(@.type=="Ready")].status`. */
+/** Visits every field (each node under `properties`) below `node` with its path. */
+function walkFields(node: JSONSchemaProps, path: string, visit: (field: JSONSchemaProps, path: string) => void) {
+  walk(node, path, (parent, parentPath) => {
+    for (const [name, child] of Object.entries((parent.properties ?? {}) as Record<string, JSONSchemaProps>)) {
+      visit(child, `${parentPath}.${name}`);
+    }
+  });
+}
+
+/**
+ * The schema node at a printer-column JSONPath such as `.status.conditions[?(@.type=="Ready")].status`
+ * or `.status.attempts[-1:].number`.
+ */
 function resolve(root: JSONSchemaProps, jsonPath: string): JSONSchemaProps | undefined {
   let node: JSONSchemaProps | undefined = root;
   for (const part of jsonPath
-    .replace(/\[\?\(.*?\)\]/g, "[]")
+    .replace(/\[\?\(.*?\)\]|\[-?\d*:-?\d*\]/g, "[]")
     .split(".")
     .filter(Boolean)) {
     const [name, index] = [part.replace("[]", ""), part.endsWith("[]")];
@@ -75,6 +87,37 @@ describe.each(crds)("$def.kind CRD", ({ crd }) => {
         expect(node.maxProperties, `${path} is an unbounded map`).toBeDefined();
       }
     });
+  });
+
+  // `kubectl explain` shows these descriptions: every field says what it does, its default and its unit.
+  it("describes every field", () => {
+    const undescribed: string[] = [];
+    walkFields(root, "", (field, path) => {
+      // The API server forbids a description on metadata, which kubectl explains from ObjectMeta.
+      if (path === ".metadata") return;
+      if (typeof field.description !== "string" || !/\S/.test(field.description)) undescribed.push(path);
+    });
+    expect(undescribed, "fields without a description").toEqual([]);
+  });
+
+  it("states each field's schema default in its description", () => {
+    walkFields(root, "", (field, path) => {
+      const value = field.default;
+      if (value === undefined || typeof value === "object") return;
+      expect(field.description, `${path} defaults to ${value}`).toContain(`Default ${value}`);
+    });
+  });
+
+  it("states the unit of every duration in seconds", () => {
+    walkFields(root, "", (field, path) => {
+      if (/Seconds$/.test(path)) expect(field.description, path).toMatch(/seconds/);
+    });
+  });
+
+  it("describes every printer column", () => {
+    for (const column of crd.spec.versions[0]!.additionalPrinterColumns) {
+      expect(column.description ?? "", column.name).toMatch(/\S/);
+    }
   });
 
   it("gives every CEL rule a message", () => {
