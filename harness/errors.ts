@@ -139,3 +139,6 @@ export class PodReadinessTimeoutError extends PodNetError {}
 
 /** The process of a pod could not be started. */
 export class PodProcessError extends PodNetError {}
+
+/** The gitops-health helper could not be built or run. */
+export class GitopsHealthError extends HarnessError {}

@@ -12,6 +12,7 @@ export { freePorts } from "./control-plane/ports.ts";
 export { installSignalCleanup, tailFile } from "./control-plane/process.ts";
 export * from "./errors.ts";
 export * from "./faulty-proxy.ts";
+export * from "./gitops-health.ts";
 export * from "./helm.ts";
 export * from "./kube.ts";
 export * from "./kubectl.ts";

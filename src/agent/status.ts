@@ -100,6 +100,22 @@ export function agentStatus(previous: AgentStatus | undefined, o: ObservedAgent,
     updates.push(condition("Ready", true, "AgentReady", progress, g));
   }
 
+  // kstatus's abnormal-true pair: Reconciling while a rollout is under way, Stalled when only a
+  // person can fix it (an invalid spec, a missing Secret, a name conflict, a rollout past its deadline).
+  const stalled = problem
+    ? { reason: problem.reason, message: problem.message }
+    : w?.stalled
+      ? { reason: "ProgressDeadlineExceeded", message: `Rollout stalled: ${progress}` }
+      : undefined;
+  if (stalled) {
+    updates.push(condition("Stalled", true, stalled.reason, stalled.message, g));
+    updates.push(condition("Reconciling", false, "Stalled", stalled.message, g));
+  } else {
+    updates.push(condition("Stalled", false, "AsExpected", progress, g));
+    if (!w || !complete) updates.push(condition("Reconciling", true, w ? "RollingOut" : "Creating", progress, g));
+    else updates.push(condition("Reconciling", false, "RolloutComplete", progress, g));
+  }
+
   let conditions: Condition[] = previous?.conditions ?? [];
   for (const update of updates) conditions = setCondition(conditions, update, now);
   return {

@@ -3,6 +3,8 @@
  * an attempt failed (retry or give up), a recovered attempt interrupted, pipeline stages, finished.
  * Nothing else sets phase, reason, conditions or caps messages. Each returns a new status; the
  * input is never changed (attempts, conditions and usage are replaced, not edited in place).
+ * Every phase carries kstatus's conditions (Ready, Reconciling, Stalled; docs/gitops.md): Pending and
+ * Running read InProgress, Succeeded Current, and Failed Failed, with the reason.
  */
 import type { z } from "zod";
 import type { Attempt as AttemptSchema, DelegationReason, DelegationStatus } from "../api/delegation.ts";
@@ -18,20 +20,55 @@ export const CANCELLED_BY_ANNOTATION = "cancelled by the clawcrew.io/cancel anno
 
 const cap = (message: string) => message.slice(0, MAX_MESSAGE_CHARS);
 
+/**
+ * spec is immutable (self == oldSelf) and the API server bumps a custom resource's generation only
+ * when its spec changes, so every Delegation is at generation 1 until it is finished.
+ */
+const SPEC_GENERATION = 1;
+
+/** Ready, Reconciling and Stalled for the status's phase, with status.observedGeneration. */
+function withPhaseConditions(status: DelegationStatus, now: Date, generation = SPEC_GENERATION): DelegationStatus {
+  const phase = status.phase ?? "Pending";
+  const reason = status.reason ?? phase;
+  const message = status.message ?? PHASE_MESSAGES[phase];
+  const failed = phase === "Failed";
+  const done = phase === "Succeeded" || failed;
+  const set = (conditions: DelegationStatus["conditions"], type: string, on: boolean, why: string) =>
+    setCondition(
+      conditions,
+      { type, status: on ? "True" : "False", reason: why, message, observedGeneration: generation },
+      now,
+    );
+  let conditions = set(status.conditions, "Ready", phase === "Succeeded", reason);
+  conditions = set(conditions, "Reconciling", !done, reason);
+  conditions = set(conditions, "Stalled", failed, failed ? reason : "AsExpected");
+  return { ...status, observedGeneration: generation, conditions };
+}
+
+const PHASE_MESSAGES: Record<NonNullable<DelegationStatus["phase"]>, string> = {
+  Pending: "waiting for an agent",
+  Running: "an agent is working on it",
+  Succeeded: "the agent answered",
+  Failed: "the delegation failed",
+};
+
 /** Attempts that count against maxAttempts: an attempt interrupted by an operator restart does not. */
 export function countedAttempts(status: DelegationStatus): number {
   return (status.attempts ?? []).filter((a) => a.reason !== "Interrupted").length;
 }
 
 /** Pending/Queued: the one report a Delegation gets while it waits for a slot. */
-export function queued(status: DelegationStatus, agent: string, ahead: number): DelegationStatus {
-  return {
-    ...status,
-    phase: "Pending",
-    reason: "Queued",
-    message: `waiting for a free slot on ${agent} (${Math.max(0, ahead)} ahead)`,
-    agent,
-  };
+export function queued(status: DelegationStatus, agent: string, ahead: number, now = new Date()): DelegationStatus {
+  return withPhaseConditions(
+    {
+      ...status,
+      phase: "Pending",
+      reason: "Queued",
+      message: `waiting for a free slot on ${agent} (${Math.max(0, ahead)} ahead)`,
+      agent,
+    },
+    now,
+  );
 }
 
 export interface StartedAttempt {
@@ -66,7 +103,7 @@ export function attemptStarted(status: DelegationStatus, a: StartedAttempt): Del
 }
 
 /** Running, with no reason or message: an attempt is in flight (written only if it outlasts a delay). */
-export function running(status: DelegationStatus): DelegationStatus {
+export function running(status: DelegationStatus, now = new Date()): DelegationStatus {
   const next: DelegationStatus = {
     ...status,
     phase: "Running",
@@ -74,7 +111,7 @@ export function running(status: DelegationStatus): DelegationStatus {
   };
   delete next.reason;
   delete next.message;
-  return next;
+  return withPhaseConditions(next, now);
 }
 
 /** The end of one attempt, recorded in attempts[]. */
@@ -130,7 +167,7 @@ export function attemptFailed(status: DelegationStatus, f: FailedAttempt): Attem
     message: cap(`attempt ${counted} failed: ${f.message}; retrying`),
   };
   delete next.reason;
-  return { retry: true, status: next };
+  return { retry: true, status: withPhaseConditions(next, f.now) };
 }
 
 /** A Running attempt whose operator is gone: it ended Interrupted, so another may claim the Delegation. */
@@ -169,7 +206,7 @@ export function stagesRunning(
   const next: DelegationStatus = { ...status, phase: "Running", startTime: status?.startTime ?? metaTime(now), stages };
   delete next.reason;
   delete next.message;
-  return next;
+  return withPhaseConditions(next, now);
 }
 
 /** How a Delegation ends. */
@@ -209,17 +246,19 @@ export function finished(
   if (outputs.stages) next.stages = outputs.stages;
   next.completionTime = metaTime(now);
   next.startTime ??= status?.attempts?.[0]?.startTime ?? metaTime(now);
-  if (generation !== undefined) next.observedGeneration = generation;
-  next.conditions = setCondition(
-    status?.conditions,
-    {
-      type: ending.phase === "Succeeded" ? "Complete" : "Failed",
-      status: "True",
-      reason: ending.reason,
-      message: next.message ?? (ending.phase === "Succeeded" ? "the agent answered" : ending.reason),
-      ...(generation !== undefined && { observedGeneration: generation }),
-    },
-    now,
-  );
-  return next;
+  const observed = withPhaseConditions(next, now, generation ?? SPEC_GENERATION);
+  return {
+    ...observed,
+    conditions: setCondition(
+      observed.conditions,
+      {
+        type: ending.phase === "Succeeded" ? "Complete" : "Failed",
+        status: "True",
+        reason: ending.reason,
+        message: next.message ?? (ending.phase === "Succeeded" ? "the agent answered" : ending.reason),
+        observedGeneration: observed.observedGeneration,
+      },
+      now,
+    ),
+  };
 }

@@ -77,6 +77,22 @@ export function teamStatus(previous: AgentTeamStatus | undefined, o: ObservedTea
   if (degraded) updates.push(condition("Degraded", true, degradedReason, degraded));
   else updates.push(condition("Degraded", false, "AsExpected", `${readyMembers} members ready`));
 
+  // kstatus's abnormal-true pair: Stalled when only a person can fix it (a NetworkPolicy name held by
+  // another object, or one the API server refused); Reconciling while members are missing or not ready.
+  const stall = conflict
+    ? { reason: "NameConflict", message: conflict }
+    : o.networkProblem
+      ? { reason: "NetworkPolicyRejected", message: o.networkProblem.slice(0, MAX_MESSAGE) }
+      : undefined;
+  if (stall) {
+    updates.push(condition("Stalled", true, stall.reason, stall.message));
+    updates.push(condition("Reconciling", false, "Stalled", stall.message));
+  } else {
+    updates.push(condition("Stalled", false, "AsExpected", `${readyMembers} members ready`));
+    if (problems) updates.push(condition("Reconciling", true, reason, problems.slice(0, 4096)));
+    else updates.push(condition("Reconciling", false, "AllMembersReady", `${readyMembers} members ready`));
+  }
+
   let conditions: Condition[] = previous?.conditions ?? [];
   for (const update of updates) conditions = setCondition(conditions, update, now);
   return {

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { eventually, installCrds, kubectlOk, uniqueName } from "../../harness/index.ts";
+import { argoHealth, eventually, installCrds, kstatus, kubectlOk, uniqueName } from "../../harness/index.ts";
 import { testLogger } from "../../harness/vitest.ts";
 import type { Delegation } from "../../src/api/delegation.ts";
 import { createDelegationController, type DelegationController } from "../../src/delegation/controller.ts";
@@ -120,6 +120,16 @@ const client = KubeClient.load({ kubeconfig });
 
 const post = (gvr: (typeof GVR)[keyof typeof GVR], body: Obj) =>
   client.request<Obj>("POST", resourcePath(gvr, { namespace: ns }), { body });
+/** kstatus's verdict (what Flux reads) and deploy/argocd/health/Delegation.lua's, on the real object. */
+async function expectVerdicts(d: Delegation, flux: string, argo: string) {
+  const [ks, hs] = await Promise.all([kstatus(d), argoHealth(d)]);
+  expect({ kstatus: ks.status, argo: hs.status }).toEqual({ kstatus: flux, argo });
+  if (d.status?.phase === "Failed") {
+    if (d.status.message) expect(ks.message).toBe(d.status.message);
+    expect(hs.message).toContain(d.status.reason);
+  }
+}
+
 const getDelegation = (name: string) => client.get<Delegation>(resourcePath(GVR.delegations, { namespace: ns, name }));
 
 async function createAgent(name: string, replicas: number, spec: Obj, stub: StubOptions = {}): Promise<void> {
@@ -326,7 +336,13 @@ describe("Delegation controller", () => {
       podIP: expect.stringMatching(/^10\.250\.9\./),
     });
     expect(d.status!.attempts![0]!.id).toMatch(/^[0-9a-f]{16}$/);
-    expect(d.status!.conditions).toEqual([expect.objectContaining({ type: "Complete", status: "True" })]);
+    expect(d.status!.conditions).toEqual([
+      expect.objectContaining({ type: "Ready", status: "True", observedGeneration: 1 }),
+      expect.objectContaining({ type: "Reconciling", status: "False", observedGeneration: 1 }),
+      expect.objectContaining({ type: "Stalled", status: "False", observedGeneration: 1 }),
+      expect.objectContaining({ type: "Complete", status: "True" }),
+    ]);
+    await expectVerdicts(d, "Current", "Healthy");
     const served = [...stubs.values()]
       .flatMap((s) => s.requests)
       .filter((r) => r.user === `clawcrew:${d.metadata.uid}`);
@@ -363,7 +379,13 @@ describe("Delegation controller", () => {
     const created = await createDelegation({ to: "slow", task: "forever", timeoutSeconds: 2 });
     const d = await waitTerminal(created.metadata.name!);
     expect(d.status).toMatchObject({ phase: "Failed", reason: "TimedOut" });
-    expect(d.status!.conditions).toEqual([expect.objectContaining({ type: "Failed", reason: "TimedOut" })]);
+    expect(d.status!.conditions).toEqual([
+      expect.objectContaining({ type: "Ready", status: "False", reason: "TimedOut" }),
+      expect.objectContaining({ type: "Reconciling", status: "False", reason: "TimedOut" }),
+      expect.objectContaining({ type: "Stalled", status: "True", reason: "TimedOut" }),
+      expect.objectContaining({ type: "Failed", reason: "TimedOut" }),
+    ]);
+    await expectVerdicts(d, "Failed", "Degraded");
     expect(Date.now() - started).toBeLessThan(10_000);
     await eventually("the gateway to see the abort", async () =>
       stubs.get("slow-0")!.aborted.includes(`clawcrew:${d.metadata.uid}`) ? true : undefined,
@@ -374,6 +396,7 @@ describe("Delegation controller", () => {
     const created = await createDelegation({ team: "company", from: "researcher", to: "writer", task: "nope" });
     const d = await waitTerminal(created.metadata.name!);
     expect(d.status).toMatchObject({ phase: "Failed", reason: "Rejected" });
+    await expectVerdicts(d, "Failed", "Degraded");
     expect(d.status!.message).toContain("researcher");
     const user = `clawcrew:${d.metadata.uid}`;
     expect([...stubs.values()].some((s) => s.requests.some((r) => r.user === user))).toBe(false);
@@ -422,15 +445,18 @@ describe("Delegation controller", () => {
     );
 
     const kept = await createDelegation({ to: "slow", task: "cancel me" });
-    await eventually("Running", async () =>
-      (await getDelegation(kept.metadata.name!)).status?.phase === "Running" ? true : undefined,
-    );
+    const running = await eventually("Running", async () => {
+      const current = await getDelegation(kept.metadata.name!);
+      return current.status?.phase === "Running" ? current : undefined;
+    });
+    await expectVerdicts(running, "InProgress", "Progressing");
     await client.request("PATCH", resourcePath(GVR.delegations, { namespace: ns, name: kept.metadata.name! }), {
       body: { metadata: { annotations: { "clawcrew.io/cancel": "true" } } },
       contentType: "application/merge-patch+json",
     });
     const d = await waitTerminal(kept.metadata.name!);
     expect(d.status).toMatchObject({ phase: "Failed", reason: "Cancelled" });
+    await expectVerdicts(d, "Failed", "Degraded");
     expect(stubs.get("slow-0")!.aborted).toContain(`clawcrew:${d.metadata.uid}`);
   });
 

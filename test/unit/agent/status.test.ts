@@ -34,6 +34,8 @@ describe("agentStatus", () => {
       Progressing: "False/RolloutComplete",
       Degraded: "False/AsExpected",
       Ready: "True/AgentReady",
+      Reconciling: "False/RolloutComplete",
+      Stalled: "False/AsExpected",
     });
     expect(status.conditions!.every((c) => c.observedGeneration === 5)).toBe(true);
     expect(status).toMatchObject({
@@ -71,6 +73,8 @@ describe("agentStatus", () => {
       Progressing: "False/ConfigInvalid",
       Degraded: "True/SoulConfigMapNotFound",
       Ready: "False/ConfigInvalid",
+      Reconciling: "False/Stalled",
+      Stalled: "True/SoulConfigMapNotFound",
     });
     expect(status.conditions!.find((c) => c.type === "ConfigValid")!.message).toBe(problem.message);
     expect(status.readyReplicas).toBe(2);

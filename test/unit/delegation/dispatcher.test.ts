@@ -101,7 +101,12 @@ describe("Dispatcher", () => {
     const done = h.server.writesOf("fast")[0]!;
     expect(done).toMatchObject({ reason: "Completed", result: "quick answer", agent: "worker", pod: "pod-a" });
     expect(done.usage).toEqual({ totalTokens: 3 });
-    expect(done.conditions).toEqual([expect.objectContaining({ type: "Complete", status: "True" })]);
+    expect(done.conditions).toEqual([
+      expect.objectContaining({ type: "Ready", status: "True" }),
+      expect.objectContaining({ type: "Reconciling", status: "False" }),
+      expect.objectContaining({ type: "Stalled", status: "False" }),
+      expect.objectContaining({ type: "Complete", status: "True" }),
+    ]);
     expect(done.attempts).toEqual([
       expect.objectContaining({ id: "a1", number: 1, outcome: "Succeeded", pod: "pod-a", podIP: "10.0.0.1" }),
     ]);
@@ -152,6 +157,9 @@ describe("Dispatcher", () => {
     expect(last).toMatchObject({ phase: "Failed", reason: "AgentError" });
     expect(last.attempts).toHaveLength(2);
     expect(last.conditions).toEqual([
+      expect.objectContaining({ type: "Ready", status: "False", reason: "AgentError" }),
+      expect.objectContaining({ type: "Reconciling", status: "False", reason: "AgentError" }),
+      expect.objectContaining({ type: "Stalled", status: "True", reason: "AgentError" }),
       expect.objectContaining({ type: "Failed", status: "True", reason: "AgentError" }),
     ]);
 

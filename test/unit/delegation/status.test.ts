@@ -44,13 +44,27 @@ describe("status transitions", () => {
     expect(input).toEqual(frozen);
   });
 
-  it("queued: Pending/Queued with the agent and how many are ahead", () => {
-    expect(queued({}, "worker", 7)).toEqual({
+  /** type → "status/reason", at generation 1 (a Delegation's spec never changes). */
+  const summary = (s: DelegationStatus) => {
+    expect(s.observedGeneration).toBe(1);
+    expect(s.conditions!.every((c) => c.observedGeneration === 1)).toBe(true);
+    return Object.fromEntries(s.conditions!.map((c) => [c.type, `${c.status}/${c.reason}`]));
+  };
+  const IN_PROGRESS = (reason: string) => ({
+    Ready: `False/${reason}`,
+    Reconciling: `True/${reason}`,
+    Stalled: "False/AsExpected",
+  });
+
+  it("queued: Pending/Queued with the agent and how many are ahead, Reconciling", () => {
+    const { conditions, observedGeneration, ...rest } = queued({}, "worker", 7, NOW);
+    expect(rest).toEqual({
       phase: "Pending",
       reason: "Queued",
       message: "waiting for a free slot on worker (7 ahead)",
       agent: "worker",
     });
+    expect(summary({ conditions, observedGeneration })).toEqual(IN_PROGRESS("Queued"));
   });
 
   it.each([
@@ -86,8 +100,14 @@ describe("status transitions", () => {
   });
 
   it("running: Running without reason or message, started when the first attempt did", () => {
-    const next = running({ phase: "Pending", reason: "Queued", message: "waiting", attempts: [attempt(1)] });
+    const { conditions, observedGeneration, ...next } = running({
+      phase: "Pending",
+      reason: "Queued",
+      message: "waiting",
+      attempts: [attempt(1)],
+    });
     expect(next).toEqual({ phase: "Running", startTime: T(1), attempts: [attempt(1)] });
+    expect(summary({ conditions, observedGeneration })).toEqual(IN_PROGRESS("Running"));
     expect(running({ startTime: T(0), attempts: [attempt(1)] }).startTime).toBe(T(0));
   });
 
@@ -186,7 +206,9 @@ describe("status transitions", () => {
   it("stagesRunning: Running with the stages, and nothing when they did not change", () => {
     const stages = [{ index: 0, agent: "a", phase: "Pending" as const }];
     const next = stagesRunning({ reason: "Queued", message: "m" }, stages, NOW)!;
-    expect(next).toEqual({ phase: "Running", startTime: NOW.toISOString().replace(".000Z", "Z"), stages });
+    const { conditions, observedGeneration, ...rest } = next;
+    expect(rest).toEqual({ phase: "Running", startTime: NOW.toISOString().replace(".000Z", "Z"), stages });
+    expect(summary({ conditions, observedGeneration })).toEqual(IN_PROGRESS("Running"));
     expect(stagesRunning(next, structuredClone(stages), NOW)).toBeUndefined();
   });
 
@@ -224,7 +246,17 @@ describe("status transitions", () => {
     expect(next.message).toBe(message);
     expect(next.startTime).toBe(T(1));
     expect(next.completionTime).toBe(NOW.toISOString().replace(".000Z", "Z"));
+    const at = { observedGeneration: 4, lastTransitionTime: next.completionTime, message: condition.message };
+    const succeeded = ending.phase === "Succeeded";
     expect(next.conditions).toEqual([
+      { ...at, type: "Ready", status: succeeded ? "True" : "False", reason: ending.reason },
+      { ...at, type: "Reconciling", status: "False", reason: ending.reason },
+      {
+        ...at,
+        type: "Stalled",
+        status: succeeded ? "False" : "True",
+        reason: succeeded ? "AsExpected" : ending.reason,
+      },
       { ...condition, status: "True", observedGeneration: 4, lastTransitionTime: next.completionTime },
     ]);
   });
@@ -233,6 +265,6 @@ describe("status transitions", () => {
     const next = finished(undefined, failed("Rejected", "y".repeat(MAX_MESSAGE_CHARS * 2)), NOW, undefined);
     expect(next.message).toHaveLength(MAX_MESSAGE_CHARS);
     expect(next.startTime).toBe(next.completionTime);
-    expect(next.observedGeneration).toBeUndefined();
+    expect(next.observedGeneration).toBe(1);
   });
 });
