@@ -11,6 +11,7 @@ import { EventRecorder } from "./runtime/events.ts";
 import { KubeConfigError } from "./runtime/kubeconfig.ts";
 import { LeaderElector } from "./runtime/leader-election.ts";
 import { createLogger, errorFields } from "./runtime/log.ts";
+import { ScalingMetrics } from "./scaling/metrics.ts";
 
 /** The controllers of a new leader could not start (their caches did not sync in time). */
 class ControllersStartError extends Error {
@@ -48,6 +49,7 @@ async function main(): Promise<number> {
     client,
     events,
     metrics: metrics.controllers,
+    scalingMetrics: new ScalingMetrics(metrics.registry),
     logger,
     namespace: options.watchNamespace,
     concurrency: options.concurrency,

@@ -21,7 +21,10 @@ import type { ControllerMetrics } from "../runtime/metrics.ts";
 import type { GroupVersionResource } from "../runtime/resource.ts";
 import { keyOf } from "../runtime/store.ts";
 import { Autoscaler } from "../scaling/autoscaler.ts";
+import type { ScalingMetrics } from "../scaling/metrics.ts";
 import { createTeamController } from "../team/controller.ts";
+import { teamsInNamespace } from "../team/lookup.ts";
+import { isDelegator } from "../team/topology.ts";
 
 const RESYNC_MS = 10 * 60_000;
 
@@ -43,6 +46,8 @@ export interface OperatorDeps {
   client: KubeClient;
   events: EventRecorder;
   metrics: ControllerMetrics;
+  /** The autoscaler's per-agent gauges. */
+  scalingMetrics?: ScalingMetrics | undefined;
   logger: Logger;
   /** "" watches every namespace. */
   namespace: string;
@@ -202,8 +207,11 @@ export class Operator {
       client: deps.client,
       agents,
       dispatcher: this.#delegation.dispatcher,
+      endpoints: this.#shared.endpoints,
+      isLead: (ns, agent) => teamsInNamespace(teams, ns).some((t) => isDelegator(t, agent)),
       events: deps.events,
       logger: deps.logger,
+      metrics: deps.scalingMetrics,
     });
     this.#autoscaler.start();
   }

@@ -220,7 +220,8 @@ describe("Dispatcher", () => {
     const done = h.server.writesOf("d").at(-1)!;
     expect(done.attempts!.map((a) => a.reason ?? a.outcome)).toEqual(["PodGone", "Succeeded"]);
 
-    // A terminating pod that still serves keeps its attempts.
+    // A terminating pod keeps its attempts, serving or not (they finish within its grace period);
+    // they end PodGone only once the pod has left the slices.
     h.dispatcher.submit(h.server.create("e"));
     await flush();
     const kept = h.transport.open()[0]!;
@@ -228,6 +229,9 @@ describe("Dispatcher", () => {
     await flush();
     expect(kept.signal.aborted).toBe(false);
     h.endpoints.set("worker", [{ pod: "pod-b", ready: false, serving: false, terminating: true }]);
+    await flush();
+    expect(kept.signal.aborted).toBe(false);
+    h.endpoints.set("worker", []);
     await flush();
     expect(kept.signal.aborted).toBe(true);
   });
