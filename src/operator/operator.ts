@@ -7,7 +7,7 @@ import { MANAGED_BY_SELECTOR } from "../api/labels.ts";
 import { AGENT_KIND, AGENT_TEAM_KIND, DELEGATION_KIND } from "../api/registry.ts";
 import { createDelegationController, type DelegationController } from "../delegation/controller.ts";
 import { delegationReader, summarizeFinished } from "../delegation/finished-summary.ts";
-import { EndpointTracker } from "../delegation/pod-endpoints.ts";
+import { EndpointTracker, type ResolveEndpoint } from "../delegation/pod-endpoints.ts";
 import { TokenStore } from "../delegation/tokens.ts";
 import { WaiterRegistry } from "../delegation/waiters.ts";
 import { type CallerLimitOptions, CallerLimits } from "../delegation-endpoint/caller-limits.ts";
@@ -60,6 +60,8 @@ export interface OperatorDeps {
   agentEgress?: V1NetworkPolicyEgressRule[] | undefined;
   /** Per-caller limits of the delegation endpoint. */
   callerLimits?: Partial<CallerLimitOptions> | undefined;
+  /** In-process tests map pods to loopback stub gateways; pod IPs are dialled otherwise. */
+  resolve?: ResolveEndpoint | undefined;
 }
 
 /**
@@ -108,7 +110,7 @@ export class Operator {
     });
     waiters.watch(delegations);
     this.#shared = {
-      endpoints: new EndpointTracker({ slices: endpointSlices }),
+      endpoints: new EndpointTracker({ slices: endpointSlices, ...(deps.resolve && { resolve: deps.resolve }) }),
       tokens: new TokenStore(secrets, (ns, agent) => agents.get(keyOf({ namespace: ns, name: agent }))?.metadata?.uid),
       waiters,
     };
