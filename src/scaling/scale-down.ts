@@ -5,6 +5,7 @@
  * (no new work) before the annotation and the new replica count are written.
  */
 import type { KubeClient } from "../runtime/client.ts";
+import { isConflict, isNotFound } from "../runtime/errors.ts";
 import { SCALING_FIELD_MANAGER } from "./conflicts.ts";
 
 export const POD_DELETION_COST = "controller.kubernetes.io/pod-deletion-cost";
@@ -33,7 +34,7 @@ export function planRemoval(pods: readonly PodLoad[], remove: number): RemovalPl
 
 /**
  * Writes each pod's deletion cost. The pod's uid in the patch is a precondition: a pod of the same
- * name that replaced it is not annotated.
+ * name that replaced it is not annotated (409). A pod already gone (404, its slice lags) is skipped.
  */
 export async function writeDeletionCosts(
   client: Pick<KubeClient, "request">,
@@ -43,16 +44,20 @@ export async function writeDeletionCosts(
 ): Promise<void> {
   await Promise.all(
     pods.map((p) =>
-      client.request("PATCH", `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(p.pod)}`, {
-        body: {
-          metadata: {
-            ...(p.uid && { uid: p.uid }),
-            annotations: { [POD_DELETION_COST]: String(costs.get(p.pod) ?? 1) },
+      client
+        .request("PATCH", `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(p.pod)}`, {
+          body: {
+            metadata: {
+              ...(p.uid && { uid: p.uid }),
+              annotations: { [POD_DELETION_COST]: String(costs.get(p.pod) ?? 1) },
+            },
           },
-        },
-        contentType: "application/merge-patch+json",
-        query: { fieldManager: SCALING_FIELD_MANAGER },
-      }),
+          contentType: "application/merge-patch+json",
+          query: { fieldManager: SCALING_FIELD_MANAGER },
+        })
+        .catch((error: unknown) => {
+          if (!isNotFound(error) && !isConflict(error)) throw error;
+        }),
     ),
   );
 }

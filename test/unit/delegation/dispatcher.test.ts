@@ -415,3 +415,41 @@ describe("Dispatcher", () => {
     expect(body.messages[2]!.content).toBe("task d");
   });
 });
+
+describe("an Agent that can never get a pod", () => {
+  it("fails a Delegation at once with the reason, and queues it when the Agent scales from zero", async () => {
+    let reason: string | undefined = "Agent worker has spec.replicas 0 and no spec.scaling";
+    const agents = new Map([["worker", 2]]);
+    const d2 = harness({
+      agents: { slots: (_ns, name) => agents.get(name), unavailable: () => reason, onChange: () => () => {} },
+    });
+    d2.dispatcher.submit(d2.server.create("cold"));
+    await flush();
+    expect(d2.server.writesOf("cold").at(-1)).toMatchObject({
+      phase: "Failed",
+      reason: "AgentUnavailable",
+      message: "Agent worker has spec.replicas 0 and no spec.scaling",
+    });
+    reason = undefined;
+    d2.dispatcher.submit(d2.server.create("scaled"));
+    await flush();
+    expect(d2.server.writesOf("scaled")).toEqual([]);
+    expect(d2.dispatcher.load("ns", "worker").queued).toBe(1);
+  });
+
+  it("tells load listeners of every change of queued and in-flight work", async () => {
+    const h = harness();
+    const seen: string[] = [];
+    h.dispatcher.onLoadChange((_ns, agent) => seen.push(agent));
+    h.endpoints.set("worker", ["pod-a"]);
+    h.dispatcher.submit(h.server.create("d"));
+    await flush();
+    expect(seen.length).toBeGreaterThanOrEqual(2); // queued, then started
+    expect(h.dispatcher.podLoads("ns", "worker")).toEqual(new Map([["pod-a", 1]]));
+    const before = seen.length;
+    h.transport.succeed(h.transport.open()[0]!);
+    await flush();
+    expect(seen.length).toBeGreaterThan(before);
+    expect(h.dispatcher.podLoads("ns", "worker")).toEqual(new Map([["pod-a", 0]]));
+  });
+});
