@@ -318,4 +318,51 @@ describe("swarm autoscaling", () => {
     // Idle, but within the 30 s window: still 4.
     expect((await replicasOf("lc")).agent).toBe(4);
   });
+
+  it("reports ScalingValid=False for a manifest that sets replicas in mode Operator, and for a lead", async () => {
+    const manifest = {
+      apiVersion: "clawcrew.io/v1alpha1",
+      kind: "Agent",
+      metadata: { name: "fights" },
+      spec: {
+        soul: "# fights",
+        model: { primary: "openai/gpt-5" },
+        replicas: 2,
+        scaling: { minReplicas: 1, maxReplicas: 3 },
+      },
+    };
+    await kubectlOk(kubeconfig, ["apply", "-n", ns, "-f", "-"], manifest);
+    await createAgent("boss", { replicas: 1, scaling: { minReplicas: 1, maxReplicas: 3 } });
+    await createAgent("helper", { replicas: 1 });
+    await kubectlOk(kubeconfig, ["apply", "-n", ns, "-f", "-"], {
+      apiVersion: "clawcrew.io/v1alpha1",
+      kind: "AgentTeam",
+      metadata: { name: "crew" },
+      spec: { pattern: "hubAndSpoke", lead: "boss", members: [{ agent: "helper" }] },
+    });
+    const scalingValid = (name: string, reason: string) =>
+      eventually(`${name} ScalingValid=False ${reason}`, async () => {
+        const c = ((await getAgent(name)).status?.conditions as Obj[] | undefined)?.find(
+          (x) => x.type === "ScalingValid",
+        );
+        return c?.status === "False" && c.reason === reason ? c : undefined;
+      });
+    expect((await scalingValid("fights", "ReplicasConflict")).message).toContain("kubectl apply");
+    expect((await scalingValid("boss", "LeadNotScalable")).message).toContain("leads a team");
+    // The lead is not scaled: a delegation to it leaves spec.replicas as written.
+    await delegate("boss", "boss-1", "hold:boss-1");
+    await sleep(1500);
+    expect((await replicasOf("boss")).agent).toBe(1);
+    release("boss-1");
+    await waitTerminal("boss-1");
+    // Without the replicas in the manifest the condition clears.
+    const { replicas: _r, ...spec } = manifest.spec;
+    await kubectlOk(kubeconfig, ["apply", "-n", ns, "-f", "-"], { ...manifest, spec });
+    await eventually("fights ScalingValid=True", async () => {
+      const c = ((await getAgent("fights")).status?.conditions as Obj[] | undefined)?.find(
+        (x) => x.type === "ScalingValid",
+      );
+      return c?.status === "True" ? c : undefined;
+    });
+  });
 });
