@@ -111,6 +111,9 @@ async function reconcileAgent(deps: AgentReconcilerDeps, agent: Agent, request: 
     }
   }
   workload ??= await currentWorkload(client, agent, signal);
+  const scaling = agent.spec.scaling
+    ? (scalingProblem(await withManagedFields(client, agent, signal), isLead(deps, agent)) ?? null)
+    : undefined;
 
   const status = agentStatus(previous, {
     generation: agent.metadata.generation ?? 0,
@@ -119,7 +122,7 @@ async function reconcileAgent(deps: AgentReconcilerDeps, agent: Agent, request: 
     configProblem: problem,
     configHash: desired?.configHash ?? previous?.configHash,
     selector: selectorString(request.name),
-    scalingProblem: agent.spec.scaling ? (scalingProblem(agent, isLead(deps, agent)) ?? null) : undefined,
+    scalingProblem: scaling,
     endpoint: `http://${names.service}.${request.namespace}.svc.${deps.clusterDomain ?? "cluster.local"}:${GATEWAY_PORT}`,
   });
   recordTransitions(deps.events, agent, previous, status, desired?.configHash);
@@ -223,6 +226,18 @@ async function deleteIfOwned(
   const existing = await getObject(client, ref, signal);
   if (!existing || !isControlledBy(existing, agent.metadata.uid)) return;
   await deleteIgnoringNotFound(client, ref, { signal, uid: existing.metadata?.uid });
+}
+
+/**
+ * The Agent with its managedFields, which the cache drops: who else writes spec.replicas is read
+ * from them, for a swarm the operator scales only (one GET per reconcile of such an Agent).
+ */
+async function withManagedFields(client: KubeClient, agent: Agent, signal: AbortSignal): Promise<Agent> {
+  if (agent.spec.scaling?.mode !== "Operator") return agent;
+  const path = resourcePath(AGENT_KIND.gvr, { namespace: agent.metadata.namespace!, name: agent.metadata.name! });
+  const fresh = await client.getIfExists<KubernetesObject>(path, { signal });
+  const managedFields = fresh?.metadata?.managedFields;
+  return managedFields ? { ...agent, metadata: { ...agent.metadata, managedFields } } : agent;
 }
 
 /** The agent delegates in one of its teams: it leads, and is not a swarm. */

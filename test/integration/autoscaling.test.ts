@@ -348,6 +348,10 @@ describe("swarm autoscaling", () => {
         return c?.status === "False" && c.reason === reason ? c : undefined;
       });
     expect((await scalingValid("fights", "ReplicasConflict")).message).toContain("kubectl apply");
+    // A server-side apply (Flux, Argo CD with ServerSideApply) that owns spec.replicas is named.
+    const ssa = { ...manifest, metadata: { name: "ssa-fights" } };
+    await kubectlOk(kubeconfig, ["apply", "--server-side", "--field-manager=gitops-sync", "-n", ns, "-f", "-"], ssa);
+    expect((await scalingValid("ssa-fights", "ReplicasConflict")).message).toContain("gitops-sync");
     expect((await scalingValid("boss", "LeadNotScalable")).message).toContain("leads a team");
     // The lead is not scaled: a delegation to it leaves spec.replicas as written.
     await delegate("boss", "boss-1", "hold:boss-1");
