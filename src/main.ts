@@ -11,6 +11,7 @@ import { EventRecorder } from "./runtime/events.ts";
 import { KubeConfigError } from "./runtime/kubeconfig.ts";
 import { LeaderElector } from "./runtime/leader-election.ts";
 import { createLogger, errorFields } from "./runtime/log.ts";
+import { ScalingMetrics } from "./scaling/metrics.ts";
 
 /** Of the shutdown budget, kept for releasing the Lease and closing the servers after the controllers. */
 const SHUTDOWN_RESERVE_SECONDS = 3;
@@ -51,6 +52,7 @@ async function main(): Promise<number> {
     client,
     events,
     metrics: metrics.controllers,
+    scalingMetrics: new ScalingMetrics(metrics.registry),
     logger,
     namespace: options.watchNamespace,
     concurrency: options.concurrency,

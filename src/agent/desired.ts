@@ -38,6 +38,7 @@ import {
 } from "../openclaw/pod-layout.ts";
 import { DEFAULT_IMAGE, GATEWAY_PORT, IMAGE_GROUP_ID, IMAGE_USER_ID, IMAGE_WORKDIR } from "../openclaw/version.ts";
 import { renderWorkspaceFiles, WorkspaceError } from "../openclaw/workspace.ts";
+import { terminationGraceSeconds } from "../scaling/desired.ts";
 import { MAX_TEAM_APPENDIX_BYTES, renderTeamFiles, TEAM_SKILL_NAME } from "../team/files.ts";
 import type { LeadView } from "../team/view.ts";
 import { agentObjectNames, selectorLabels } from "./names.ts";
@@ -292,7 +293,7 @@ function podTemplate(
     serviceAccountName: names.serviceAccount,
     automountServiceAccountToken: false,
     enableServiceLinks: false,
-    terminationGracePeriodSeconds: 60,
+    terminationGracePeriodSeconds: terminationGraceSeconds(agent.spec.timeoutSeconds),
     securityContext: {
       runAsNonRoot: true,
       runAsUser: IMAGE_USER_ID,

@@ -23,6 +23,9 @@ import type { Logger } from "../runtime/log.ts";
 import { applyControlled, getObject, isControlledBy, NotControlledError } from "../runtime/owned.ts";
 import { resourcePath } from "../runtime/resource.ts";
 import { keyOf } from "../runtime/store.ts";
+import { scalingProblem } from "../scaling/conflicts.ts";
+import { teamsInNamespace } from "../team/lookup.ts";
+import { isDelegator } from "../team/topology.ts";
 import { type AgentObjects, desiredObjects } from "./desired.ts";
 import { ConfigProblemError, type InputSources, resolveInputs } from "./inputs.ts";
 import { agentObjectNames, selectorString } from "./names.ts";
@@ -108,6 +111,9 @@ async function reconcileAgent(deps: AgentReconcilerDeps, agent: Agent, request: 
     }
   }
   workload ??= await currentWorkload(client, agent, signal);
+  const scaling = agent.spec.scaling
+    ? (scalingProblem(await withManagedFields(client, agent, signal), isLead(deps, agent)) ?? null)
+    : undefined;
 
   const status = agentStatus(previous, {
     generation: agent.metadata.generation ?? 0,
@@ -116,13 +122,16 @@ async function reconcileAgent(deps: AgentReconcilerDeps, agent: Agent, request: 
     configProblem: problem,
     configHash: desired?.configHash ?? previous?.configHash,
     selector: selectorString(request.name),
+    scalingProblem: scaling,
     endpoint: `http://${names.service}.${request.namespace}.svc.${deps.clusterDomain ?? "cluster.local"}:${GATEWAY_PORT}`,
   });
   recordTransitions(deps.events, agent, previous, status, desired?.configHash);
+  // status.scaling belongs to the autoscaler (its own field manager): neither compared nor applied here.
+  const { scaling: _scaling, ...ours } = previous ?? {};
   await applyStatusIfChanged(
     client,
     { apiVersion: AGENT_KIND.apiVersion, kind: AGENT_KIND.kind, namespace: request.namespace, name: request.name },
-    previous,
+    previous && ours,
     status,
     { signal },
   );
@@ -219,6 +228,24 @@ async function deleteIfOwned(
   await deleteIgnoringNotFound(client, ref, { signal, uid: existing.metadata?.uid });
 }
 
+/**
+ * The Agent with its managedFields, which the cache drops: who else writes spec.replicas is read
+ * from them, for a swarm the operator scales only (one GET per reconcile of such an Agent).
+ */
+async function withManagedFields(client: KubeClient, agent: Agent, signal: AbortSignal): Promise<Agent> {
+  if (agent.spec.scaling?.mode !== "Operator") return agent;
+  const path = resourcePath(AGENT_KIND.gvr, { namespace: agent.metadata.namespace!, name: agent.metadata.name! });
+  const fresh = await client.getIfExists<KubernetesObject>(path, { signal });
+  const managedFields = fresh?.metadata?.managedFields;
+  return managedFields ? { ...agent, metadata: { ...agent.metadata, managedFields } } : agent;
+}
+
+/** The agent delegates in one of its teams: it leads, and is not a swarm. */
+function isLead(deps: AgentReconcilerDeps, agent: Agent): boolean {
+  const ns = agent.metadata.namespace!;
+  return deps.teams ? teamsInNamespace(deps.teams, ns).some((t) => isDelegator(t, agent.metadata.name!)) : false;
+}
+
 /** Events for what a person watching the Agent wants to know: config problems, recoveries, rollouts, readiness. */
 function recordTransitions(
   events: EventRecorder,
@@ -246,6 +273,10 @@ function recordTransitions(
       "RollingOut",
       `Configuration changed (hash ${previous.configHash} → ${newHash}); rolling the pods`,
     );
+  }
+  const scaling = findCondition(next.conditions, "ScalingValid");
+  if (scaling?.status === "False" && was("ScalingValid")?.message !== scaling.message) {
+    events.event(agent, "Warning", scaling.reason, scaling.message);
   }
   const ready = now("Ready");
   if (ready.status === "True" && was("Ready")?.status !== "True") events.event(agent, "Normal", "Ready", ready.message);

@@ -29,6 +29,8 @@ export interface ObservedAgent {
   configHash: string | undefined;
   selector: string;
   endpoint: string;
+  /** Undefined without spec.scaling; null when it can be honoured. */
+  scalingProblem?: ConfigProblem | null | undefined;
 }
 
 const condition = (
@@ -116,7 +118,18 @@ export function agentStatus(previous: AgentStatus | undefined, o: ObservedAgent,
     else updates.push(condition("Reconciling", false, "RolloutComplete", progress, g));
   }
 
-  let conditions: Condition[] = previous?.conditions ?? [];
+  if (o.scalingProblem !== undefined) {
+    const p = o.scalingProblem;
+    updates.push(
+      p
+        ? condition("ScalingValid", false, p.reason, p.message, g)
+        : condition("ScalingValid", true, "ScalingAccepted", "spec.scaling is in effect", g),
+    );
+  }
+
+  let conditions: Condition[] = (previous?.conditions ?? []).filter(
+    (c) => c.type !== "ScalingValid" || o.scalingProblem !== undefined,
+  );
   for (const update of updates) conditions = setCondition(conditions, update, now);
   return {
     observedGeneration: g,

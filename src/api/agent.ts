@@ -166,6 +166,14 @@ function mergedResourceRules(): CelRule[] {
   return rules;
 }
 
+/** The agent pod's termination grace period covers timeoutSeconds plus this, so a turn can finish on a pod being removed. */
+export const TERMINATION_GRACE_MARGIN_SECONDS = 30;
+/** The longest termination grace period an agent pod gets, whatever its timeoutSeconds. */
+export const MAX_TERMINATION_GRACE_SECONDS = 3600;
+
+const SCALING_FORMULA =
+  "desiredReplicas = clamp(ceil((queued + inFlight) / (maxConcurrentTasks + targetPendingPerReplica)), minReplicas, maxReplicas), and at least 1 while any delegation is queued or running";
+
 export const Scaling = cel(
   z.object({
     minReplicas: z
@@ -181,23 +189,27 @@ export const Scaling = cel(
       .max(10000)
       .default(1)
       .describe(
-        "Queued delegations one replica absorbs, beyond the maxConcurrentTasks it runs, before the swarm grows. Default 1.",
+        `Queued delegations one replica absorbs, beyond the maxConcurrentTasks it runs, before the swarm grows: ${SCALING_FORMULA}. At least 1. Default 1.`,
       ),
     scaleDownDelaySeconds: z
       .int()
       .min(0)
       .max(86400)
       .default(300)
-      .describe("How long, in seconds, the load must stay lower before replicas are removed. Default 300."),
+      .describe(
+        "How long, in seconds, the desired count must stay lower before replicas are removed: the swarm shrinks to the largest count desired within this window, never below its pods that are executing a delegation. Default 300.",
+      ),
     mode: z
       .enum(["Operator", "External"])
       .default("Operator")
       .describe(
-        "Operator: clawcrew scales spec.replicas on queued and running delegations. External: an HPA or KEDA owns spec.replicas. Default Operator.",
+        "Operator: clawcrew writes spec.replicas through the scale subresource as queued and running delegations change (leave spec.replicas out of your manifests). External: an HPA or KEDA owns spec.replicas and clawcrew never writes it; it still reports status.scaling and the clawcrew_agent_* metrics. Default Operator.",
       ),
   }),
   { rule: "self.minReplicas <= self.maxReplicas", message: "scaling.minReplicas must not exceed scaling.maxReplicas" },
-).describe("Autoscaling of a swarm through the scale subresource. Default: off, spec.replicas is kept as written.");
+).describe(
+  `Autoscaling of a swarm through the scale subresource, on its own delegations: ${SCALING_FORMULA}. Scale-up is immediate, scale-down waits scaleDownDelaySeconds. Not for an agent that leads a team. Default: off, spec.replicas is kept as written.`,
+);
 
 export const Workspace = z
   .object({
@@ -327,7 +339,7 @@ export const AgentSpec = cel(
       .max(1000)
       .default(1)
       .describe(
-        "How many gateway pods run; the operator writes it when spec.scaling is set with mode Operator. Default 1.",
+        "How many gateway pods run; with spec.scaling mode Operator the operator owns it (do not set it in manifests), with mode External an HPA or KEDA does. At 0 without spec.scaling, a Delegation to the agent fails at once. Default 1.",
       ),
     scaling: Scaling.optional(),
     maxConcurrentTasks: z
@@ -342,7 +354,7 @@ export const AgentSpec = cel(
       .max(86400)
       .default(600)
       .describe(
-        "Longest time one turn of the agent may run, in seconds; also the timeout of a Delegation to it outside a team. Default 600.",
+        `Longest time one turn of the agent may run, in seconds; also the timeout of a Delegation to it outside a team. A pod being removed gets this plus ${TERMINATION_GRACE_MARGIN_SECONDS} s to finish its turns (its terminationGracePeriodSeconds, at least 60 and at most ${MAX_TERMINATION_GRACE_SECONDS}). Default 600.`,
       ),
     resources: cel(ResourceRequirements, ...mergedResourceRules())
       .optional()
@@ -361,6 +373,18 @@ export const AgentSpec = cel(
   },
 ).describe("The desired state of the agent: its persona, model, skills, replicas and pods.");
 
+export const ScalingStatus = z
+  .object({
+    desiredReplicas: z.int().min(0).describe("Replicas the formula asks for now (before the scale-down delay)."),
+    queued: z.int().min(0).describe("Delegations to this agent waiting for a free slot."),
+    inFlight: z.int().min(0).describe("Delegations this agent is working on."),
+    lastScaleTime: z
+      .string()
+      .optional()
+      .describe("When the operator last changed spec.replicas (RFC 3339); absent with mode External."),
+  })
+  .describe("The numbers behind the swarm's size, written by the operator's autoscaler while spec.scaling is set.");
+
 export const AgentStatus = z
   .object({
     observedGeneration,
@@ -378,6 +402,7 @@ export const AgentStatus = z
       .max(128)
       .optional()
       .describe("Hash of the rendered files and the credentials Secret's version that the pods run with."),
+    scaling: ScalingStatus.optional(),
   })
   .describe("The observed state of the agent, written by the operator.");
 

@@ -88,6 +88,12 @@ function agentSlots(agents: Informer<KubernetesObject>): AgentSlots & { close():
   ];
   return {
     slots: (namespace, agent) => slotsOf(agents.get(keyOf({ namespace, name: agent }))),
+    unavailable: (namespace, agent) => {
+      const spec = parseAgent(agents.get(keyOf({ namespace, name: agent })))?.spec;
+      return spec && spec.replicas === 0 && !spec.scaling
+        ? `Agent ${agent} has spec.replicas 0 and no spec.scaling: no pod will start for this Delegation`
+        : undefined;
+    },
     onChange(callback) {
       listeners.add(callback);
       return () => listeners.delete(callback);

@@ -18,6 +18,8 @@ export const DEFAULT_RUNNING_DELAY_MS = 250;
 export interface AgentSlots {
   /** Undefined when the Agent does not exist. */
   slots(namespace: string, agent: string): number | undefined;
+  /** Why the Agent can never get a ready pod (0 replicas, nothing scales it); undefined when it can. */
+  unavailable?(namespace: string, agent: string): string | undefined;
   onChange(callback: (namespace: string, agent: string) => void): () => void;
 }
 

@@ -29,7 +29,10 @@ export class Dispatcher {
   readonly #tasks = new Map<string, Task>();
   /** ns/name → task, to forget a Delegation that is gone. */
   readonly #byName = new Map<string, Task>();
-  readonly #scheduler = new Scheduler<Task>();
+  readonly #scheduler = new Scheduler<Task>((ns, agent) => {
+    for (const listener of this.#loadListeners) listener(ns, agent);
+  });
+  readonly #loadListeners = new Set<(namespace: string, agent: string) => void>();
   readonly #committer: Committer;
   readonly #runner: TaskRunner;
   readonly #writesShared: FencedWritesShared;
@@ -105,6 +108,8 @@ export class Dispatcher {
       void this.#committer.finish(task, failed("AgentUnavailable", "no agent of the team can take this Delegation"));
     } else if (this.#deps.agents.slots(ns, agent) === undefined) {
       void this.#committer.finish(task, failed("AgentUnavailable", `Agent ${agent} not found`));
+    } else if (this.#deps.agents.unavailable?.(ns, agent)) {
+      void this.#committer.finish(task, failed("AgentUnavailable", this.#deps.agents.unavailable(ns, agent)!));
     } else {
       this.#runner.run(task, hasRunningAttempt(d.status));
     }
@@ -150,6 +155,21 @@ export class Dispatcher {
       readyPods: ready,
       capacity: ready * slots,
     };
+  }
+
+  /** Attempts in flight on each of the agent's known pods. */
+  podLoads(namespace: string, agent: string): Map<string, number> {
+    const loads = new Map<string, number>();
+    for (const e of this.#deps.endpoints.endpoints(namespace, agent)) {
+      loads.set(e.pod, this.#scheduler.inFlightOn(namespace, e.pod));
+    }
+    return loads;
+  }
+
+  /** Calls back with (namespace, agent) whenever that agent's queued or in-flight count may have changed. */
+  onLoadChange(callback: (namespace: string, agent: string) => void): () => void {
+    this.#loadListeners.add(callback);
+    return () => this.#loadListeners.delete(callback);
   }
 
   /** Every ns/agent with queued or running work, for metrics. */

@@ -102,6 +102,8 @@ export class EndpointTracker implements EndpointSource {
   readonly #merged = new Map<string, { all: readonly PodEndpoint[]; ready: readonly PodEndpoint[] }>();
   readonly #listeners = new Set<(namespace: string, agent: string) => void>();
   readonly #unsubscribe: (() => void)[];
+  /** ns/agent → pods a scale-down is about to remove: they take no new work. */
+  readonly #draining = new Map<string, Set<string>>();
 
   constructor(options: EndpointTrackerOptions) {
     this.#slices = options.slices;
@@ -131,6 +133,30 @@ export class EndpointTracker implements EndpointSource {
     return this.#mergedOf(keyOf({ namespace, name: agent })).ready;
   }
 
+  /** Stops routing new work to these pods of the agent (a scale-down is about to remove them). */
+  drain(namespace: string, agent: string, pods: Iterable<string>): void {
+    const key = keyOf({ namespace, name: agent });
+    const set = this.#draining.get(key) ?? new Set<string>();
+    for (const pod of pods) set.add(pod);
+    if (set.size === 0) return;
+    this.#draining.set(key, set);
+    this.#merged.delete(key);
+    for (const listener of this.#listeners) listener(namespace, agent);
+  }
+
+  /** Routes to every ready pod of the agent again (it scaled up, or the scale-down was not written). */
+  undrain(namespace: string, agent: string): void {
+    const key = keyOf({ namespace, name: agent });
+    if (!this.#draining.delete(key)) return;
+    this.#merged.delete(key);
+    for (const listener of this.#listeners) listener(namespace, agent);
+  }
+
+  /** Pods of the agent that take no new work because a scale-down removes them. */
+  draining(namespace: string, agent: string): ReadonlySet<string> {
+    return this.#draining.get(keyOf({ namespace, name: agent })) ?? new Set();
+  }
+
   #mergedOf(key: string): { all: readonly PodEndpoint[]; ready: readonly PodEndpoint[] } {
     let merged = this.#merged.get(key);
     if (merged) return merged;
@@ -143,7 +169,13 @@ export class EndpointTracker implements EndpointSource {
       }
     }
     const all = [...byPod.values()].sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0));
-    merged = { all, ready: all.filter((e) => e.ready && !e.terminating) };
+    const draining = this.#draining.get(key);
+    if (draining) {
+      // A drained pod that left the slices is gone for good; forget it.
+      for (const pod of draining) if (!byPod.has(pod)) draining.delete(pod);
+      if (draining.size === 0) this.#draining.delete(key);
+    }
+    merged = { all, ready: all.filter((e) => e.ready && !e.terminating && !draining?.has(e.pod)) };
     if (this.#byAgent.has(key)) this.#merged.set(key, merged);
     return merged;
   }

@@ -36,6 +36,8 @@ function addTo<T>(sets: Map<string, Set<T>>, key: string, value: T): void {
 const agentKey = (e: { namespace: string; agent: string }) => keyOf({ namespace: e.namespace, name: e.agent });
 
 export class Scheduler<T extends Schedulable> {
+  /** Told the ns/agent whose waiting or running work changed (the autoscaler reacts to it). */
+  readonly #changed: (namespace: string, agent: string) => void;
   /** ns/agent → waiting entries in queue order. */
   readonly #queues = new Map<string, T[]>();
   /** ns/agent → entries with an attempt in flight. */
@@ -46,6 +48,10 @@ export class Scheduler<T extends Schedulable> {
   readonly #podLoad = new Map<string, number>();
   /** ns/agent → turn, to spread ties between equally loaded pods. */
   readonly #turns = new Map<string, number>();
+
+  constructor(changed: (namespace: string, agent: string) => void = () => {}) {
+    this.#changed = changed;
+  }
 
   enqueue(entry: T): void {
     const key = agentKey(entry);
@@ -63,6 +69,7 @@ export class Scheduler<T extends Schedulable> {
       else lo = mid + 1;
     }
     queue.splice(lo, 0, entry);
+    this.#changed(entry.namespace, entry.agent);
   }
 
   /** Removes a waiting entry; false when it was not waiting. */
@@ -73,19 +80,22 @@ export class Scheduler<T extends Schedulable> {
     if (index < 0) return false;
     queue!.splice(index, 1);
     if (queue!.length === 0) this.#queues.delete(key);
+    this.#changed(entry.namespace, entry.agent);
     return true;
   }
 
   /** Counts an entry as waiting while it is in no queue (backing off between attempts). */
   park(entry: T): void {
     addTo(this.#parked, agentKey(entry), entry);
+    this.#changed(entry.namespace, entry.agent);
   }
 
   unpark(entry: T): void {
     const key = agentKey(entry);
     const parked = this.#parked.get(key);
-    parked?.delete(entry);
-    if (parked?.size === 0) this.#parked.delete(key);
+    if (!parked?.delete(entry)) return;
+    if (parked.size === 0) this.#parked.delete(key);
+    this.#changed(entry.namespace, entry.agent);
   }
 
   /** How many wait ahead of `entry` (0 when it is not waiting). */
@@ -129,6 +139,7 @@ export class Scheduler<T extends Schedulable> {
     const queue = this.#queues.get(key);
     if (!queue?.length || pods.length === 0) return;
     let i = 0;
+    const before = queue.length;
     while (i < queue.length && canStart()) {
       const free = pods.filter((p) => this.#inFlight(namespace, p.pod) < slotsPerPod);
       if (free.length === 0) break;
@@ -148,6 +159,12 @@ export class Scheduler<T extends Schedulable> {
       if (!start(entry, pod)) this.release(entry, pod.pod);
     }
     if (queue.length === 0) this.#queues.delete(key);
+    if (queue.length !== before) this.#changed(namespace, agent);
+  }
+
+  /** Attempts in flight on one pod. */
+  inFlightOn(namespace: string, pod: string): number {
+    return this.#inFlight(namespace, pod);
   }
 
   /** The attempt of `entry` on `pod` ended: its slot is free. */
@@ -160,6 +177,7 @@ export class Scheduler<T extends Schedulable> {
     const running = this.#running.get(key);
     running?.delete(entry);
     if (running?.size === 0) this.#running.delete(key);
+    this.#changed(entry.namespace, entry.agent);
   }
 
   clear(): void {

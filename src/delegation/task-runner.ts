@@ -80,7 +80,11 @@ export class TaskRunner {
     for (const { namespace, agent } of this.#ctx.scheduler.agents()) this.pump(namespace, agent);
   }
 
-  /** The agent's endpoints changed: attempts on pods that left end PodGone, new pods take work. */
+  /**
+   * The agent's endpoints changed: attempts on pods that left end PodGone, new pods take work. A
+   * terminating pod keeps its attempts, serving or not: they finish there within its grace period,
+   * and a pod that dies first breaks the connection (a recorded attempt, then failover).
+   */
   endpointsChanged(namespace: string, agent: string): void {
     const running = this.#ctx.scheduler.running(namespace, agent);
     if (running.size) {
@@ -89,7 +93,7 @@ export class TaskRunner {
         const attempt = task.attempt;
         if (!attempt) continue;
         const e = byPod.get(attempt.pod);
-        if (!e || (e.terminating && !e.serving)) attempt.controller.abort({ kind: "podgone" } satisfies AbortReason);
+        if (!e) attempt.controller.abort({ kind: "podgone" } satisfies AbortReason);
       }
     }
     this.pump(namespace, agent);

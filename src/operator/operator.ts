@@ -7,7 +7,7 @@ import { MANAGED_BY_SELECTOR } from "../api/labels.ts";
 import { AGENT_KIND, AGENT_TEAM_KIND, DELEGATION_KIND } from "../api/registry.ts";
 import { createDelegationController, type DelegationController } from "../delegation/controller.ts";
 import { delegationReader, summarizeFinished } from "../delegation/finished-summary.ts";
-import { EndpointTracker } from "../delegation/pod-endpoints.ts";
+import { EndpointTracker, type ResolveEndpoint } from "../delegation/pod-endpoints.ts";
 import { TokenStore } from "../delegation/tokens.ts";
 import { WaiterRegistry } from "../delegation/waiters.ts";
 import { type CallerLimitOptions, CallerLimits } from "../delegation-endpoint/caller-limits.ts";
@@ -21,7 +21,10 @@ import type { ControllerMetrics } from "../runtime/metrics.ts";
 import type { GroupVersionResource } from "../runtime/resource.ts";
 import { keyOf } from "../runtime/store.ts";
 import { Autoscaler } from "../scaling/autoscaler.ts";
+import type { ScalingMetrics } from "../scaling/metrics.ts";
 import { createTeamController } from "../team/controller.ts";
+import { teamsInNamespace } from "../team/lookup.ts";
+import { isDelegator } from "../team/topology.ts";
 
 const RESYNC_MS = 10 * 60_000;
 
@@ -43,6 +46,8 @@ export interface OperatorDeps {
   client: KubeClient;
   events: EventRecorder;
   metrics: ControllerMetrics;
+  /** The autoscaler's per-agent gauges. */
+  scalingMetrics?: ScalingMetrics | undefined;
   logger: Logger;
   /** "" watches every namespace. */
   namespace: string;
@@ -57,6 +62,8 @@ export interface OperatorDeps {
   callerLimits?: Partial<CallerLimitOptions> | undefined;
   /** stop() ends within this, all phases together: in-flight reconciles are aborted past it. Default 20 s. */
   stopGraceMs?: number | undefined;
+  /** In-process tests map pods to loopback stub gateways; pod IPs are dialled otherwise. */
+  resolve?: ResolveEndpoint | undefined;
 }
 
 /**
@@ -105,7 +112,7 @@ export class Operator {
     });
     waiters.watch(delegations);
     this.#shared = {
-      endpoints: new EndpointTracker({ slices: endpointSlices }),
+      endpoints: new EndpointTracker({ slices: endpointSlices, ...(deps.resolve && { resolve: deps.resolve }) }),
       tokens: new TokenStore(secrets, (ns, agent) => agents.get(keyOf({ namespace: ns, name: agent }))?.metadata?.uid),
       waiters,
     };
@@ -204,8 +211,11 @@ export class Operator {
       client: deps.client,
       agents,
       dispatcher: this.#delegation.dispatcher,
+      endpoints: this.#shared.endpoints,
+      isLead: (ns, agent) => teamsInNamespace(teams, ns).some((t) => isDelegator(t, agent)),
       events: deps.events,
       logger: deps.logger,
+      metrics: deps.scalingMetrics,
     });
     this.#autoscaler.start();
   }

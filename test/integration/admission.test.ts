@@ -61,6 +61,21 @@ const rejected: [string, Obj, string[]][] = [
     ["spec.scaling", "scaling.minReplicas must not exceed scaling.maxReplicas"],
   ],
   [
+    "targetPendingPerReplica below 1",
+    agent({ scaling: { maxReplicas: 3, targetPendingPerReplica: 0 } }),
+    ["spec.scaling.targetPendingPerReplica", "greater than or equal to 1"],
+  ],
+  [
+    "maxReplicas above 1000",
+    agent({ scaling: { maxReplicas: 1001 } }),
+    ["spec.scaling.maxReplicas", "less than or equal to 1000"],
+  ],
+  [
+    "scaling without maxReplicas",
+    agent({ scaling: { minReplicas: 1 } }),
+    ["spec.scaling.maxReplicas", "Required value"],
+  ],
+  [
     "both soul and soulFrom",
     agent({ soulFrom: { configMapKeyRef: { name: "p", key: "SOUL.md" } } }),
     ["spec", "exactly one of spec.soul or spec.soulFrom must be set"],
@@ -399,7 +414,19 @@ describe("CRDs on a real API server", () => {
       /\s+/g,
       " ",
     );
-    expect(out).toContain("How long, in seconds, the load must stay lower before replicas are removed. Default 300.");
+    expect(out).toContain("How long, in seconds, the desired count must stay lower before replicas are removed");
+    expect(out).toContain("Default 300.");
+    // The formula is documented where kubectl explain shows it.
+    const scaling = (await kubectlOk(kubeconfig, ["explain", "agent.spec.scaling"])).replace(/\s+/g, " ");
+    expect(scaling).toContain(
+      "desiredReplicas = clamp(ceil((queued + inFlight) / (maxConcurrentTasks + targetPendingPerReplica)), minReplicas, maxReplicas)",
+    );
+    const status = (await kubectlOk(kubeconfig, ["explain", "agent.status.scaling", "--recursive"])).replace(
+      /\s+/g,
+      " ",
+    );
+    expect(status).toContain("desiredReplicas <integer>");
+    expect(status).toContain("lastScaleTime <string>");
     const tree = await kubectlOk(kubeconfig, ["explain", "delegation.spec", "--recursive"]);
     expect(tree).toMatch(/ttlSecondsAfterFinished\s+<integer>/);
   });

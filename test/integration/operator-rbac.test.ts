@@ -85,6 +85,9 @@ it("grants the operator's ServiceAccount what it needs and no more", async () =>
   expect(await can("create", "leases.coordination.k8s.io", "-n", ns)).toBe("yes");
   expect(await can("create", "leases.coordination.k8s.io", "-n", "kube-system")).toBe("no");
   expect(await can("create", "pods", "-n", ns)).toBe("no");
+  expect(await can("delete", "pods", "-n", ns)).toBe("no");
+  // Only the pod-deletion-cost annotation of a scale-down.
+  expect(await can("patch", "pods", "-n", ns)).toBe("yes");
   expect(await can("delete", "agents.clawcrew.io", "-n", ns)).toBe("no");
   // Only status, scale and finalizers of an Agent or team are written; Secrets are never rewritten.
   expect(await can("patch", "agents.clawcrew.io", "-n", ns)).toBe("no");

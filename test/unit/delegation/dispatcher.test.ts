@@ -220,7 +220,8 @@ describe("Dispatcher", () => {
     const done = h.server.writesOf("d").at(-1)!;
     expect(done.attempts!.map((a) => a.reason ?? a.outcome)).toEqual(["PodGone", "Succeeded"]);
 
-    // A terminating pod that still serves keeps its attempts.
+    // A terminating pod keeps its attempts, serving or not (they finish within its grace period);
+    // they end PodGone only once the pod has left the slices.
     h.dispatcher.submit(h.server.create("e"));
     await flush();
     const kept = h.transport.open()[0]!;
@@ -228,6 +229,9 @@ describe("Dispatcher", () => {
     await flush();
     expect(kept.signal.aborted).toBe(false);
     h.endpoints.set("worker", [{ pod: "pod-b", ready: false, serving: false, terminating: true }]);
+    await flush();
+    expect(kept.signal.aborted).toBe(false);
+    h.endpoints.set("worker", []);
     await flush();
     expect(kept.signal.aborted).toBe(true);
   });
@@ -409,5 +413,43 @@ describe("Dispatcher", () => {
     expect(body.messages.map((m) => m.role)).toEqual(["system", "assistant", "user"]);
     expect(body.messages[0]!.content).toContain('pass parent: "d"');
     expect(body.messages[2]!.content).toBe("task d");
+  });
+});
+
+describe("an Agent that can never get a pod", () => {
+  it("fails a Delegation at once with the reason, and queues it when the Agent scales from zero", async () => {
+    let reason: string | undefined = "Agent worker has spec.replicas 0 and no spec.scaling";
+    const agents = new Map([["worker", 2]]);
+    const d2 = harness({
+      agents: { slots: (_ns, name) => agents.get(name), unavailable: () => reason, onChange: () => () => {} },
+    });
+    d2.dispatcher.submit(d2.server.create("cold"));
+    await flush();
+    expect(d2.server.writesOf("cold").at(-1)).toMatchObject({
+      phase: "Failed",
+      reason: "AgentUnavailable",
+      message: "Agent worker has spec.replicas 0 and no spec.scaling",
+    });
+    reason = undefined;
+    d2.dispatcher.submit(d2.server.create("scaled"));
+    await flush();
+    expect(d2.server.writesOf("scaled")).toEqual([]);
+    expect(d2.dispatcher.load("ns", "worker").queued).toBe(1);
+  });
+
+  it("tells load listeners of every change of queued and in-flight work", async () => {
+    const h = harness();
+    const seen: string[] = [];
+    h.dispatcher.onLoadChange((_ns, agent) => seen.push(agent));
+    h.endpoints.set("worker", ["pod-a"]);
+    h.dispatcher.submit(h.server.create("d"));
+    await flush();
+    expect(seen.length).toBeGreaterThanOrEqual(2); // queued, then started
+    expect(h.dispatcher.podLoads("ns", "worker")).toEqual(new Map([["pod-a", 1]]));
+    const before = seen.length;
+    h.transport.succeed(h.transport.open()[0]!);
+    await flush();
+    expect(seen.length).toBeGreaterThan(before);
+    expect(h.dispatcher.podLoads("ns", "worker")).toEqual(new Map([["pod-a", 0]]));
   });
 });

@@ -71,4 +71,31 @@ describe("EndpointTracker", () => {
     expect(tracker.endpoints("ns", "w")).toEqual([]);
     expect(tracker.readyPods("ns", "other")).toEqual([]);
   });
+
+  it("routes no new work to drained pods, and forgets them once they left the slices", () => {
+    const bus = new SliceBus();
+    const tracker = new EndpointTracker({ slices: bus.asInformer() });
+    const changes: string[] = [];
+    tracker.onChange((_ns, agent) => changes.push(agent));
+    const both = slice("w-a", "w", [
+      { pod: "w-1", ip: "10.0.0.1" },
+      { pod: "w-2", ip: "10.0.0.2" },
+    ]);
+    bus.add(both);
+    tracker.drain("ns", "w", ["w-2"]);
+    expect(tracker.readyPods("ns", "w").map((e) => e.pod)).toEqual(["w-1"]);
+    expect(tracker.endpoints("ns", "w").map((e) => e.pod)).toEqual(["w-1", "w-2"]);
+    expect(changes).toEqual(["w", "w"]);
+    tracker.undrain("ns", "w");
+    expect(tracker.readyPods("ns", "w").map((e) => e.pod)).toEqual(["w-1", "w-2"]);
+
+    tracker.drain("ns", "w", ["w-2"]);
+    const gone = slice("w-a", "w", [{ pod: "w-1", ip: "10.0.0.1" }]);
+    bus.update(both, gone);
+    tracker.readyPods("ns", "w");
+    expect([...tracker.draining("ns", "w")]).toEqual([]);
+    // A new pod of the same name later is routable.
+    bus.update(gone, both);
+    expect(tracker.readyPods("ns", "w").map((e) => e.pod)).toEqual(["w-1", "w-2"]);
+  });
 });
