@@ -5,7 +5,14 @@ import { createDelegationServer, shuttingDownError } from "./delegation-endpoint
 import { address, listen, serveMetrics, serveProbes } from "./operator/http.ts";
 import { createMetrics } from "./operator/metrics.ts";
 import { Operator } from "./operator/operator.ts";
-import { delegationPort, delegationUrl, OptionsError, operatorNamespace, parseOptions } from "./operator/options.ts";
+import {
+  agentPolicy,
+  delegationPort,
+  delegationUrl,
+  OptionsError,
+  operatorNamespace,
+  parseOptions,
+} from "./operator/options.ts";
 import { KubeClient } from "./runtime/client.ts";
 import { EventRecorder } from "./runtime/events.ts";
 import { KubeConfigError } from "./runtime/kubeconfig.ts";
@@ -49,13 +56,14 @@ async function main(): Promise<number> {
     events,
     metrics: metrics.controllers,
     logger,
-    namespace: options.watchNamespace,
+    namespaces: options.watchNamespaces,
     concurrency: options.concurrency,
     delegationEndpointUrl: delegationUrl(options),
     operatorNamespace: operatorNamespace(options),
     operatorPodLabels: options.operatorPodLabels,
     delegationPort: delegationPort(options),
     agentEgress: options.agentEgress,
+    agentPolicy: agentPolicy(options),
     callerLimits: {
       ratePerSecond: options.delegationRatePerSecond,
       burst: options.delegationBurst,

@@ -1,5 +1,6 @@
 /** Builds the informers and controllers of the operator and runs them while this process leads. */
 import type { KubernetesObject, V1NetworkPolicy, V1NetworkPolicyEgressRule } from "@kubernetes/client-node";
+import type { AgentPolicy } from "../agent/policy.ts";
 import { agentReconciler } from "../agent/reconcile.ts";
 import { teamWatches } from "../agent/watches.ts";
 import { addDelegationIndexes } from "../api/indexes.ts";
@@ -44,8 +45,8 @@ export interface OperatorDeps {
   events: EventRecorder;
   metrics: ControllerMetrics;
   logger: Logger;
-  /** "" watches every namespace. */
-  namespace: string;
+  /** The namespaces watched, one list+watch each; empty watches every namespace. */
+  namespaces: readonly string[];
   concurrency: number;
   /** The URL a lead's MCP client calls (--delegation-url). */
   delegationEndpointUrl: string;
@@ -53,6 +54,8 @@ export interface OperatorDeps {
   operatorPodLabels: Record<string, string>;
   delegationPort: number;
   agentEgress?: V1NetworkPolicyEgressRule[] | undefined;
+  /** What an Agent may ask for; DEFAULT_AGENT_POLICY when unset. */
+  agentPolicy?: AgentPolicy | undefined;
   /** Per-caller limits of the delegation endpoint. */
   callerLimits?: Partial<CallerLimitOptions> | undefined;
 }
@@ -127,7 +130,7 @@ export class Operator {
     const informer = new Informer<T>({
       client: this.#deps.client,
       resource,
-      ...(this.#deps.namespace && { namespace: this.#deps.namespace }),
+      namespaces: this.#deps.namespaces,
       ...(labelSelector && { labelSelector }),
       ...(transform && { transform }),
       resyncPeriodMs: RESYNC_MS,
@@ -180,6 +183,7 @@ export class Operator {
           events: deps.events,
           teams,
           delegationEndpointUrl: deps.delegationEndpointUrl,
+          ...(deps.agentPolicy && { policy: deps.agentPolicy }),
         }),
         concurrency: deps.concurrency,
         metrics: deps.metrics,
