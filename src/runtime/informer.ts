@@ -42,6 +42,12 @@ export interface InformerOptions<T extends KubernetesObject = KubernetesObject> 
   namespaces?: readonly string[];
   labelSelector?: string;
   fieldSelector?: string;
+  /**
+   * List and watch PartialObjectMetadata (apiVersion meta.k8s.io/v1): the API server sends only each
+   * object's metadata, like controller-runtime's metadata-only watches. For kinds read only for
+   * their owners, labels or versions.
+   */
+  metadataOnly?: boolean;
   /** Re-deliver every cached object as an update this often. 0 (default) disables resync. */
   resyncPeriodMs?: number;
   /** Server-side lifetime of one watch request. Default: random in [300, 600) s, like client-go. */
@@ -125,6 +131,8 @@ interface Scope {
 type Handlers<T> = { [E in keyof InformerEvents<T>]: Set<InformerEvents<T>[E]> };
 
 const SHORT_WATCH_MS = 1000;
+const METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+const METADATA_OBJECT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
 
 export class Informer<T extends KubernetesObject = KubernetesObject> {
   readonly resource: GroupVersionResource;
@@ -314,6 +322,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     let continueToken: string | undefined;
     do {
       const page = await this.#client.get<ObjectList<T>>(scope.path, {
+        ...(this.#options.metadataOnly && { accept: METADATA_LIST }),
         query: {
           labelSelector: this.#options.labelSelector,
           fieldSelector: this.#options.fieldSelector,
@@ -386,6 +395,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
           fieldSelector: this.#options.fieldSelector,
         },
         signal,
+        this.#options.metadataOnly ? METADATA_OBJECT : undefined,
       );
       await readLines(res, (line) => {
         arm();

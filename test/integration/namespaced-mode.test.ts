@@ -84,7 +84,8 @@ describe("the namespaced install mode, under the chart's ServiceAccount and rend
   beforeAll(async () => {
     if (process.getuid?.() !== 0) throw new Error("this test needs root: it creates network namespaces and a bridge");
     removeSignalCleanup = installSignalCleanup();
-    network = await acquirePodNetwork({ waitMs: 360_000, log: () => {} });
+    // The pod network is one per host: wait for another run to finish with it.
+    network = await acquirePodNetwork({ waitMs: 540_000, log: () => {} });
     cp = await startControlPlane({ podReadiness: "external", log: () => {} });
     admin = cp.kubeconfigPath;
     client = KubeClient.load({ kubeconfig: admin });
@@ -130,7 +131,7 @@ describe("the namespaced install mode, under the chart's ServiceAccount and rend
       { timeoutMs: 90_000 },
     );
     podAgent = startPodAgent({ kubeconfig: admin, runtime: "stub", log: () => {} });
-  }, 600_000);
+  }, 900_000);
 
   afterAll(async () => {
     try {
