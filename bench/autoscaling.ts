@@ -128,7 +128,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
     events: new EventRecorder({ client, reportingInstance: "bench", logger }),
     metrics: noopControllerMetrics,
     logger,
-    namespace: NAMESPACE,
+    namespaces: [NAMESPACE],
     concurrency: 4,
     delegationEndpointUrl: "http://127.0.0.1:1/mcp",
     operatorNamespace: NAMESPACE,

@@ -5,7 +5,14 @@ import { createDelegationServer, shuttingDownError } from "./delegation-endpoint
 import { address, listen, serveMetrics, serveProbes } from "./operator/http.ts";
 import { createMetrics } from "./operator/metrics.ts";
 import { Operator } from "./operator/operator.ts";
-import { delegationPort, delegationUrl, OptionsError, operatorNamespace, parseOptions } from "./operator/options.ts";
+import {
+  agentPolicy,
+  delegationPort,
+  delegationUrl,
+  OptionsError,
+  operatorNamespace,
+  parseOptions,
+} from "./operator/options.ts";
 import { KubeClient } from "./runtime/client.ts";
 import { EventRecorder } from "./runtime/events.ts";
 import { KubeConfigError } from "./runtime/kubeconfig.ts";
@@ -54,7 +61,7 @@ async function main(): Promise<number> {
     metrics: metrics.controllers,
     scalingMetrics: new ScalingMetrics(metrics.registry),
     logger,
-    namespace: options.watchNamespace,
+    namespaces: options.watchNamespaces,
     concurrency: options.concurrency,
     delegationEndpointUrl: delegationUrl(options),
     operatorNamespace: operatorNamespace(options),
@@ -63,6 +70,7 @@ async function main(): Promise<number> {
     agentEgress: options.agentEgress,
     // What is left of the shutdown budget after the Lease's release and the servers' close.
     stopGraceMs: Math.max(1, options.gracefulShutdownTimeoutSeconds - SHUTDOWN_RESERVE_SECONDS) * 1000,
+    agentPolicy: agentPolicy(options),
     callerLimits: {
       ratePerSecond: options.delegationRatePerSecond,
       burst: options.delegationBurst,

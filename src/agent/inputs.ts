@@ -1,6 +1,7 @@
 /**
  * What an Agent's spec refers to, read for the reconciler: the soul ConfigMap, the credentials Secret,
- * the gateway token Secret (created once, never taken over) and the agent's view of its teams.
+ * the gateway token Secret (created once, never taken over) and the agent's view of its teams; first
+ * the operator's AgentPolicy is checked, and each referenced object against it.
  */
 import { randomBytes } from "node:crypto";
 import type { KubernetesObject, V1ConfigMap, V1Secret } from "@kubernetes/client-node";
@@ -14,6 +15,7 @@ import { DELEGATION_MCP_SERVER } from "../team/files.ts";
 import { leadView } from "../team/lookup.ts";
 import { type ResolvedInputs, TOKEN_KEY, tokenSecret } from "./desired.ts";
 import { agentObjectNames } from "./names.ts";
+import { type AgentPolicy, checkAgentPolicy, checkReadable, DEFAULT_AGENT_POLICY } from "./policy.ts";
 
 export interface InputSources {
   client: KubeClient;
@@ -25,6 +27,8 @@ export interface InputSources {
   teams?: Informer<KubernetesObject>;
   /** URL of the operator's delegation MCP endpoint, as the agents' pods reach it (--delegation-url). */
   delegationEndpointUrl?: string;
+  /** What the Agent may ask for; DEFAULT_AGENT_POLICY when unset. */
+  policy?: AgentPolicy;
 }
 
 /** A referenced object is missing, or the spec cannot be rendered into a config OpenClaw accepts. */
@@ -40,6 +44,8 @@ export class ConfigProblemError extends Error {
 /** Reads what the spec refers to. Missing objects become ConfigProblemErrors naming them. */
 export async function resolveInputs(deps: InputSources, agent: Agent, signal: AbortSignal): Promise<ResolvedInputs> {
   const ns = agent.metadata.namespace!;
+  const policy = deps.policy ?? DEFAULT_AGENT_POLICY;
+  checkAgentPolicy(agent, policy);
   let soul = agent.spec.soul;
   const ref = agent.spec.soulFrom?.configMapKeyRef;
   if (ref) {
@@ -51,6 +57,7 @@ export async function resolveInputs(deps: InputSources, agent: Agent, signal: Ab
         "SoulConfigMapNotFound",
         `ConfigMap ${ref.name} named in spec.soulFrom.configMapKeyRef does not exist`,
       );
+    checkReadable(cm, `ConfigMap ${ref.name} named in spec.soulFrom.configMapKeyRef`, policy);
     soul = cm.data?.[ref.key];
     if (soul === undefined) {
       throw new ConfigProblemError(
@@ -71,6 +78,7 @@ export async function resolveInputs(deps: InputSources, agent: Agent, signal: Ab
         "CredentialsSecretNotFound",
         `Secret ${secretName} named in spec.credentials.secretRef does not exist`,
       );
+    checkReadable(secret, `Secret ${secretName} named in spec.credentials.secretRef`, policy);
     credentialsVersion = secret.metadata?.resourceVersion;
     credentialKeys = Object.keys(secret.data ?? {});
   }

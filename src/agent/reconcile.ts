@@ -29,6 +29,7 @@ import { isDelegator } from "../team/topology.ts";
 import { type AgentObjects, desiredObjects } from "./desired.ts";
 import { ConfigProblemError, type InputSources, resolveInputs } from "./inputs.ts";
 import { agentObjectNames, selectorString } from "./names.ts";
+import { PolicyViolationError } from "./policy.ts";
 import { agentStatus, type ConfigProblem, type WorkloadState } from "./status.ts";
 
 /** How often an Agent whose configuration is invalid is looked at again, besides watch events. */
@@ -83,8 +84,9 @@ async function reconcileAgent(deps: AgentReconcilerDeps, agent: Agent, request: 
       );
     }
   } catch (error) {
-    if (error instanceof ConfigProblemError) problem = { reason: error.reason, message: error.message };
-    else if (
+    if (error instanceof ConfigProblemError || error instanceof PolicyViolationError) {
+      problem = { reason: error.reason, message: error.message };
+    } else if (
       error instanceof ConfigOverlayError ||
       error instanceof ConfigInputError ||
       error instanceof WorkspaceError

@@ -1,5 +1,7 @@
 /** Builds the informers and controllers of the operator and runs them while this process leads. */
 import type { KubernetesObject, V1NetworkPolicy, V1NetworkPolicyEgressRule } from "@kubernetes/client-node";
+import { TOKEN_KEY } from "../agent/desired.ts";
+import type { AgentPolicy } from "../agent/policy.ts";
 import { agentReconciler } from "../agent/reconcile.ts";
 import { teamWatches } from "../agent/watches.ts";
 import { addDelegationIndexes } from "../api/indexes.ts";
@@ -8,7 +10,7 @@ import { AGENT_KIND, AGENT_TEAM_KIND, DELEGATION_KIND } from "../api/registry.ts
 import { createDelegationController, type DelegationController } from "../delegation/controller.ts";
 import { delegationReader, summarizeFinished } from "../delegation/finished-summary.ts";
 import { EndpointTracker, type ResolveEndpoint } from "../delegation/pod-endpoints.ts";
-import { TokenStore } from "../delegation/tokens.ts";
+import { TokenStore, tokenSecretAgent } from "../delegation/tokens.ts";
 import { WaiterRegistry } from "../delegation/waiters.ts";
 import { type CallerLimitOptions, CallerLimits } from "../delegation-endpoint/caller-limits.ts";
 import { KubeDelegationService } from "../delegation-endpoint/kube-service.ts";
@@ -27,6 +29,20 @@ import { teamsInNamespace } from "../team/lookup.ts";
 import { isDelegator } from "../team/topology.ts";
 
 const RESYNC_MS = 10 * 60_000;
+
+/** The operator's tokens are 32 random bytes; a longer value (base64 in data) is not one it made. */
+const MAX_TOKEN_DATA = 256;
+
+/**
+ * A Secret's metadata, plus its token when it looks like an Agent's token Secret (name, label, owner;
+ * the TokenStore checks the owner's uid) and is token-sized: no other Secret data is cached.
+ */
+export function tokenSecretOnly<T extends KubernetesObject>(obj: T): T {
+  const token = tokenSecretAgent(obj) ? (obj as { data?: Record<string, string> }).data?.[TOKEN_KEY] : undefined;
+  const kept = token !== undefined && token.length <= MAX_TOKEN_DATA;
+  const { apiVersion, kind, metadata } = obj;
+  return { apiVersion, kind, metadata, ...(kept && { data: { [TOKEN_KEY]: token } }) } as T;
+}
 
 /**
  * The kinds an Agent owns, cached to trigger its reconcile: only the objects the operator created
@@ -49,8 +65,8 @@ export interface OperatorDeps {
   /** The autoscaler's per-agent gauges. */
   scalingMetrics?: ScalingMetrics | undefined;
   logger: Logger;
-  /** "" watches every namespace. */
-  namespace: string;
+  /** The namespaces watched, one list+watch each; empty watches every namespace. */
+  namespaces: readonly string[];
   concurrency: number;
   /** The URL a lead's MCP client calls (--delegation-url). */
   delegationEndpointUrl: string;
@@ -58,6 +74,8 @@ export interface OperatorDeps {
   operatorPodLabels: Record<string, string>;
   delegationPort: number;
   agentEgress?: V1NetworkPolicyEgressRule[] | undefined;
+  /** What an Agent may ask for; DEFAULT_AGENT_POLICY when unset. */
+  agentPolicy?: AgentPolicy | undefined;
   /** Per-caller limits of the delegation endpoint. */
   callerLimits?: Partial<CallerLimitOptions> | undefined;
   /** stop() ends within this, all phases together: in-flight reconciles are aborted past it. Default 20 s. */
@@ -103,7 +121,14 @@ export class Operator {
       { group: "discovery.k8s.io", version: "v1", plural: "endpointslices" },
       MANAGED_BY_SELECTOR,
     );
-    const owned = OWNED_BY_AGENT.map((resource) => ({ informer: this.#informer(resource, MANAGED_BY_SELECTOR) }));
+    // Owned kinds only trigger reconciles (from their ownerReferences), and anyone can set the managed-by
+    // label: their caches hold metadata alone (PartialObjectMetadata), Secrets only an Agent's token.
+    const owned = OWNED_BY_AGENT.map((resource) => ({
+      informer:
+        resource.plural === "secrets"
+          ? this.#informer(resource, MANAGED_BY_SELECTOR, tokenSecretOnly)
+          : this.#informer(resource, MANAGED_BY_SELECTOR, undefined, true),
+    }));
     const secrets = owned.find((o) => o.informer.resource.plural === "secrets")!.informer;
     this.#caches = { agents, teams, delegations, networkPolicies, endpointSlices, secrets, owned };
     const waiters = new WaiterRegistry({
@@ -132,13 +157,15 @@ export class Operator {
     resource: GroupVersionResource,
     labelSelector?: string,
     transform?: (obj: T) => T,
+    metadataOnly = false,
   ): Informer<T> {
     const informer = new Informer<T>({
       client: this.#deps.client,
       resource,
-      ...(this.#deps.namespace && { namespace: this.#deps.namespace }),
+      namespaces: this.#deps.namespaces,
       ...(labelSelector && { labelSelector }),
       ...(transform && { transform }),
+      ...(metadataOnly && { metadataOnly }),
       resyncPeriodMs: RESYNC_MS,
       logger: this.#deps.logger,
     });
@@ -189,6 +216,7 @@ export class Operator {
           events: deps.events,
           teams,
           delegationEndpointUrl: deps.delegationEndpointUrl,
+          ...(deps.agentPolicy && { policy: deps.agentPolicy }),
         }),
         concurrency: deps.concurrency,
         metrics: deps.metrics,

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import type { AgentPolicy } from "../agent/policy.ts";
 import { DEFAULT_CALLER_LIMITS } from "../delegation-endpoint/caller-limits.ts";
 
 /** Raised for a bad flag or environment value; main prints its message on one line and exits 2. */
@@ -28,6 +29,23 @@ const jsonArray = z.string().transform((s, ctx) => {
   return z.NEVER;
 });
 
+/** `a,b,c`: a list of non-empty words without whitespace; "" is the empty list. */
+const wordList = z
+  .string()
+  .transform((s) => (s.trim() ? s.split(",").map((w) => w.trim()) : []))
+  .pipe(z.array(z.string().regex(/^[^\s,]+$/, "must be values separated by commas")).max(100));
+
+/** `a,b,c`: namespace names (RFC 1123 labels); "" is every namespace. */
+const namespaceList = z
+  .string()
+  .transform((s) => (s.trim() ? s.split(",").map((n) => n.trim()) : []))
+  .pipe(
+    z
+      .array(z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be namespace names separated by commas"))
+      .max(100),
+  )
+  .transform((names) => [...new Set(names)]);
+
 const boolFlag = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
 
 export const OperatorOptions = z.object({
@@ -38,7 +56,8 @@ export const OperatorOptions = z.object({
   leaderElectionId: z.string().min(1).max(63).default("clawcrew-operator"),
   leaseDurationSeconds: z.coerce.number().int().min(2).max(300).default(15),
   identity: z.string().min(1).max(253),
-  watchNamespace: z.string().max(63).default(""),
+  /** The namespaces watched, each with its own list+watch; empty watches every namespace. */
+  watchNamespaces: namespaceList.default([]),
   concurrency: z.coerce.number().int().min(1).max(64).default(4),
   /** Per calling agent on the delegation endpoint: new Delegations per second, burst, unfinished ones. */
   delegationRatePerSecond: z.coerce.number().min(0.01).max(10000).default(DEFAULT_CALLER_LIMITS.ratePerSecond),
@@ -65,6 +84,13 @@ export const OperatorOptions = z.object({
     "app.kubernetes.io/component": "operator",
   }),
   agentEgress: jsonArray.optional(),
+  /** What an Agent may ask for (src/agent/policy.ts). */
+  agentAllowedImages: wordList.default([]),
+  agentRequireReadableLabel: boolFlag.default(false),
+  agentAllowedTolerationKeys: wordList.default(["*"]),
+  agentAllowedNodeSelectorKeys: wordList.default(["*"]),
+  agentAllowAffinity: boolFlag.default(true),
+  agentAllowedPriorityClasses: wordList.default([]),
 });
 export type OperatorOptions = z.infer<typeof OperatorOptions>;
 
@@ -76,7 +102,7 @@ const FLAGS = {
   "leader-election-id": "leaderElectionId",
   "lease-duration-seconds": "leaseDurationSeconds",
   identity: "identity",
-  namespace: "watchNamespace",
+  namespace: "watchNamespaces",
   concurrency: "concurrency",
   "cache-sync-timeout-seconds": "cacheSyncTimeoutSeconds",
   "graceful-shutdown-timeout-seconds": "gracefulShutdownTimeoutSeconds",
@@ -90,6 +116,12 @@ const FLAGS = {
   "operator-namespace": "operatorNamespace",
   "operator-pod-labels": "operatorPodLabels",
   "agent-egress": "agentEgress",
+  "agent-allowed-images": "agentAllowedImages",
+  "agent-require-readable-label": "agentRequireReadableLabel",
+  "agent-allowed-toleration-keys": "agentAllowedTolerationKeys",
+  "agent-allowed-node-selector-keys": "agentAllowedNodeSelectorKeys",
+  "agent-allow-affinity": "agentAllowAffinity",
+  "agent-allowed-priority-classes": "agentAllowedPriorityClasses",
 } as const satisfies Record<string, keyof OperatorOptions>;
 
 type FlagName = keyof typeof FLAGS;
@@ -127,6 +159,18 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
     throw new OptionsError(`invalid --${flag} (or ${envName(flag)}): ${issue.message}`);
   }
   return result.data;
+}
+
+/** What an Agent may ask for, from the --agent-* flags. */
+export function agentPolicy(options: OperatorOptions): AgentPolicy {
+  return {
+    allowedImages: options.agentAllowedImages,
+    requireReadableLabel: options.agentRequireReadableLabel,
+    allowedTolerationKeys: options.agentAllowedTolerationKeys,
+    allowedNodeSelectorKeys: options.agentAllowedNodeSelectorKeys,
+    allowAffinity: options.agentAllowAffinity,
+    allowedPriorityClasses: options.agentAllowedPriorityClasses,
+  };
 }
 
 /** The port of --delegation-bind-address (8082 when the endpoint is disabled, for NetworkPolicies). */

@@ -23,6 +23,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Overrides the client's default timeout; 0 disables it. */
   timeoutMs?: number;
+  /** The Accept header; default `application/json`. */
+  accept?: string;
 }
 
 export interface KubeClientOptions {
@@ -115,8 +117,8 @@ export class KubeClient {
    * Opens a watch (`?watch=1` is added) and resolves with the response stream once the server
    * answered 200; any other status rejects with KubeApiError. No timeout: abort `signal` to end it.
    */
-  async watch(path: string, query: Query, signal: AbortSignal): Promise<http.IncomingMessage> {
-    const res = await this.#send("GET", path, { query: { ...query, watch: 1 } }, signal);
+  async watch(path: string, query: Query, signal: AbortSignal, accept?: string): Promise<http.IncomingMessage> {
+    const res = await this.#send("GET", path, { query: { ...query, watch: 1 }, ...(accept && { accept }) }, signal);
     if (res.statusCode === 200) return res;
     const text = await readBody(res).catch(() => "");
     throw errorFromResponse(res.statusCode ?? 0, safeParse(text) ?? text, { verb: "WATCH", path }, res.headers);
@@ -147,7 +149,7 @@ export class KubeClient {
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers: http.OutgoingHttpHeaders = {
       ...credentials.headers,
-      accept: "application/json",
+      accept: options.accept ?? "application/json",
       "user-agent": this.#userAgent,
     };
     if (payload !== undefined) {

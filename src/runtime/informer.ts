@@ -10,7 +10,9 @@
  *   resumed: bookmarks are requested and the server ends each watch after `timeoutSeconds`;
  * - every `resyncPeriodMs` each cached object is delivered again as an update(obj, obj);
  * - indexes (addIndexer, byIndex) follow every add, update, delete and relist, like client-go's
- *   Indexer; every informer indexes its objects by namespace (NAMESPACE_INDEX).
+ *   Indexer; every informer indexes its objects by namespace (NAMESPACE_INDEX);
+ * - with several namespaces, one list+watch per namespace feeds the one store, like controller-runtime's
+ *   multi-namespace cache: nothing is read outside them, and a relist of one touches only its own objects.
  *
  * Handlers run synchronously in event order; they should only enqueue work.
  */
@@ -36,8 +38,16 @@ export interface InformerOptions<T extends KubernetesObject = KubernetesObject> 
   resource: GroupVersionResource;
   /** Watch one namespace; all namespaces (or a cluster-scoped resource) when unset. */
   namespace?: string;
+  /** Watch these namespaces, one list+watch each (instead of `namespace`). */
+  namespaces?: readonly string[];
   labelSelector?: string;
   fieldSelector?: string;
+  /**
+   * List and watch PartialObjectMetadata (apiVersion meta.k8s.io/v1): the API server sends only each
+   * object's metadata, like controller-runtime's metadata-only watches. For kinds read only for
+   * their owners, labels or versions.
+   */
+  metadataOnly?: boolean;
   /** Re-deliver every cached object as an update this often. 0 (default) disables resync. */
   resyncPeriodMs?: number;
   /** Server-side lifetime of one watch request. Default: random in [300, 600) s, like client-go. */
@@ -108,18 +118,30 @@ interface ObjectList<T> {
   items?: T[];
 }
 
+/** One list+watch: of every namespace, or of one. */
+interface Scope {
+  namespace: string | undefined;
+  path: string;
+  backoff: Backoff;
+  log: Logger;
+  resourceVersion: string | undefined;
+  synced: boolean;
+}
+
 type Handlers<T> = { [E in keyof InformerEvents<T>]: Set<InformerEvents<T>[E]> };
 
 const SHORT_WATCH_MS = 1000;
+const METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+const METADATA_OBJECT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
 
 export class Informer<T extends KubernetesObject = KubernetesObject> {
   readonly resource: GroupVersionResource;
-  readonly namespace: string | undefined;
+  /** The namespaces watched; empty for all namespaces (or a cluster-scoped resource). */
+  readonly namespaces: readonly string[];
   readonly #client: KubeClient;
   readonly #options: InformerOptions<T>;
   readonly #log: Logger;
-  readonly #path: string;
-  readonly #backoff: Backoff;
+  readonly #scopes: Scope[];
   readonly #silenceTimeoutMs: number;
   readonly #handlers: Handlers<T> = { add: new Set(), update: new Set(), delete: new Set() };
   readonly #store: IndexedStore<T>;
@@ -142,16 +164,22 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     this.#options = options;
     this.#client = options.client;
     this.resource = options.resource;
-    this.namespace = options.namespace;
-    this.#path = resourcePath(options.resource, { namespace: options.namespace });
-    this.#backoff = new Backoff(options.backoff);
+    this.namespaces = options.namespaces ?? (options.namespace ? [options.namespace] : []);
     this.#silenceTimeoutMs = options.silenceTimeoutMs ?? 90_000;
     const { group, version, plural } = options.resource;
     this.#log = (options.logger ?? defaultLogger).child({
       component: "informer",
       resource: group ? `${plural}.${version}.${group}` : `${plural}.${version}`,
-      ...(options.namespace && { watchNamespace: options.namespace }),
     });
+    const scope = (namespace: string | undefined): Scope => ({
+      namespace,
+      path: resourcePath(options.resource, { namespace }),
+      backoff: new Backoff(options.backoff),
+      log: namespace ? this.#log.child({ watchNamespace: namespace }) : this.#log,
+      resourceVersion: undefined,
+      synced: false,
+    });
+    this.#scopes = this.namespaces.length ? this.namespaces.map(scope) : [scope(undefined)];
     this.#store = new IndexedStore<T>({
       onIndexError: (index, obj, error) =>
         this.#log.error(
@@ -166,7 +194,8 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   start(): void {
     if (this.#running) return;
     this.#abort = new AbortController();
-    this.#running = this.#run(this.#abort.signal);
+    const signal = this.#abort.signal;
+    this.#running = Promise.all(this.#scopes.map((scope) => this.#run(scope, signal))).then(() => {});
     const resync = this.#options.resyncPeriodMs ?? 0;
     if (resync > 0) {
       this.#resyncTimer = setInterval(() => this.#resync(), resync);
@@ -254,45 +283,46 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     return () => set.delete(handler);
   }
 
-  async #run(signal: AbortSignal): Promise<void> {
+  async #run(scope: Scope, signal: AbortSignal): Promise<void> {
     let needList = true;
     while (!signal.aborted) {
       try {
         if (needList) {
-          await this.#relist(signal);
+          await this.#relist(scope, signal);
           needList = false;
         }
-        await this.#watch(signal);
+        await this.#watch(scope, signal);
       } catch (error) {
         if (signal.aborted) break;
         this.#stats.watchErrors++;
         if (isGone(error)) {
           needList = true;
           this.#stats.goneRelists++;
-          this.#log.info(
-            { ...errorFields(error), resourceVersion: this.#stats.resourceVersion },
+          scope.log.info(
+            { ...errorFields(error), resourceVersion: scope.resourceVersion },
             "relisting: resource version expired",
           );
         } else if (error instanceof WatchSilenceError) {
           this.#stats.silentWatches++;
-          this.#log.warn({ resourceVersion: this.#stats.resourceVersion }, "watch went silent, resuming");
+          scope.log.warn({ resourceVersion: scope.resourceVersion }, "watch went silent, resuming");
         } else {
-          this.#log.warn(
-            { ...errorFields(error), resourceVersion: this.#stats.resourceVersion },
+          scope.log.warn(
+            { ...errorFields(error), resourceVersion: scope.resourceVersion },
             "list/watch failed, retrying",
           );
         }
-        await sleep(this.#backoff.next(), signal);
+        await sleep(scope.backoff.next(), signal);
       }
     }
   }
 
-  async #relist(signal: AbortSignal): Promise<void> {
+  async #relist(scope: Scope, signal: AbortSignal): Promise<void> {
     const items: T[] = [];
     let resourceVersion: string | undefined;
     let continueToken: string | undefined;
     do {
-      const page = await this.#client.get<ObjectList<T>>(this.#path, {
+      const page = await this.#client.get<ObjectList<T>>(scope.path, {
+        ...(this.#options.metadataOnly && { accept: METADATA_LIST }),
         query: {
           labelSelector: this.#options.labelSelector,
           fieldSelector: this.#options.fieldSelector,
@@ -311,13 +341,14 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     } while (continueToken);
     if (signal.aborted) return;
 
-    const diff = diffSnapshot(this.#store.items, items);
+    const diff = diffSnapshot(this.#cachedIn(scope), items);
     for (const obj of diff.deleted) this.#store.delete(objectKey(obj));
     for (const obj of diff.added) this.#store.set(objectKey(obj), obj);
     for (const { newObj } of diff.updated) this.#store.set(objectKey(newObj), newObj);
     this.#stats.lists++;
+    scope.resourceVersion = resourceVersion;
     this.#stats.resourceVersion = resourceVersion;
-    this.#log.debug(
+    scope.log.debug(
       {
         resourceVersion,
         count: items.length,
@@ -330,14 +361,15 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     for (const obj of diff.deleted) this.#emit("delete", obj);
     for (const obj of diff.added) this.#emit("add", obj);
     for (const { oldObj, newObj } of diff.updated) this.#emit("update", oldObj, newObj);
-    if (!this.#synced) {
+    scope.synced = true;
+    if (!this.#synced && this.#scopes.every((s) => s.synced)) {
       this.#synced = true;
       for (const waiter of this.#syncWaiters.splice(0)) waiter.resolve();
     }
   }
 
   /** One watch request; resolves when the server ends it normally, rejects otherwise. */
-  async #watch(parent: AbortSignal): Promise<void> {
+  async #watch(scope: Scope, parent: AbortSignal): Promise<void> {
     const silence = new AbortController();
     const signal = AbortSignal.any([parent, silence.signal]);
     const ms = this.#silenceTimeoutMs;
@@ -354,27 +386,28 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     arm();
     try {
       const res = await this.#client.watch(
-        this.#path,
+        scope.path,
         {
-          resourceVersion: this.#stats.resourceVersion,
+          resourceVersion: scope.resourceVersion,
           allowWatchBookmarks: true,
           timeoutSeconds,
           labelSelector: this.#options.labelSelector,
           fieldSelector: this.#options.fieldSelector,
         },
         signal,
+        this.#options.metadataOnly ? METADATA_OBJECT : undefined,
       );
       await readLines(res, (line) => {
         arm();
         events++;
-        this.#handleEvent(JSON.parse(line) as WatchEvent);
+        this.#handleEvent(scope, JSON.parse(line) as WatchEvent);
         // A stream that delivers events is healthy again.
-        if (events === 1) this.#backoff.reset();
+        if (events === 1) scope.backoff.reset();
       });
     } catch (error) {
       if (silence.signal.aborted) throw silence.signal.reason;
       if (error instanceof KubeApiError || error instanceof SyntaxError) throw error;
-      throw toKubeApiError(error, { verb: "WATCH", path: this.#path });
+      throw toKubeApiError(error, { verb: "WATCH", path: scope.path });
     } finally {
       clearTimeout(timer);
       silence.abort();
@@ -382,15 +415,15 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     if (events === 0 && Date.now() - started < SHORT_WATCH_MS && !parent.aborted) {
       throw new ShortWatchError("the server closed the watch at once without sending anything");
     }
-    this.#backoff.reset();
-    this.#log.debug({ events, resourceVersion: this.#stats.resourceVersion }, "watch ended, resuming");
+    scope.backoff.reset();
+    scope.log.debug({ events, resourceVersion: scope.resourceVersion }, "watch ended, resuming");
   }
 
-  #handleEvent(event: WatchEvent): void {
-    if (event.type === "ERROR") throw errorFromWatchStatus(event.object, { verb: "WATCH", path: this.#path });
+  #handleEvent(scope: Scope, event: WatchEvent): void {
+    if (event.type === "ERROR") throw errorFromWatchStatus(event.object, { verb: "WATCH", path: scope.path });
     if (event.type === "BOOKMARK") {
       const resourceVersion = event.object?.metadata?.resourceVersion;
-      if (resourceVersion) this.#stats.resourceVersion = resourceVersion;
+      if (resourceVersion) this.#seen(scope, resourceVersion);
       return;
     }
     const obj = this.#transform(withoutManagedFields(event.object as T));
@@ -408,9 +441,20 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
         if (this.#store.delete(key)) this.#emit("delete", obj);
         break;
       default:
-        this.#log.warn({ type: event.type, ...objectFields(obj) }, "unknown watch event type");
+        scope.log.warn({ type: event.type, ...objectFields(obj) }, "unknown watch event type");
     }
-    if (resourceVersion) this.#stats.resourceVersion = resourceVersion;
+    if (resourceVersion) this.#seen(scope, resourceVersion);
+  }
+
+  #seen(scope: Scope, resourceVersion: string): void {
+    scope.resourceVersion = resourceVersion;
+    this.#stats.resourceVersion = resourceVersion;
+  }
+
+  /** The cached objects a scope lists: all of them, or those of its namespace. */
+  #cachedIn(scope: Scope): ReadonlyMap<string, T> {
+    if (scope.namespace === undefined) return this.#store.items;
+    return new Map(this.#store.byIndex(NAMESPACE_INDEX, scope.namespace).map((obj) => [objectKey(obj), obj]));
   }
 
   #transform(obj: T): T {

@@ -74,7 +74,7 @@ function operator(identity: string): Operator {
     events: new EventRecorder({ client, reportingInstance: identity, logger: testLogger }),
     metrics: noopControllerMetrics,
     logger: testLogger,
-    namespace: ns,
+    namespaces: [ns],
     concurrency: 4,
     delegationEndpointUrl: "http://127.0.0.1:1/mcp",
     operatorNamespace: ns,

@@ -21,7 +21,7 @@ const nonDefaultFile = join(dir, "values.yaml");
 const NON_DEFAULT = {
   replicaCount: 3,
   podDisruptionBudget: { minAvailable: 2 },
-  watchNamespace: watched,
+  watchNamespaces: [watched],
   logLevel: "debug",
   concurrency: 8,
   gracefulShutdownTimeoutSeconds: 40,
@@ -37,6 +37,14 @@ const NON_DEFAULT = {
   },
   admissionPolicy: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": watched } } },
   agentEgress: JSON.stringify([{ ports: [{ protocol: "TCP", port: 443 }] }]),
+  agentPolicy: {
+    allowedImages: ["registry.example/openclaw/*"],
+    requireReadableLabel: true,
+    allowedTolerationKeys: ["dedicated"],
+    allowedNodeSelectorKeys: ["pool"],
+    allowAffinity: false,
+    allowedPriorityClasses: ["agents"],
+  },
   resources: { requests: { cpu: "200m", memory: "300Mi" }, limits: { cpu: 1, memory: "1Gi" } },
   podAnnotations: { "example.com/owner": "platform" },
   podLabels: { team: "platform" },
@@ -81,11 +89,12 @@ beforeAll(async () => {
     "crd/servicemonitors.monitoring.coreos.com",
   ]);
   await kubectlOk(admin, ["create", "namespace", ns]);
+  await kubectlOk(admin, ["create", "namespace", watched]);
 });
 
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
-  await kubectl(admin, ["delete", "namespace", ns, "--wait=false"]);
+  await kubectl(admin, ["delete", "namespace", ns, watched, "--wait=false"]);
   await kubectl(admin, ["delete", "-f", serviceMonitorCrd, "--wait=false", "--ignore-not-found"]);
 });
 
@@ -95,7 +104,8 @@ describe.each([
 ])("rendered with %s", (_, args) => {
   it("yields objects that each pass a server-side dry-run against the API server", async () => {
     const { manifest, docs } = await render(args);
-    const result = await kubectl(admin, ["apply", "--server-side", "--dry-run=server", "-n", ns, "-f", "-"], manifest);
+    // Every namespaced object names its namespace (the release's, or a watched one for its Role).
+    const result = await kubectl(admin, ["apply", "--server-side", "--dry-run=server", "-f", "-"], manifest);
     expect(result.code, result.stderr).toBe(0);
     const applied = result.stdout.split("\n").filter((line) => line.endsWith(" serverside-applied (server dry run)"));
     expect(applied).toHaveLength(docs.length);
@@ -127,6 +137,16 @@ it("renders the non-default set into the objects", async () => {
   // The kubelet waits for the operator's whole shutdown budget before it kills the pod.
   expect(container.args).toContain("--graceful-shutdown-timeout-seconds=40");
   expect(pod.terminationGracePeriodSeconds).toBe(45);
+  expect(container.args).toEqual(
+    expect.arrayContaining([
+      "--agent-allowed-images=registry.example/openclaw/*",
+      "--agent-require-readable-label=true",
+      "--agent-allowed-toleration-keys=dedicated",
+      "--agent-allowed-node-selector-keys=pool",
+      "--agent-allow-affinity=false",
+      "--agent-allowed-priority-classes=agents",
+    ]),
+  );
   expect(container.resources).toEqual(NON_DEFAULT.resources);
   expect(pod.tolerations).toEqual(NON_DEFAULT.tolerations);
   expect(docs.find((d) => d.kind === "PodDisruptionBudget")!.spec!.minAvailable).toBe(2);
@@ -155,7 +175,8 @@ it("prints NOTES with what it installed and the next three commands", async () =
   const notes = out.slice(out.indexOf("NOTES:"));
   expect(notes).toContain(`as release ${release} in namespace ${ns}`);
   expect(notes).toContain("Deployment clawcrew with 3 replica(s), one leading through a Lease");
-  expect(notes).toContain(`watching namespace ${watched}`);
+  expect(notes).toContain(`watching namespaces ${watched}`);
+  expect(notes).toContain("a Role with what the operator needs in each of those namespaces (no ClusterRole)");
   expect(notes).toContain("scraped through a ServiceMonitor");
   expect(notes).toContain(`kubectl -n ${ns} rollout status deployment/clawcrew`);
   expect(notes).toContain("kubectl explain agent.spec");

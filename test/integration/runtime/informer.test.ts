@@ -60,6 +60,40 @@ function configMap(name: string, data: Record<string, string> = { v: "1" }, labe
 const sorted = (items: KubernetesObject[]) => items.map((o) => o.metadata?.name).sort();
 
 describe("Informer", () => {
+  it("caches only metadata with metadataOnly, and still sees every change and both namespaces of a list", async () => {
+    const [one, two, other] = [
+      await t.namespace("rt-meta"),
+      await t.namespace("rt-meta"),
+      await t.namespace("rt-meta"),
+    ];
+    for (const namespace of [one, two, other])
+      await t.core.createNamespacedConfigMap({ namespace, body: configMap("big", { blob: "x".repeat(100_000) }) });
+    const informer = startInformer<V1ConfigMap>({
+      client: t.client,
+      resource: CONFIGMAPS,
+      namespaces: [one, two],
+      labelSelector: "app=rt",
+      metadataOnly: true,
+    });
+    const seen = record(informer);
+    await informer.waitForSync();
+    expect(
+      informer
+        .list()
+        .map((o) => o.metadata?.namespace)
+        .sort(),
+    ).toEqual([one, two].sort());
+    const cached = informer.get(`${one}/big`)!;
+    expect(cached.data).toBeUndefined();
+    expect(cached.kind).toBe("PartialObjectMetadata");
+    expect(cached.metadata?.labels).toEqual({ app: "rt" });
+    expect(cached.metadata?.uid).toBeTruthy();
+    // A change to data only is still an update: the resourceVersion moves.
+    await t.mergePatch("configmaps", two, "big", { data: { blob: "y" } });
+    await eventually("update big", async () => (seen.events.includes("update big") ? true : undefined));
+    expect(informer.get(`${two}/big`)?.data).toBeUndefined();
+  });
+
   it("delivers adds, updates and deletes of ConfigMaps matching its label selector, and resyncs", async () => {
     const namespace = await t.namespace("rt-informer");
     await t.core.createNamespacedConfigMap({ namespace, body: configMap("before-start") });
