@@ -11,6 +11,7 @@ import { EventRecorder } from "./runtime/events.ts";
 import { KubeConfigError } from "./runtime/kubeconfig.ts";
 import { LeaderElector } from "./runtime/leader-election.ts";
 import { createLogger, errorFields } from "./runtime/log.ts";
+import { startTracing, type Tracing, TracingConfigError } from "./tracing/sdk.ts";
 
 /** The controllers of a new leader could not start (their caches did not sync in time). */
 class ControllersStartError extends Error {
@@ -29,6 +30,16 @@ async function main(): Promise<number> {
     throw error;
   }
   const logger = createLogger("clawcrew-operator", options.logLevel);
+  let tracing: Tracing | undefined;
+  try {
+    tracing = await startTracing(process.env, logger);
+  } catch (error) {
+    if (error instanceof TracingConfigError) {
+      process.stderr.write(`clawcrew-operator: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
   let client: KubeClient;
   try {
     // --kubeconfig, else $KUBECONFIG, else ~/.kube/config, else the pod's service account. parseOptions
@@ -153,6 +164,7 @@ async function main(): Promise<number> {
     }
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
     client.close();
+    await tracing?.shutdown();
     done();
   };
   process.once("SIGTERM", () => void shutdown());

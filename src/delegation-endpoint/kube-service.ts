@@ -19,6 +19,7 @@ import { resourcePath } from "../runtime/resource.ts";
 import { keyOf } from "../runtime/store.ts";
 import { teamsInNamespace, teamsReferencing } from "../team/lookup.ts";
 import { targetsFor, teamAgents } from "../team/topology.ts";
+import { tracedCreate } from "../tracing/spans.ts";
 import type { CallerLimits } from "./caller-limits.ts";
 import { parentOfRequest, runningDelegationsOf } from "./current-parent.ts";
 import {
@@ -106,32 +107,35 @@ export class KubeDelegationService implements DelegationService {
     });
     if (!verdict.ok) throw new EndpointError(HTTP_STATUS[verdict.code], verdict.code, verdict.message);
     const team = verdict.team?.metadata.name;
-    const created = await client.request<Delegation>("POST", resourcePath(DELEGATION_KIND.gvr, { namespace: ns }), {
-      body: {
-        apiVersion: DELEGATION_KIND.apiVersion,
-        kind: DELEGATION_KIND.kind,
-        metadata: {
-          generateName: `${caller.agent}-`,
-          // Admitted above: the controller takes this decision instead of admitting it again.
-          annotations: { [ANNOTATION_ADMITTED]: verdict.candidates.join(",") },
-          labels: {
-            [LABEL_FROM]: caller.agent,
-            ...(team && { [LABEL_TEAM]: team }),
-            ...(request.agent && { [LABEL_AGENT]: request.agent }),
+    const parentObject = parent ? DELEGATION_KIND.lookup(delegations, ns, parent) : undefined;
+    const create = (traceAnnotations: Record<string, string>) =>
+      client.request<Delegation>("POST", resourcePath(DELEGATION_KIND.gvr, { namespace: ns }), {
+        body: {
+          apiVersion: DELEGATION_KIND.apiVersion,
+          kind: DELEGATION_KIND.kind,
+          metadata: {
+            generateName: `${caller.agent}-`,
+            // Admitted above: the controller takes this decision instead of admitting it again.
+            annotations: { [ANNOTATION_ADMITTED]: verdict.candidates.join(","), ...traceAnnotations },
+            labels: {
+              [LABEL_FROM]: caller.agent,
+              ...(team && { [LABEL_TEAM]: team }),
+              ...(request.agent && { [LABEL_AGENT]: request.agent }),
+            },
+          },
+          spec: {
+            ...(team && { team }),
+            ...(request.agent && { to: request.agent }),
+            ...(request.capability && { capability: request.capability }),
+            from: caller.agent,
+            task: request.task,
+            ...(parent && { parent }),
+            ...(request.timeoutSeconds && { timeoutSeconds: request.timeoutSeconds }),
           },
         },
-        spec: {
-          ...(team && { team }),
-          ...(request.agent && { to: request.agent }),
-          ...(request.capability && { capability: request.capability }),
-          from: caller.agent,
-          task: request.task,
-          ...(parent && { parent }),
-          ...(request.timeoutSeconds && { timeoutSeconds: request.timeoutSeconds }),
-        },
-      },
-      signal,
-    });
+        signal,
+      });
+    const created = await tracedCreate(caller, parentObject, create);
     if (options.wait === false) return outcome(created);
     return outcome(await this.#deps.waiters.wait(ns, created.metadata.name!, signal));
   }
