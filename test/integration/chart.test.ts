@@ -36,6 +36,12 @@ const NON_DEFAULT = {
   },
   admissionPolicy: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": watched } } },
   agentEgress: JSON.stringify([{ ports: [{ protocol: "TCP", port: 443 }] }]),
+  tracing: {
+    otlpEndpoint: "http://otel-collector.observability:4318",
+    sampler: "parentbased_traceidratio",
+    samplerArg: "0.25",
+    extraEnv: [{ name: "OTEL_EXPORTER_OTLP_HEADERS", valueFrom: { secretKeyRef: { name: "otlp", key: "headers" } } }],
+  },
   resources: { requests: { cpu: "200m", memory: "300Mi" }, limits: { cpu: 1, memory: "1Gi" } },
   podAnnotations: { "example.com/owner": "platform" },
   podLabels: { team: "platform" },
