@@ -100,7 +100,8 @@ export async function startTracing(
   const processor =
     options.spanProcessor ??
     new sdk.BatchSpanProcessor({
-      exporter: new otlp.OTLPTraceExporter(),
+      // The exporter reads OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout, TLS) from process.env itself.
+    exporter: new otlp.OTLPTraceExporter(),
       ...definedOnly({
         scheduledDelayMillis: positiveInt(env, "OTEL_BSP_SCHEDULE_DELAY"),
         maxQueueSize: positiveInt(env, "OTEL_BSP_MAX_QUEUE_SIZE"),
