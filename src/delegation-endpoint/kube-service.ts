@@ -19,7 +19,7 @@ import { resourcePath } from "../runtime/resource.ts";
 import { keyOf } from "../runtime/store.ts";
 import { teamsInNamespace, teamsReferencing } from "../team/lookup.ts";
 import { targetsFor, teamAgents } from "../team/topology.ts";
-import { tracedCreate } from "../tracing/spans.ts";
+import { endDelegateSpan, startDelegateSpan } from "../tracing/spans.ts";
 import type { CallerLimits } from "./caller-limits.ts";
 import { parentOfRequest, runningDelegationsOf } from "./current-parent.ts";
 import {
@@ -107,35 +107,34 @@ export class KubeDelegationService implements DelegationService {
     });
     if (!verdict.ok) throw new EndpointError(HTTP_STATUS[verdict.code], verdict.code, verdict.message);
     const team = verdict.team?.metadata.name;
-    const parentObject = parent ? DELEGATION_KIND.lookup(delegations, ns, parent) : undefined;
-    const create = (traceAnnotations: Record<string, string>) =>
-      client.request<Delegation>("POST", resourcePath(DELEGATION_KIND.gvr, { namespace: ns }), {
-        body: {
-          apiVersion: DELEGATION_KIND.apiVersion,
-          kind: DELEGATION_KIND.kind,
-          metadata: {
-            generateName: `${caller.agent}-`,
-            // Admitted above: the controller takes this decision instead of admitting it again.
-            annotations: { [ANNOTATION_ADMITTED]: verdict.candidates.join(","), ...traceAnnotations },
-            labels: {
-              [LABEL_FROM]: caller.agent,
-              ...(team && { [LABEL_TEAM]: team }),
-              ...(request.agent && { [LABEL_AGENT]: request.agent }),
-            },
-          },
-          spec: {
-            ...(team && { team }),
-            ...(request.agent && { to: request.agent }),
-            ...(request.capability && { capability: request.capability }),
-            from: caller.agent,
-            task: request.task,
-            ...(parent && { parent }),
-            ...(request.timeoutSeconds && { timeoutSeconds: request.timeoutSeconds }),
+    const span = startDelegateSpan(caller, parent ? DELEGATION_KIND.lookup(delegations, ns, parent) : undefined);
+    const creating = client.request<Delegation>("POST", resourcePath(DELEGATION_KIND.gvr, { namespace: ns }), {
+      body: {
+        apiVersion: DELEGATION_KIND.apiVersion,
+        kind: DELEGATION_KIND.kind,
+        metadata: {
+          generateName: `${caller.agent}-`,
+          // Admitted above: the controller takes this decision instead of admitting it again.
+          annotations: { [ANNOTATION_ADMITTED]: verdict.candidates.join(","), ...span?.annotations },
+          labels: {
+            [LABEL_FROM]: caller.agent,
+            ...(team && { [LABEL_TEAM]: team }),
+            ...(request.agent && { [LABEL_AGENT]: request.agent }),
           },
         },
-        signal,
-      });
-    const created = await tracedCreate(caller, parentObject, create);
+        spec: {
+          ...(team && { team }),
+          ...(request.agent && { to: request.agent }),
+          ...(request.capability && { capability: request.capability }),
+          from: caller.agent,
+          task: request.task,
+          ...(parent && { parent }),
+          ...(request.timeoutSeconds && { timeoutSeconds: request.timeoutSeconds }),
+        },
+      },
+      signal,
+    });
+    const created = await endDelegateSpan(span, creating);
     if (options.wait === false) return outcome(created);
     return outcome(await this.#deps.waiters.wait(ns, created.metadata.name!, signal));
   }

@@ -101,7 +101,7 @@ export async function startTracing(
     options.spanProcessor ??
     new sdk.BatchSpanProcessor({
       // The exporter reads OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout, TLS) from process.env itself.
-    exporter: new otlp.OTLPTraceExporter(),
+      exporter: new otlp.OTLPTraceExporter(),
       ...definedOnly({
         scheduledDelayMillis: positiveInt(env, "OTEL_BSP_SCHEDULE_DELAY"),
         maxQueueSize: positiveInt(env, "OTEL_BSP_MAX_QUEUE_SIZE"),

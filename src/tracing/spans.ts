@@ -258,35 +258,47 @@ export function withIncomingTrace<T>(headers: IncomingHttpHeaders, fn: () => T):
   return context.with(propagation.extract(ROOT_CONTEXT, headers), fn);
 }
 
+export interface DelegateSpan {
+  span: Span;
+  /** For the new Delegation: they make its span a child of this one. */
+  annotations: Record<string, string>;
+}
+
 /**
  * The endpoint's span for a request that creates a Delegation. Its parent is the caller's
  * traceparent when it has one in the parent Delegation's trace (or no parent is known); else the
- * parent Delegation's span; else it starts a trace. `create` gets the annotations for the new
- * Delegation, which make its span a child of this one.
+ * parent Delegation's span; else it starts a trace.
  */
-export async function tracedCreate<T extends Delegation>(
+export function startDelegateSpan(
   caller: { namespace: string; agent: string },
   parent: Delegation | undefined,
-  create: (annotations: Record<string, string>) => Promise<T>,
-): Promise<T> {
-  const s = state;
-  if (!s) return create({});
+): DelegateSpan | undefined {
+  if (!state) return undefined;
   const incoming = trace.getSpanContext(context.active());
-  const parentTrace = parent && delegationTrace(s, parent);
+  const parentTrace = parent && delegationTrace(state, parent);
   const useIncoming =
     incoming && trace.isSpanContextValid(incoming) && (!parentTrace || incoming.traceId === parentTrace.traceId);
   const ctx = useIncoming ? context.active() : parentTrace ? delegationContext(parentTrace) : ROOT_CONTEXT;
   const attributes: Attributes = { "k8s.namespace.name": caller.namespace, "clawcrew.from": caller.agent };
   if (parent?.metadata.name) attributes["clawcrew.delegation.parent"] = parent.metadata.name;
-  const span = s.tracer.startSpan("delegate", { kind: SpanKind.SERVER, attributes }, ctx);
+  const span = state.tracer.startSpan("delegate", { kind: SpanKind.SERVER, attributes }, ctx);
+  return { span, annotations: { [ANNOTATION_TRACEPARENT]: formatTraceparent(span.spanContext()) } };
+}
+
+/** Ends the endpoint's span when the create settles; passes its outcome on. */
+export async function endDelegateSpan<T extends Delegation>(
+  s: DelegateSpan | undefined,
+  creating: Promise<T>,
+): Promise<T> {
+  if (!s) return creating;
   try {
-    const created = await create({ [ANNOTATION_TRACEPARENT]: formatTraceparent(span.spanContext()) });
-    span.setAttribute("clawcrew.delegation.name", created.metadata.name ?? "");
+    const created = await creating;
+    s.span.setAttribute("clawcrew.delegation.name", created.metadata.name ?? "");
     return created;
   } catch (error) {
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message ?? String(error) });
+    s.span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message ?? String(error) });
     throw error;
   } finally {
-    span.end();
+    s.span.end();
   }
 }

@@ -108,7 +108,7 @@ describe("traces of delegations across hops, in Jaeger", () => {
     if (process.getuid?.() !== 0) throw new Error("this test needs root: it creates network namespaces and a bridge");
     removeSignalCleanup = installSignalCleanup();
     jaeger = await startJaeger();
-    network = await acquirePodNetwork({ waitMs: 360_000, log: () => {} });
+    network = await acquirePodNetwork({ waitMs: 900_000, log: () => {} });
     cp = await startControlPlane({ podReadiness: "external", log: () => {} });
     client = KubeClient.load({ kubeconfig: cp.kubeconfigPath });
     await installCrds(cp.kubeconfigPath);
@@ -168,7 +168,7 @@ describe("traces of delegations across hops, in Jaeger", () => {
       },
       { timeoutMs: 120_000, intervalMs: 500 },
     );
-  }, 600_000);
+  }, 1_200_000);
 
   afterAll(async () => {
     try {
@@ -209,7 +209,7 @@ describe("traces of delegations across hops, in Jaeger", () => {
       },
     });
     const lead = await waitTerminal(created.metadata.name!);
-    expect(lead.status).toMatchObject({
+    expect(lead.status, lead.status?.message).toMatchObject({
       phase: "Succeeded",
       result: "ok:plan <- ok:plan / worker <- ok:plan / worker / subworker",
     });

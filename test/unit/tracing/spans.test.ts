@@ -9,12 +9,13 @@ import {
   delegationFinished,
   delegationSpanIdOf,
   endAttemptSpan,
+  endDelegateSpan,
   inSpan,
   interruptedAttempts,
   parseTraceparent,
   startAttemptSpan,
+  startDelegateSpan,
   statusWithTraceID,
-  tracedCreate,
   traceHeaders,
   traceIdOf,
   tracingEnabled,
@@ -79,12 +80,8 @@ describe("tracing switch", () => {
     expect(childTraceAnnotations(d)).toEqual({});
     expect(withIncomingTrace({ traceparent: CALLER }, () => traceHeaders())).toEqual({});
     expect(startAttemptSpan(d, { id: "a", number: 1, agent: "worker", pod: "p" })).toBeUndefined();
-    let given: Record<string, string> | undefined;
-    await tracedCreate({ namespace: "ns", agent: "lead" }, undefined, async (annotations) => {
-      given = annotations;
-      return d;
-    });
-    expect(given).toEqual({});
+    expect(startDelegateSpan({ namespace: "ns", agent: "lead" }, undefined)).toBeUndefined();
+    expect(await endDelegateSpan(undefined, Promise.resolve(d))).toBe(d);
   });
 
   it("refuses a protocol or sampler it cannot honour", async () => {
@@ -195,11 +192,16 @@ describe("a Delegation's spans", () => {
 
 describe("the endpoint's span", () => {
   const caller = { namespace: "ns", agent: "lead" };
-  const create = (annotations: Record<string, string>) => Promise.resolve(delegation("new", annotations));
+  /** What the endpoint does: start the span, create with its annotations, end it. */
+  const made = (annotations: Record<string, string>) => Promise.resolve(delegation("new", annotations));
+  const tracedCreate = (parent: Delegation | undefined, create = made) => {
+    const span = startDelegateSpan(caller, parent);
+    return endDelegateSpan(span, create(span?.annotations ?? {}));
+  };
 
   it("continues the caller's traceparent, and the new Delegation is its child", async () => {
     await on();
-    const created = await withIncomingTrace({ traceparent: CALLER }, () => tracedCreate(caller, undefined, create));
+    const created = await withIncomingTrace({ traceparent: CALLER }, () => tracedCreate(undefined));
     const [span] = spans();
     expect(span!.spanContext().traceId).toBe(CALLER_TRACE);
     expect(parentOf(span!)).toBe(CALLER_SPAN);
@@ -212,10 +214,10 @@ describe("the endpoint's span", () => {
   it("with a known parent Delegation, joins its trace under its span unless the caller is in that trace", async () => {
     await on();
     const parent = delegation("parent");
-    await withIncomingTrace({ traceparent: CALLER }, () => tracedCreate(caller, parent, create));
+    await withIncomingTrace({ traceparent: CALLER }, () => tracedCreate(parent));
     const inParentTrace = `00-${traceIdOf("uid-parent")}-${CALLER_SPAN}-01`;
-    await withIncomingTrace({ traceparent: inParentTrace }, () => tracedCreate(caller, parent, create));
-    await tracedCreate(caller, parent, create);
+    await withIncomingTrace({ traceparent: inParentTrace }, () => tracedCreate(parent));
+    await tracedCreate(parent);
     const [foreign, same, none] = spans();
     for (const s of [foreign, same, none]) expect(s!.spanContext().traceId).toBe(traceIdOf("uid-parent"));
     expect(parentOf(foreign!)).toBe(delegationSpanIdOf("uid-parent"));
@@ -223,11 +225,9 @@ describe("the endpoint's span", () => {
     expect(parentOf(none!)).toBe(delegationSpanIdOf("uid-parent"));
   });
 
-  it("a refused create ends the span with an error and creates no annotation", async () => {
+  it("a refused create ends the span with an error", async () => {
     await on();
-    await expect(tracedCreate(caller, undefined, () => Promise.reject(new Error("forbidden")))).rejects.toThrow(
-      "forbidden",
-    );
+    await expect(tracedCreate(undefined, () => Promise.reject(new Error("forbidden")))).rejects.toThrow("forbidden");
     expect(spans()[0]!.status).toMatchObject({ code: 2, message: "forbidden" });
   });
 });
