@@ -45,6 +45,11 @@ const NS = "tracing";
 const GATEWAY_PORT = 18789;
 /** The slow agent holds each answer this long: long enough to kill the operator mid-attempt. */
 const SLOW_DELAY_MS = 6_000;
+/**
+ * Delegating stubs wait this long first: the endpoint admits a parent only once the cache shows it
+ * Running, which the operator writes 250 ms into an attempt (a real agent thinks longer than that).
+ */
+const DELEGATOR_DELAY_MS = 1_500;
 
 describe("traces of delegations across hops, in Jaeger", () => {
   let cp: ControlPlane | undefined;
@@ -120,6 +125,7 @@ describe("traces of delegations across hops, in Jaeger", () => {
       STUB_DELEGATE_URL: endpoint,
       STUB_DELEGATE_TO: to,
       STUB_DELEGATE_TEAM: team,
+      STUB_DELAY_MS: `${DELEGATOR_DELAY_MS}`,
       ...(forward && { STUB_FORWARD_TRACEPARENT: "1" }),
     });
     podAgent = startPodAgent({
