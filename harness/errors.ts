@@ -142,3 +142,6 @@ export class PodProcessError extends PodNetError {}
 
 /** The gitops-health helper could not be built or run. */
 export class GitopsHealthError extends HarnessError {}
+
+/** The Jaeger trace backend did not build, start or answer. */
+export class JaegerError extends HarnessError {}

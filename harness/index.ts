@@ -14,6 +14,7 @@ export * from "./errors.ts";
 export * from "./faulty-proxy.ts";
 export * from "./gitops-health.ts";
 export * from "./helm.ts";
+export * from "./jaeger.ts";
 export * from "./kube.ts";
 export * from "./kubectl.ts";
 export * from "./kubectl-in.ts";

@@ -19,6 +19,7 @@ import { KubeConfigError } from "./runtime/kubeconfig.ts";
 import { LeaderElector } from "./runtime/leader-election.ts";
 import { createLogger, errorFields } from "./runtime/log.ts";
 import { ScalingMetrics } from "./scaling/metrics.ts";
+import { startTracing, type Tracing, TracingConfigError } from "./tracing/sdk.ts";
 
 /** Of the shutdown budget, kept for releasing the Lease and closing the servers after the controllers. */
 const SHUTDOWN_RESERVE_SECONDS = 3;
@@ -40,6 +41,16 @@ async function main(): Promise<number> {
     throw error;
   }
   const logger = createLogger("clawcrew-operator", options.logLevel);
+  let tracing: Tracing | undefined;
+  try {
+    tracing = await startTracing(process.env, logger);
+  } catch (error) {
+    if (error instanceof TracingConfigError) {
+      process.stderr.write(`clawcrew-operator: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
   let client: KubeClient;
   try {
     // --kubeconfig, else $KUBECONFIG, else ~/.kube/config, else the pod's service account. parseOptions
@@ -177,6 +188,7 @@ async function main(): Promise<number> {
     }
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
     client.close();
+    await tracing?.shutdown();
     done();
   };
   process.once("SIGTERM", () => void shutdown());

@@ -7,7 +7,11 @@
  * - POST /v1/chat/completions: Bearer OPENCLAW_GATEWAY_TOKEN, else 401. After STUB_DELAY_MS it answers
  *   STUB_REPLY, or "ok:" + the last user message, with `usage`. Requests are counted per `user` (the body's
  *   `user` field, else the last user message).
- * - GET /stats: {requests, byUser}.
+ * - GET /stats: {requests, byUser, traceparents} (the traceparent header of each chat request, "" when absent).
+ * - With STUB_DELEGATE_URL (the operator's delegation endpoint) and STUB_DELEGATE_TO, each chat request first
+ *   delegates "<message> / <to>" over REST with the gateway token, as parent the Delegation named in the
+ *   operator's system message, in team STUB_DELEGATE_TEAM; it answers "ok:<message> <- <the child's result>".
+ *   STUB_FORWARD_TRACEPARENT=1 passes the request's traceparent on, as an instrumented agent would.
  * Env: OPENCLAW_GATEWAY_TOKEN (required), STUB_DELAY_MS, STUB_REPLY, STUB_PORT (default 18789), STUB_HOST (0.0.0.0).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -19,6 +23,7 @@ export interface StubGatewayOptions {
   host?: string;
   delayMs?: number;
   reply?: string;
+  delegate?: { url: string; to: string; team?: string | undefined; forwardTraceparent: boolean };
 }
 
 interface ChatBody {
@@ -45,6 +50,28 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+/** Delegates `task` through the operator's REST endpoint and returns the child's result. */
+async function delegateOn(
+  options: StubGatewayOptions,
+  delegate: NonNullable<StubGatewayOptions["delegate"]>,
+  task: string,
+  parent: string | undefined,
+  traceparent: string | undefined,
+): Promise<string> {
+  const response = await fetch(`${delegate.url}/v1/delegations`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${options.token}`,
+      "content-type": "application/json",
+      ...(delegate.forwardTraceparent && traceparent && { traceparent }),
+    },
+    body: JSON.stringify({ agent: delegate.to, task, ...(delegate.team && { team: delegate.team }), parent }),
+  });
+  const body = (await response.json()) as { result?: string; error?: { message?: string } };
+  if (!response.ok) throw new Error(`delegating to ${delegate.to}: ${response.status} ${body.error?.message}`);
+  return body.result ?? "";
+}
+
 function text(content: unknown): string {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) return content.map((part) => (part as { text?: string })?.text ?? "").join("");
@@ -53,6 +80,7 @@ function text(content: unknown): string {
 
 export function startStubGateway(options: StubGatewayOptions): Promise<Server> {
   const byUser = new Map<string, number>();
+  const traceparents: string[] = [];
   let requests = 0;
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -60,7 +88,7 @@ export function startStubGateway(options: StubGatewayOptions): Promise<Server> {
       return send(res, 200, { ok: true, status: "live" });
     }
     if (req.method === "GET" && path === "/stats") {
-      return send(res, 200, { requests, byUser: Object.fromEntries(byUser) });
+      return send(res, 200, { requests, byUser: Object.fromEntries(byUser), traceparents });
     }
     if (req.method === "POST" && path === "/v1/chat/completions") {
       if (req.headers.authorization !== `Bearer ${options.token}`) {
@@ -75,8 +103,16 @@ export function startStubGateway(options: StubGatewayOptions): Promise<Server> {
           const user = typeof body.user === "string" ? body.user : message;
           requests++;
           byUser.set(user, (byUser.get(user) ?? 0) + 1);
+          const traceparent = typeof req.headers.traceparent === "string" ? req.headers.traceparent : undefined;
+          traceparents.push(traceparent ?? "");
           if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
-          const content = options.reply ?? `ok:${message}`;
+          let content = options.reply ?? `ok:${message}`;
+          if (options.delegate) {
+            const system = (body.messages ?? []).map((m) => (m.role === "system" ? text(m.content) : "")).join("\n");
+            const parent = /working on Delegation (\S+)/.exec(system)?.[1];
+            const task = `${message} / ${options.delegate.to}`;
+            content += ` <- ${await delegateOn(options, options.delegate, task, parent, traceparent)}`;
+          }
           send(res, 200, {
             id: `chatcmpl-stub-${requests}`,
             object: "chat.completion",
@@ -114,6 +150,15 @@ async function main(): Promise<void> {
     host: process.env.STUB_HOST ?? "0.0.0.0",
     delayMs: Number(process.env.STUB_DELAY_MS ?? 0),
     reply: process.env.STUB_REPLY,
+    ...(process.env.STUB_DELEGATE_URL &&
+      process.env.STUB_DELEGATE_TO && {
+        delegate: {
+          url: process.env.STUB_DELEGATE_URL,
+          to: process.env.STUB_DELEGATE_TO,
+          team: process.env.STUB_DELEGATE_TEAM,
+          forwardTraceparent: process.env.STUB_FORWARD_TRACEPARENT === "1",
+        },
+      }),
   });
   const { address, port } = server.address() as AddressInfo;
   process.stdout.write(`stub gateway listening on ${address}:${port}\n`);

@@ -228,6 +228,13 @@ export const DelegationStatus = z
       .meta({ format: "date-time" })
       .optional()
       .describe("When the Delegation finished (RFC 3339); completionTime minus startTime is how long it ran."),
+    traceID: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/)
+      .optional()
+      .describe(
+        "The W3C trace ID (32 hex digits) of the trace holding this Delegation's span and its attempts; set when the operator exports traces (docs/tracing.md).",
+      ),
     conditions: conditions.optional(),
   })
   .describe("What happened to the task: phase, attempts and result, written by the operator.");

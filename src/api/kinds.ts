@@ -187,6 +187,13 @@ export const DELEGATION: KindDefinition = {
       description: "The gateway pod of the latest attempt.",
       priority: 1,
     },
+    {
+      name: "Trace",
+      type: "string",
+      jsonPath: ".status.traceID",
+      description: "The trace ID of the Delegation's span, when the operator exports traces.",
+      priority: 1,
+    },
     ageColumn,
   ],
 };

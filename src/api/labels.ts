@@ -36,3 +36,8 @@ export const ANNOTATION_CANCEL = "clawcrew.io/cancel";
  * Delegation may go to, best first. Only the operator may set it (the chart's admission policy).
  */
 export const ANNOTATION_ADMITTED = "clawcrew.io/admitted-candidates";
+/**
+ * The W3C traceparent of the span a Delegation's span is a child of, set when it is created (by the
+ * delegation endpoint, the pipeline runner, or a person); see docs/tracing.md.
+ */
+export const ANNOTATION_TRACEPARENT = "clawcrew.io/traceparent";

@@ -19,6 +19,7 @@ import { resourcePath } from "../runtime/resource.ts";
 import { keyOf } from "../runtime/store.ts";
 import { teamsInNamespace, teamsReferencing } from "../team/lookup.ts";
 import { targetsFor, teamAgents } from "../team/topology.ts";
+import { endDelegateSpan, startDelegateSpan } from "../tracing/spans.ts";
 import type { CallerLimits } from "./caller-limits.ts";
 import { parentOfRequest, runningDelegationsOf } from "./current-parent.ts";
 import {
@@ -106,14 +107,15 @@ export class KubeDelegationService implements DelegationService {
     });
     if (!verdict.ok) throw new EndpointError(HTTP_STATUS[verdict.code], verdict.code, verdict.message);
     const team = verdict.team?.metadata.name;
-    const created = await client.request<Delegation>("POST", resourcePath(DELEGATION_KIND.gvr, { namespace: ns }), {
+    const span = startDelegateSpan(caller, parent ? DELEGATION_KIND.lookup(delegations, ns, parent) : undefined);
+    const creating = client.request<Delegation>("POST", resourcePath(DELEGATION_KIND.gvr, { namespace: ns }), {
       body: {
         apiVersion: DELEGATION_KIND.apiVersion,
         kind: DELEGATION_KIND.kind,
         metadata: {
           generateName: `${caller.agent}-`,
           // Admitted above: the controller takes this decision instead of admitting it again.
-          annotations: { [ANNOTATION_ADMITTED]: verdict.candidates.join(",") },
+          annotations: { [ANNOTATION_ADMITTED]: verdict.candidates.join(","), ...span?.annotations },
           labels: {
             [LABEL_FROM]: caller.agent,
             ...(team && { [LABEL_TEAM]: team }),
@@ -132,6 +134,7 @@ export class KubeDelegationService implements DelegationService {
       },
       signal,
     });
+    const created = await endDelegateSpan(span, creating);
     if (options.wait === false) return outcome(created);
     return outcome(await this.#deps.waiters.wait(ns, created.metadata.name!, signal));
   }

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "../runtime/log.ts";
+import { withIncomingTrace } from "../tracing/spans.ts";
 import { abortOnClose } from "./abort-on-close.ts";
 import { TooManyRequestsError } from "./caller-limits.ts";
 import { handleMcp } from "./mcp.ts";
@@ -132,7 +133,7 @@ export function createDelegationServer(
   options: DelegationServerOptions = {},
 ): Server {
   const server = createServer((req, res) => {
-    route(req, res, service, logger, options.shutdown).catch((error: unknown) => {
+    withIncomingTrace(req.headers, () => route(req, res, service, logger, options.shutdown)).catch((error: unknown) => {
       if (res.headersSent || res.destroyed) return;
       if (error instanceof EndpointError) return sendError(res, error);
       logger.error({ err: error, path: req.url }, "delegation endpoint failed");

@@ -1,5 +1,6 @@
 import type { Delegation } from "../api/delegation.ts";
 import { errorFields } from "../runtime/log.ts";
+import { delegationFinished } from "../tracing/spans.ts";
 import type { AbortReason } from "./attempt.ts";
 import type { Clock } from "./clock.ts";
 import type { DispatcherDeps } from "./dispatcher-deps.ts";
@@ -72,6 +73,7 @@ export class Committer {
     if (written.ok) {
       this.#ctx.deps.recent.finished(task.namespace, task.name, task.uid);
       this.#ctx.deps.waiters?.observe(known);
+      delegationFinished(known);
       if (ending.phase === "Failed") this.#warn(known, ending);
     } else if (written.saved && !this.#ctx.stopped()) {
       const { number, id } = written.saved;

@@ -1,5 +1,6 @@
 import type { Delegation } from "../api/delegation.ts";
 import type { EventRecorder } from "../runtime/events.ts";
+import { delegationFinished, statusWithTraceID } from "../tracing/spans.ts";
 import type { Clock } from "./clock.ts";
 import { isTerminal } from "./delegation-object.ts";
 import type { RecentWrites } from "./recent-writes.ts";
@@ -16,10 +17,11 @@ export function finisher(deps: {
   events?: EventRecorder | undefined;
 }): Finish {
   return async (d, ending, outputs) => {
-    const status = finished(d.status, ending, new Date(deps.clock.now()), d.metadata.generation, outputs);
+    const status = finished(statusWithTraceID(d), ending, new Date(deps.clock.now()), d.metadata.generation, outputs);
     const stored = await deps.writer.commit(d, status, (fresh) => !isTerminal(fresh));
     if (!stored) return undefined;
     deps.recent.finished(d.metadata.namespace ?? "", d.metadata.name ?? "", d.metadata.uid ?? "");
+    delegationFinished(stored);
     if (ending.phase === "Failed") {
       const note = (ending.message ?? ending.reason).slice(0, 1000);
       deps.events?.event(d, "Warning", ending.reason, note);

@@ -10,6 +10,7 @@ import type { Delegation, DelegationReason, StageStatus, Usage } from "../api/de
 import { LABEL_FROM, LABEL_STAGE, LABEL_TEAM, MANAGED_BY } from "../api/labels.ts";
 import { DELEGATION_KIND } from "../api/registry.ts";
 import type { AgentTeam } from "../api/team.ts";
+import { childTraceAnnotations, tracingEnabled } from "../tracing/spans.ts";
 import { controllerDelegationOwner, isTerminal } from "./delegation-object.ts";
 
 type Stage = z.infer<typeof StageStatus>;
@@ -173,6 +174,7 @@ export function stageChild(
         ...(from && { [LABEL_FROM]: from }),
       },
       ownerReferences: [DELEGATION_KIND.ownerReference(parent, { blockOwnerDeletion: false })],
+      ...(tracingEnabled() && { annotations: childTraceAnnotations(parent) }),
     },
     spec: {
       team: team.metadata.name,

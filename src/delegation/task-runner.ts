@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { Backoff } from "../runtime/backoff.ts";
+import { endAttemptSpan, inSpan, interruptedAttempts, startAttemptSpan } from "../tracing/spans.ts";
 import { type AbortReason, deliver, judge, type Verdict } from "./attempt.ts";
 import type { Clock } from "./clock.ts";
 import type { Committer } from "./commit.ts";
@@ -53,7 +54,9 @@ export class TaskRunner {
       return;
     }
     // Another process ran the last attempt and is gone: it ends Interrupted before another runs.
+    const before = task.status;
     task.status = transition.interrupted(task.status, new Date(this.#clock.now()));
+    interruptedAttempts(task.writes.known, before, task.status);
     task.state = "backoff"; // in no queue until the claim is written
     this.#ctx.scheduler.park(task);
     void this.#ctx.committer.write(task, "progress").then((ok) => {
@@ -131,12 +134,20 @@ export class TaskRunner {
     task.status = started;
     task.writes.own(id);
     task.state = "running";
-    const attempt: RunningAttempt = { id, pod: pod.pod, controller: new AbortController(), runningTimer: undefined };
+    const number = started.attempts?.at(-1)?.number ?? 1;
+    const span = startAttemptSpan(task.writes.known, { id, number, agent: task.agent, pod: pod.pod });
+    const attempt: RunningAttempt = {
+      id,
+      pod: pod.pod,
+      controller: new AbortController(),
+      runningTimer: undefined,
+      span,
+    };
     task.attempt = attempt;
     const runningDelay = this.#deps.runningDelayMs ?? DEFAULT_RUNNING_DELAY_MS;
     attempt.runningTimer = this.#clock.setTimer(() => this.#writeRunning(task, attempt), runningDelay);
     const signal = AbortSignal.any([this.#ctx.stopping, attempt.controller.signal]);
-    deliver(this.#deps, task.writes.known, task.agent, pod, signal).then(
+    inSpan(span, () => deliver(this.#deps, task.writes.known, task.agent, pod, signal)).then(
       (result) => this.#attemptEnded(task, attempt, { result }),
       (error: unknown) => this.#attemptEnded(task, attempt, { error }),
     );
@@ -146,6 +157,9 @@ export class TaskRunner {
   #attemptEnded(task: Task, attempt: RunningAttempt, settled: { result: ChatResult } | { error: unknown }): void {
     this.#clock.clearTimer(attempt.runningTimer);
     this.#ctx.scheduler.release(task, attempt.pod);
+    const abort = attempt.controller.signal.aborted ? (attempt.controller.signal.reason as AbortReason) : undefined;
+    const stopped = this.#stopped && !abort ? "stop" : abort?.kind;
+    endAttemptSpan(attempt.span, "error" in settled ? settled.error : undefined, stopped);
     try {
       if (task.attempt !== attempt) return;
       task.attempt = undefined;

@@ -3,6 +3,8 @@ import type { Delegation, DelegationStatus } from "../api/delegation.ts";
 import type { Backoff } from "../runtime/backoff.ts";
 import type { Logger } from "../runtime/log.ts";
 import { objectFields } from "../runtime/store.ts";
+import type { Span } from "../tracing/spans.ts";
+import { statusWithTraceID } from "../tracing/spans.ts";
 import type { Clock } from "./clock.ts";
 import { creationTime } from "./delegation-object.ts";
 import { FencedWrites, type FencedWritesShared } from "./fenced-writes.ts";
@@ -20,6 +22,8 @@ export interface RunningAttempt {
   pod: string;
   controller: AbortController;
   runningTimer: unknown;
+  /** The attempt's span when tracing is on. */
+  span: Span | undefined;
 }
 
 /** One Delegation the Dispatcher runs. A class: ten thousand may be queued, and each field counts. */
@@ -62,7 +66,7 @@ export class Task implements Schedulable {
     this.priority = d.spec.priority ?? 0;
     this.created = creationTime(d, now);
     this.policy = policy;
-    this.status = d.status ?? {};
+    this.status = statusWithTraceID(d);
     // Pods that earlier attempts (another leader's too) failed on are avoided.
     for (const a of this.status.attempts ?? []) if (a.outcome === "Failed" && a.pod) this.failedOn(a.pod);
     this.#baseLog = log;

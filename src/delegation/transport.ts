@@ -1,6 +1,7 @@
 /** Delivery of one attempt: an OpenAI-style chat completion to a gateway pod */
 import http from "node:http";
 import type { Delegation } from "../api/delegation.ts";
+import { traceHeaders } from "../tracing/spans.ts";
 import type { DialTarget } from "./pod-endpoints.ts";
 import { ReplyBudget } from "./reply-budget.ts";
 import { MAX_RESULT_BYTES } from "./result.ts";
@@ -142,6 +143,7 @@ function post(
           "content-type": "application/json",
           "content-length": Buffer.byteLength(payload),
           accept: "application/json",
+          ...traceHeaders(),
         },
       },
       (res) => {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { helm, installCrds, kubectl, kubectlOk, repoRoot, uniqueName } from "../../harness/index.ts";
+import { helm, installCrds, kubectl, kubectlOk, type Obj, repoRoot, uniqueName } from "../../harness/index.ts";
 
 const admin = inject("kubeconfig");
 const ns = uniqueName("chart");
@@ -44,6 +44,12 @@ const NON_DEFAULT = {
     allowedNodeSelectorKeys: ["pool"],
     allowAffinity: false,
     allowedPriorityClasses: ["agents"],
+  },
+  tracing: {
+    otlpEndpoint: "http://otel-collector.observability:4318",
+    sampler: "parentbased_traceidratio",
+    samplerArg: "0.25",
+    extraEnv: [{ name: "OTEL_EXPORTER_OTLP_HEADERS", valueFrom: { secretKeyRef: { name: "otlp", key: "headers" } } }],
   },
   resources: { requests: { cpu: "200m", memory: "300Mi" }, limits: { cpu: 1, memory: "1Gi" } },
   podAnnotations: { "example.com/owner": "platform" },
@@ -131,8 +137,16 @@ it("renders the non-default set into the objects", async () => {
   const deployment = docs.find((d) => d.kind === "Deployment")!;
   expect(deployment.spec!.replicas).toBe(3);
   const pod = (deployment.spec!.template as { spec: Record<string, unknown> }).spec;
-  const container = (pod.containers as { args: string[]; resources: unknown }[])[0]!;
+  const container = (pod.containers as { args: string[]; resources: unknown; env: Obj[] }[])[0]!;
   expect(container.args).toContain(`--namespace=${watched}`);
+  expect(container.env.filter((e) => String(e.name).startsWith("OTEL_"))).toEqual([
+    { name: "OTEL_EXPORTER_OTLP_ENDPOINT", value: NON_DEFAULT.tracing.otlpEndpoint },
+    { name: "OTEL_SERVICE_NAME", value: "clawcrew-operator" },
+    { name: "OTEL_TRACES_SAMPLER", value: "parentbased_traceidratio" },
+    { name: "OTEL_TRACES_SAMPLER_ARG", value: "0.25" },
+    { name: "OTEL_RESOURCE_ATTRIBUTES", value: "k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE)" },
+    ...NON_DEFAULT.tracing.extraEnv,
+  ]);
   expect(container.args).toContain("--metrics-bind-address=:9090");
   // The kubelet waits for the operator's whole shutdown budget before it kills the pod.
   expect(container.args).toContain("--graceful-shutdown-timeout-seconds=40");
@@ -152,6 +166,13 @@ it("renders the non-default set into the objects", async () => {
   expect(docs.find((d) => d.kind === "PodDisruptionBudget")!.spec!.minAvailable).toBe(2);
   const monitor = docs.find((d) => d.kind === "ServiceMonitor")!;
   expect((monitor.spec!.endpoints as { interval: string }[])[0]!.interval).toBe("15s");
+});
+
+it("renders no OTEL_* variables while tracing.otlpEndpoint is empty", async () => {
+  const { docs } = await render([]);
+  const deployment = docs.find((d) => d.kind === "Deployment")!;
+  const pod = (deployment.spec!.template as { spec: { containers: { env: Obj[] }[] } }).spec;
+  expect(pod.containers[0]!.env.map((e) => e.name)).toEqual(["POD_NAME", "POD_NAMESPACE"]);
 });
 
 it("renders no PodDisruptionBudget for a single operator pod", async () => {
