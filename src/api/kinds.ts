@@ -160,7 +160,13 @@ export const DELEGATION: KindDefinition = {
       jsonPath: ".status.attempts[-1:].number",
       description: "Attempts made so far.",
     },
-    // A column cannot subtract two times: Started and Finished, beside Age, show how long it ran.
+    // A column cannot subtract two times: the operator writes status.duration when the Delegation finishes.
+    {
+      name: "Duration",
+      type: "string",
+      jsonPath: ".status.duration",
+      description: "How long it ran, once finished.",
+    },
     {
       name: "Started",
       type: "date",

@@ -372,7 +372,7 @@ describe("CRDs on a real API server", () => {
     expect(out).toMatch(/researcher\s+3\s+.*anthropic\/claude-sonnet-4-5/);
   });
 
-  it("show a Delegation's attempts and when it started and finished", async () => {
+  it("show a Delegation's attempts, how long it ran, and when it started and finished", async () => {
     await kubectlOk(kubeconfig, ["apply", "-n", ns, "-f", "-"], delegation({}, "columns"));
     // The status an operator writes after a retry: the column shows the last attempt's number.
     const attempt = (number: number, outcome: string) => ({
@@ -388,6 +388,7 @@ describe("CRDs on a real API server", () => {
       attempts: [attempt(1, "Failed"), attempt(2, "Succeeded")],
       startTime: "2026-01-01T00:00:00Z",
       completionTime: "2026-01-01T00:02:00Z",
+      duration: "2m0s",
     };
     await kubectlOk(kubeconfig, [
       "patch",
@@ -400,12 +401,13 @@ describe("CRDs on a real API server", () => {
       JSON.stringify({ status }),
     ]);
     const [header = "", row = ""] = (await kubectlOk(kubeconfig, ["get", "delegation/columns", "-n", ns])).split("\n");
-    expect(header).toMatch(/^NAME\s+TEAM\s+AGENT\s+PHASE\s+REASON\s+ATTEMPTS\s+STARTED\s+FINISHED\s+AGE$/);
+    expect(header).toMatch(/^NAME\s+TEAM\s+AGENT\s+PHASE\s+REASON\s+ATTEMPTS\s+DURATION\s+STARTED\s+FINISHED\s+AGE$/);
     // kubectl aligns each cell under its header.
     const cell = (column: string) => row.slice(header.indexOf(column)).split(/\s+/)[0];
     expect(cell("AGENT")).toBe("researcher");
     expect(cell("PHASE")).toBe("Succeeded");
     expect(cell("ATTEMPTS")).toBe("2");
+    expect(cell("DURATION")).toBe("2m0s");
     // Ages of times in the past, such as 335d: a duration, not <unknown> or <none>.
     expect(cell("STARTED")).toMatch(/^\d+[smhdy]/);
     expect(cell("FINISHED")).toMatch(/^\d+[smhdy]/);
