@@ -93,14 +93,7 @@ export async function startPodGateway(agentName: string, spec: AgentSpec, stub: 
         const body = (await response.json()) as { choices?: { message: { content: string } }[] };
         return { status: response.status, reply: body.choices?.[0]?.message.content, body };
       },
-      pid: async () => {
-        const pid = childPids(await running.initPid()).find((p) => {
-          const cmdline = existsSync(`/proc/${p}/cmdline`) ? readFileSync(`/proc/${p}/cmdline`, "utf8") : "";
-          return cmdline.includes("dist/index.js");
-        });
-        if (!pid) throw new Error(`gateway process not found\n${running.output().slice(-4000)}`);
-        return pid;
-      },
+      pid: () => gatewayPid(running),
       close,
     };
   } catch (error) {
@@ -110,7 +103,18 @@ export async function startPodGateway(agentName: string, spec: AgentSpec, stub: 
   }
 }
 
-async function waitForReady(url: string, gateway: PodProcess): Promise<void> {
+/** The gateway's host PID: the namespace init's child that runs dist/index.js. */
+export async function gatewayPid(gateway: PodProcess): Promise<number> {
+  const pid = childPids(await gateway.initPid()).find((p) => {
+    const cmdline = existsSync(`/proc/${p}/cmdline`) ? readFileSync(`/proc/${p}/cmdline`, "utf8") : "";
+    return cmdline.includes("dist/index.js");
+  });
+  if (!pid) throw new Error(`gateway process not found\n${gateway.output().slice(-4000)}`);
+  return pid;
+}
+
+/** Polls /readyz until 200; fails with the gateway's output if it exits or takes too long. */
+export async function waitForReady(url: string, gateway: PodProcess): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let exited = false;
   void gateway.exited.then(() => {
