@@ -422,6 +422,9 @@ describe("CRDs on a real API server", () => {
     expect(out).toContain("How long, in seconds, the load must stay lower before replicas are removed. Default 300.");
     const tree = await kubectlOk(kubeconfig, ["explain", "delegation.spec", "--recursive"]);
     expect(tree).toMatch(/ttlSecondsAfterFinished\s+<integer>/);
+    const tools = (await kubectlOk(kubeconfig, ["explain", "agent.spec.tools.deny"])).replace(/\s+/g, " ");
+    expect(tools).toContain("Tools the model is never offered and may not call, whatever allows them");
+    expect(tools).toContain("group:runtime");
   });
 
   it("keep a Delegation's spec immutable", async () => {
