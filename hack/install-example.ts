@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { installWithExample } from "../harness/real-node/index.ts";
 
 const { values } = parseArgs({
-  options: { kubeconfig: { type: "string" }, example: { type: "string", default: "hub-and-spoke" } },
+  options: { kubeconfig: { type: "string" }, example: { type: "string", default: "ceo" } },
 });
 if (!values.kubeconfig) {
   process.stderr.write("usage: node hack/install-example.ts --kubeconfig <path> [--example <dir>]\n");

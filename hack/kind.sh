@@ -26,7 +26,7 @@ kubeconfig="${TMPDIR:-/tmp}/clawcrew-kind.kubeconfig"
 kind get kubeconfig --name "$CLUSTER" >"$kubeconfig"
 hack/control-plane-bins.sh >/dev/null # helm, at the pinned version
 hack/node24.sh npm install --no-audit --no-fund >/dev/null
-hack/node24.sh node hack/install-example.ts --kubeconfig "$kubeconfig" --example "${1:-hub-and-spoke}"
+hack/node24.sh node hack/install-example.ts --kubeconfig "$kubeconfig" --example "${1:-ceo}"
 cat <<EOT
 
 Done. In another shell:

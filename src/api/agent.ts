@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { GATEWAY_TOKEN_ENV } from "../openclaw/pod-layout.ts";
+import { TOOL_ENTRY, TOOL_GROUPS, TOOL_PROFILES } from "../openclaw/tools.ts";
 import {
   type CelRule,
   cel,
@@ -226,6 +227,48 @@ export const Workspace = z
   })
   .describe("The agent's working directory (SOUL.md, AGENTS.md, skills and the files it writes).");
 
+const toolList = (what: string, fallback: string) =>
+  z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(128)
+        .regex(TOOL_ENTRY, `must be a tool name, a * glob of names, or one of ${TOOL_GROUPS.join(", ")}`),
+    )
+    .min(1)
+    .max(64)
+    .meta({ "x-kubernetes-list-type": "set" })
+    .describe(
+      `${what}, 1 to 64 entries: OpenClaw tool names such as exec or web_search, * globs such as browser*, MCP tools as <server>__<tool>, or groups (${TOOL_GROUPS.join(", ")}); case-insensitive. ${fallback}`,
+    );
+
+export const Tools = cel(
+  z.object({
+    profile: z
+      .enum(TOOL_PROFILES)
+      .optional()
+      .describe(
+        "OpenClaw's base tool set before allow and alsoAllow: minimal, coding, messaging or full. Default: all core tools.",
+      ),
+    allow: toolList(
+      "The only tools the model is offered and may call (deny still wins)",
+      "Default: no allow-list.",
+    ).optional(),
+    alsoAllow: toolList("Tools added to the profile's set; not together with allow", "Default: none.").optional(),
+    deny: toolList(
+      "Tools the model is never offered and may not call, whatever allows them",
+      "Default: none.",
+    ).optional(),
+  }),
+  {
+    rule: "!(has(self.allow) && has(self.alsoAllow))",
+    message: "set tools.allow or tools.alsoAllow, not both: OpenClaw refuses both in one policy",
+  },
+).describe(
+  "Which OpenClaw tools this agent's model is offered and may call, rendered as its tools policy in openclaw.json; other agents are not affected. A lead keeps its delegation tools under an allow-list or profile. Default: every tool of the OpenClaw release.",
+);
+
 const labelMap = z.record(z.string().max(317), z.string().max(63)).meta({ maxProperties: 64 });
 const annotationMap = z.record(z.string().max(317), z.string().max(65536)).meta({ maxProperties: 64 });
 
@@ -319,6 +362,7 @@ export const AgentSpec = cel(
       .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
       .describe("Skills written to skills/<name>/SKILL.md in the workspace, by name (up to 16)."),
     model: Model.describe("The models the agent's turns use, and custom providers."),
+    tools: Tools.optional(),
     credentials: z
       .object({
         secretRef: z

@@ -228,6 +228,11 @@ export const DelegationStatus = z
       .meta({ format: "date-time" })
       .optional()
       .describe("When the Delegation finished (RFC 3339); completionTime minus startTime is how long it ran."),
+    duration: z
+      .string()
+      .max(32)
+      .optional()
+      .describe("How long it ran, from startTime to completionTime, such as 45s, 3m12s or 2h5m; set when it finishes."),
     traceID: z
       .string()
       .regex(/^[0-9a-f]{32}$/)

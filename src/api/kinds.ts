@@ -84,8 +84,8 @@ export const AGENT: KindDefinition = {
   ],
   printerColumns: [
     // As a Deployment's or Argo Rollout's: desired, existing and ready pods side by side. Queued and
-    // in-flight Delegations are not in status (they change too often to write there): see the gauges
-    // clawcrew_delegations_queued and clawcrew_delegations_in_flight.
+    // in-flight Delegations are in status only for a scaled Agent (status.scaling, written at most once a
+    // second); for the others read the gauges clawcrew_delegations_queued and clawcrew_delegations_in_flight.
     { name: "Desired", type: "integer", jsonPath: ".spec.replicas", description: "Gateway pods wanted." },
     { name: "Current", type: "integer", jsonPath: ".status.replicas", description: "Gateway pods that exist." },
     {
@@ -93,6 +93,18 @@ export const AGENT: KindDefinition = {
       type: "integer",
       jsonPath: ".status.readyReplicas",
       description: "Gateway pods ready to take delegations.",
+    },
+    {
+      name: "Queued",
+      type: "integer",
+      jsonPath: ".status.scaling.queued",
+      description: "Delegations waiting for a slot (an Agent with spec.scaling).",
+    },
+    {
+      name: "In-Flight",
+      type: "integer",
+      jsonPath: ".status.scaling.inFlight",
+      description: "Delegations running on its pods (an Agent with spec.scaling).",
     },
     { name: "Model", type: "string", jsonPath: ".spec.model.primary", description: "The primary model." },
     readyColumn,
@@ -160,7 +172,13 @@ export const DELEGATION: KindDefinition = {
       jsonPath: ".status.attempts[-1:].number",
       description: "Attempts made so far.",
     },
-    // A column cannot subtract two times: Started and Finished, beside Age, show how long it ran.
+    // A column cannot subtract two times: the operator writes status.duration when the Delegation finishes.
+    {
+      name: "Duration",
+      type: "string",
+      jsonPath: ".status.duration",
+      description: "How long it ran, once finished.",
+    },
     {
       name: "Started",
       type: "date",

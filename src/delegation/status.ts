@@ -9,7 +9,7 @@
 import type { z } from "zod";
 import type { Attempt as AttemptSchema, DelegationReason, DelegationStatus } from "../api/delegation.ts";
 import { setCondition } from "../runtime/conditions.ts";
-import { metaTime } from "../runtime/time.ts";
+import { metaTime, shortDuration } from "../runtime/time.ts";
 import type { ChatUsage } from "./transport.ts";
 
 /** status.message and attempts[].message hold at most this many characters (the CRD's limit). */
@@ -246,6 +246,7 @@ export function finished(
   if (outputs.stages) next.stages = outputs.stages;
   next.completionTime = metaTime(now);
   next.startTime ??= status?.attempts?.[0]?.startTime ?? metaTime(now);
+  next.duration = shortDuration(Date.parse(next.completionTime) - Date.parse(next.startTime));
   const observed = withPhaseConditions(next, now, generation ?? SPEC_GENERATION);
   return {
     ...observed,

@@ -4,6 +4,7 @@
  */
 import { type AgentSpec, MAX_PERSONA_BYTES } from "../api/agent.ts";
 import { GATEWAY_TOKEN_ENV, TMP_DIR, WORKSPACE_DIR } from "./pod-layout.ts";
+import { renderToolPolicy } from "./tools.ts";
 import { GATEWAY_PORT } from "./version.ts";
 
 /** An MCP server the agent's model may call (the lead's delegation endpoint). */
@@ -122,7 +123,12 @@ export function renderOpenClawConfig({
         maxConcurrent: spec.maxConcurrentTasks,
         heartbeat: { every: "0m" },
       },
-      entries: { [agentName]: { name: agentName } },
+      entries: {
+        [agentName]: {
+          name: agentName,
+          ...(spec.tools && { tools: renderToolPolicy(spec.tools, Object.keys(mcpServers)) }),
+        },
+      },
     },
     ...(servers.length > 0 && { mcp: { servers: Object.fromEntries(servers) } }),
     logging: {
@@ -169,6 +175,10 @@ function ownedPaths(agentId: string, mcpServers: string[]): Owned[] {
     { path: ["agents", "entries", agentId, "model"], reason: "set spec.model instead" },
     { path: ["agents", "defaults", "timeoutSeconds"], reason: "set spec.timeoutSeconds instead" },
     { path: ["agents", "defaults", "maxConcurrent"], reason: "set spec.maxConcurrentTasks instead" },
+    ...["profile", "allow", "alsoAllow", "deny"].map((key) => ({
+      path: ["agents", "entries", agentId, "tools", key],
+      reason: "set spec.tools instead",
+    })),
     ...mcpServers.map((name) => ({
       path: ["mcp", "servers", name],
       reason: "the operator configures this MCP server",

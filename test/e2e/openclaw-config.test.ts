@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exampleManifests } from "../../harness/index.ts";
 import { AgentSpec } from "../../src/api/agent.ts";
 import {
   ConfigInputError,
@@ -103,6 +104,27 @@ const cases: {
     credentialKeys: ["TELEGRAM_BOT_TOKEN"],
   },
   { name: "MCP servers", spec: spec({ model: { primary: "vllm/qwen3-32b", providers } }), mcpServers: delegation },
+  {
+    name: "tool policy: profile, additions and denials",
+    spec: spec({
+      tools: { profile: "minimal", alsoAllow: ["group:web", "read"], deny: ["group:runtime", "browser*"] },
+    }),
+    mcpServers: delegation,
+  },
+  {
+    name: "tool policy: an allow-list on a lead",
+    spec: spec({ tools: { allow: ["web_fetch", "memory_search"], deny: ["exec"] } }),
+    mcpServers: delegation,
+  },
+  // Every example Agent, as a lead (with the delegation MCP server), soulFrom resolved.
+  ...exampleManifests()
+    .filter(({ manifest }) => manifest.kind === "Agent")
+    .map(({ file, manifest }) => ({
+      name: `example agent ${manifest.metadata.name} (${file})`,
+      spec: AgentSpec.parse({ ...(manifest.spec as object), soul: SOUL, soulFrom: undefined }),
+      mcpServers: delegation,
+      credentialKeys: ["VLLM_API_KEY"],
+    })),
 ];
 
 describe("rendered openclaw.json", () => {

@@ -14,14 +14,13 @@
  * The installed openclaw package stands in for the image's /app and runs with Node 24.
  */
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StubLlm, startStubLlm } from "../../harness/index.ts";
 import {
-  childPids,
   exitReport,
   POD_SHARE_DIR,
   type PodProcess,
@@ -47,12 +46,12 @@ import { GATEWAY_PORT, IMAGE_GROUP_ID, IMAGE_HOME, IMAGE_USER_ID } from "../../s
 import { renderWorkspaceFiles } from "../../src/openclaw/workspace.ts";
 import { type Forwarder, forward } from "./forward.ts";
 import { openclawPackageDir } from "./openclaw.ts";
+import { gatewayPid, waitForReady } from "./pod-gateway.ts";
 
 const STUB_ANSWER = "Task T-5 done: 2 + 5 = 7.";
 const SOUL = "You are Tally, a careful arithmetic worker. SOUL-MARKER-7f3a.";
 const INSTRUCTIONS = "Answer with the result only. AGENTS-MARKER-19c2.";
 const SKILL = "---\nname: tally\ndescription: Adds numbers carefully. SKILL-MARKER-5b8e.\n---\n\nAdd the numbers.\n";
-const READY_TIMEOUT_MS = 150_000;
 /** SIGKILL after this on shutdown; the test fails then (exit code null). */
 const STOP_GRACE_MS = 60_000;
 const FORWARDER_FILE = fileURLToPath(new URL("./forward.ts", import.meta.url));
@@ -241,35 +240,7 @@ describe("OpenClaw gateway in the agent pod layout", () => {
   });
 });
 
-/** The gateway's host PID: the namespace init's child that runs dist/index.js. */
-async function gatewayPid(gateway: PodProcess): Promise<number> {
-  const pid = childPids(await gateway.initPid()).find((p) => {
-    const cmdline = existsSync(`/proc/${p}/cmdline`) ? readFileSync(`/proc/${p}/cmdline`, "utf8") : "";
-    return cmdline.includes("dist/index.js");
-  });
-  if (!pid) throw new Error(`gateway process not found\n${gateway.output().slice(-4000)}`);
-  return pid;
-}
-
 function rssMiB(pid: number): number {
   const kib = Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
   return Math.round(kib / 1024);
-}
-
-async function waitForReady(url: string, gateway: PodProcess): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let exited = false;
-  void gateway.exited.then(() => {
-    exited = true;
-  });
-  while (Date.now() < deadline && !exited) {
-    try {
-      const response = await fetch(`${url}${READINESS_PATH}`, { signal: AbortSignal.timeout(2000) });
-      if (response.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`gateway not ready (${exited ? "exited" : "timed out"}):\n${gateway.output().slice(-6000)}`);
 }

@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { MAX_PERSONA_BYTES, MAX_SKILL_BYTES, PROVIDER_APIS } from "../../src/api/agent.ts";
 import { MAX_INPUT_BYTES, MAX_TASK_BYTES } from "../../src/api/delegation.ts";
 import { TEAM_PATTERNS } from "../../src/api/team.ts";
+import { TOOL_GROUPS, TOOL_PROFILES } from "../../src/openclaw/tools.ts";
 
 export type Obj = Record<string, unknown>;
 
@@ -183,6 +184,23 @@ const scaling = fc
   })
   .map((s) => ({ ...s, minReplicas: Math.min(s.minReplicas, s.maxReplicas) }));
 
+const toolEntry = fc.constantFrom(
+  "exec",
+  "read",
+  "web_search",
+  "Web_Fetch",
+  "browser*",
+  "clawcrew__*",
+  "bundle-mcp",
+  ...TOOL_GROUPS,
+);
+const toolList = fc.uniqueArray(toolEntry, { minLength: 1, maxLength: 6 });
+/** spec.tools: a profile with additions, or an allow-list; either with denials (allow and alsoAllow never both). */
+const tools = fc.oneof(
+  fc.record({ profile: fc.constantFrom(...TOOL_PROFILES), alsoAllow: toolList, deny: toolList }, { requiredKeys: [] }),
+  fc.record({ allow: toolList, deny: toolList }, { requiredKeys: ["allow"] }),
+);
+
 /** spec.config overlays OpenClaw's schema accepts and the operator lets through. */
 const configOverlay = fc.record(
   {
@@ -235,6 +253,7 @@ export const agentSpec: fc.Arbitrary<Obj> = fc
       instructions: text(MAX_PERSONA_BYTES),
       skills: fc.uniqueArray(skill, { maxLength: 4, selector: (s) => s.name }),
       model,
+      tools,
       credentials: fc.record({ secretRef: fc.record({ name: subdomain }) }),
       image: fc.constantFrom("ghcr.io/openclaw/openclaw:2026.5.1", "registry.local:5000/claw@sha256:abc", "busybox"),
       replicas: fc.integer({ min: 0, max: 1000 }),
@@ -468,6 +487,11 @@ const semanticAgent: Mutation[] = [
   (a) => setPath(a, ["spec", "config"], JSON.parse('{"__proto__": {"polluted": true}}')),
   (a) => setPath(a, ["spec", "config"], { gateway: "not an object" }),
   (a) => setPath(a, ["spec", "scaling"], { minReplicas: 5, maxReplicas: 2 }),
+  (a) => setPath(a, ["spec", "tools"], { allow: ["read"], alsoAllow: ["exec"] }),
+  (a) =>
+    setPath(a, ["spec", "config"], {
+      agents: { entries: { [(a.metadata as Obj).name as string]: { tools: { allow: ["exec"] } } } },
+    }),
   (a) => setPath(a, ["spec", "resources"], { requests: { memory: "4Gi" } }),
   (a) => setPath(a, ["spec", "resources"], { requests: { cpu: "2" }, limits: { cpu: "1" } }),
   (a) => setPath(a, ["spec", "podTemplate"], { metadata: { labels: { "not a label!": "x" } } }),

@@ -125,6 +125,19 @@ const rejected: [string, Obj, string[]][] = [
     }),
     ["spec.skills[1]", "Duplicate value"],
   ],
+  [
+    "a tool group OpenClaw does not have",
+    agent({ tools: { deny: ["group:shell"] } }),
+    ["spec.tools.deny[0]", "should match"],
+  ],
+  ["a tool name with a space", agent({ tools: { allow: ["web search"] } }), ["spec.tools.allow[0]", "should match"]],
+  [
+    "both tools.allow and tools.alsoAllow",
+    agent({ tools: { allow: ["read"], alsoAllow: ["exec"] } }),
+    ["spec.tools", "set tools.allow or tools.alsoAllow, not both"],
+  ],
+  ["an unknown tool profile", agent({ tools: { profile: "research" } }), ["spec.tools.profile", "Unsupported value"]],
+  ["an empty deny-list", agent({ tools: { deny: [] } }), ["spec.tools.deny", "at least 1 items"]],
   ["duplicate capabilities", agent({ capabilities: ["code", "code"] }), ["spec.capabilities[1]", "Duplicate value"]],
   ["soul over 64 KiB", agent({ soul: "x".repeat(65537) }), ["spec.soul", "Too long"]],
   ["soul over 64 KiB in bytes", agent({ soul: "😀".repeat(20000) }), ["spec.soul", "at most 65536 bytes of UTF-8"]],
@@ -313,7 +326,10 @@ describe("CRDs on a real API server", () => {
     }
   });
 
-  it.each(readdirSync(join(repoRoot, "examples")))("accept the %s example", async (dir) => {
+  const exampleDirs = readdirSync(join(repoRoot, "examples"), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name);
+  it.each(exampleDirs)("accept the %s example", async (dir) => {
     const out = await kubectlOk(kubeconfig, ["apply", "-n", ns, "-f", join(repoRoot, "examples", dir)]);
     expect(out).toMatch(/created|configured|unchanged/);
   });
@@ -338,7 +354,9 @@ describe("CRDs on a real API server", () => {
   it("fill in defaults on admission", async () => {
     const agentJson = JSON.parse(await kubectlOk(kubeconfig, ["get", "agent/ceo", "-n", ns, "-o", "json"]));
     expect(agentJson.spec).toMatchObject({ replicas: 1, maxConcurrentTasks: 4 });
-    const teamJson = JSON.parse(await kubectlOk(kubeconfig, ["get", "agentteam/publishing", "-n", ns, "-o", "json"]));
+    const teamJson = JSON.parse(
+      await kubectlOk(kubeconfig, ["get", "agentteam/customer-service", "-n", ns, "-o", "json"]),
+    );
     expect(teamJson.spec.delegation).toEqual({
       maxDepth: 3,
       defaultTimeoutSeconds: 600,
@@ -365,11 +383,27 @@ describe("CRDs on a real API server", () => {
 
   it("show printer columns", async () => {
     const out = await kubectlOk(kubeconfig, ["get", "agents", "-n", ns]);
-    expect(out.split("\n")[0]).toMatch(/NAME\s+DESIRED\s+CURRENT\s+AVAILABLE\s+MODEL\s+READY\s+AGE/);
+    expect(out.split("\n")[0]).toMatch(
+      /NAME\s+DESIRED\s+CURRENT\s+AVAILABLE\s+QUEUED\s+IN-FLIGHT\s+MODEL\s+READY\s+AGE/,
+    );
     expect(out).toMatch(/researcher\s+3\s+.*anthropic\/claude-sonnet-4-5/);
+    // A scaled Agent's status.scaling, as the autoscaler writes it, fills QUEUED and IN-FLIGHT.
+    const scaling = { desiredReplicas: 3, queued: 7, inFlight: 2, lastScaleTime: "2026-01-01T00:00:00Z" };
+    await kubectlOk(kubeconfig, [
+      "patch",
+      "-n",
+      ns,
+      "agent/researcher",
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ status: { scaling } }),
+    ]);
+    const scaled = await kubectlOk(kubeconfig, ["get", "agent/researcher", "-n", ns]);
+    expect(scaled).toMatch(/researcher\s+3\s+.*\s7\s+2\s+anthropic\/claude-sonnet-4-5/);
   });
 
-  it("show a Delegation's attempts and when it started and finished", async () => {
+  it("show a Delegation's attempts, how long it ran, and when it started and finished", async () => {
     await kubectlOk(kubeconfig, ["apply", "-n", ns, "-f", "-"], delegation({}, "columns"));
     // The status an operator writes after a retry: the column shows the last attempt's number.
     const attempt = (number: number, outcome: string) => ({
@@ -385,6 +419,7 @@ describe("CRDs on a real API server", () => {
       attempts: [attempt(1, "Failed"), attempt(2, "Succeeded")],
       startTime: "2026-01-01T00:00:00Z",
       completionTime: "2026-01-01T00:02:00Z",
+      duration: "2m0s",
     };
     await kubectlOk(kubeconfig, [
       "patch",
@@ -397,12 +432,13 @@ describe("CRDs on a real API server", () => {
       JSON.stringify({ status }),
     ]);
     const [header = "", row = ""] = (await kubectlOk(kubeconfig, ["get", "delegation/columns", "-n", ns])).split("\n");
-    expect(header).toMatch(/^NAME\s+TEAM\s+AGENT\s+PHASE\s+REASON\s+ATTEMPTS\s+STARTED\s+FINISHED\s+AGE$/);
+    expect(header).toMatch(/^NAME\s+TEAM\s+AGENT\s+PHASE\s+REASON\s+ATTEMPTS\s+DURATION\s+STARTED\s+FINISHED\s+AGE$/);
     // kubectl aligns each cell under its header.
     const cell = (column: string) => row.slice(header.indexOf(column)).split(/\s+/)[0];
     expect(cell("AGENT")).toBe("researcher");
     expect(cell("PHASE")).toBe("Succeeded");
     expect(cell("ATTEMPTS")).toBe("2");
+    expect(cell("DURATION")).toBe("2m0s");
     // Ages of times in the past, such as 335d: a duration, not <unknown> or <none>.
     expect(cell("STARTED")).toMatch(/^\d+[smhdy]/);
     expect(cell("FINISHED")).toMatch(/^\d+[smhdy]/);
@@ -429,6 +465,9 @@ describe("CRDs on a real API server", () => {
     expect(status).toContain("lastScaleTime <string>");
     const tree = await kubectlOk(kubeconfig, ["explain", "delegation.spec", "--recursive"]);
     expect(tree).toMatch(/ttlSecondsAfterFinished\s+<integer>/);
+    const tools = (await kubectlOk(kubeconfig, ["explain", "agent.spec.tools.deny"])).replace(/\s+/g, " ");
+    expect(tools).toContain("Tools the model is never offered and may not call, whatever allows them");
+    expect(tools).toContain("group:runtime");
   });
 
   it("keep a Delegation's spec immutable", async () => {

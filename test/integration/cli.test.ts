@@ -277,12 +277,23 @@ describe("clawcrew CLI", () => {
     expect(json.teams.map((t: Obj) => t.team)).toEqual(["company"]);
   });
 
+  it("delegate --team alone hands the task to the team, which routes it to its lead", async () => {
+    const run = await cli("delegate", "--team", "company", "for the lead", "--wait", "-o", "json");
+    expect(run.code, run.stderr).toBe(0);
+    const d = JSON.parse(run.stdout) as Delegation;
+    expect(d.spec).toMatchObject({ team: "company", task: "for the lead" });
+    expect(d.spec.to).toBeUndefined();
+    expect(d.status).toMatchObject({ phase: "Succeeded", agent: "ceo" });
+  });
+
   it("bad arguments: a one-line error naming the flag, exit 2", async () => {
     const unknown = await cli("delegate", "--to", "researcher", "x", "--bogus");
     expect(unknown).toMatchObject({ code: 2, stdout: "" });
     expect(unknown.stderr).toBe("error: delegate: unknown option '--bogus'\n");
     const both = await cli("delegate", "--team", "company", "--to", "a", "--capability", "b", "x");
     expect(both).toMatchObject({ code: 2, stderr: "error: delegate: --to and --capability are mutually exclusive\n" });
+    const nowhere = await cli("delegate", "x");
+    expect(nowhere).toMatchObject({ code: 2, stderr: "error: delegate: --team or --to is required\n" });
     const timeout = await cli("delegate", "--to", "a", "x", "--timeout", "soon");
     expect(timeout).toMatchObject({ code: 2 });
     expect(timeout.stderr).toMatch(/^error: --timeout: "soon" is not a duration/);

@@ -165,7 +165,8 @@ describe("delegation between real OpenClaw gateways", () => {
           metadata: { name: "llm-credentials", namespace: NS },
           stringData: { STUB_API_KEY: "sk-stub-delegation" },
         },
-        agent("ceo", "stub/lead", { capabilities: ["planning"] }),
+        // An allow-list without the delegation tools: the operator keeps them (clawcrew__*) for a lead.
+        agent("ceo", "stub/lead", { capabilities: ["planning"], tools: { allow: ["web_fetch", "memory_search"] } }),
         agent("researcher", "stub/worker", { capabilities: ["research"] }),
         agent("writer", "stub/writer", { capabilities: ["writing"] }),
         {
@@ -256,6 +257,10 @@ describe("delegation between real OpenClaw gateways", () => {
     const lead = requests.filter((r) => r.model.endsWith("lead") && mentionsTask(r.messages));
     const search = lead.flatMap((r) => r.messages).find((m) => m.role === "tool" && m.tool_call_id === SEARCH_CALL);
     expect(text(search?.content)).toContain(DELEGATE_TOOL_ID);
+    // ...and was offered nothing its allow-list leaves out.
+    const offered = lead[0]?.tools?.map((t) => t.function.name) ?? [];
+    expect(offered).toContain("tool_search");
+    for (const tool of ["exec", "process", "write", "edit", "read"]) expect(offered).not.toContain(tool);
     // The worker's model got the task.
     const worker = requests.filter((r) => r.model.endsWith("worker") && mentionsTask(r.messages));
     expect(worker.length).toBeGreaterThan(0);

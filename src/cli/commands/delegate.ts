@@ -34,13 +34,14 @@ const WAIT_GRACE_MS = 30_000;
 export const delegate: Command = {
   name: "delegate",
   summary: "send a task to an agent or a team and, with --wait, print the result",
-  help: `Usage: clawcrew delegate [--team T] (--to AGENT | --capability C) "task" [flags]
+  help: `Usage: clawcrew delegate (--team T [--to AGENT | --capability C] | --to AGENT) "task" [flags]
 
 Creates a Delegation. Without --wait it prints the Delegation's name; with --wait it prints progress on
 stderr (queued, each attempt and its pod, retries) and the result on stdout.
 
 Flags:
-      --team T             the AgentTeam that routes and authorises the task
+      --team T             the AgentTeam that routes and authorises the task; alone, the team's entry
+                           takes it (the lead, a pipeline's first stage and then every stage, a swarm's member)
       --to AGENT           the agent that does the task
       --capability C       a team member that lists this capability (needs --team)
       --context-file F     earlier messages: a JSON array of {role, content}, or plain text (one user message)
@@ -114,7 +115,7 @@ function specFrom(values: Record<string, string | boolean | undefined>, task: st
   const { team, to, capability } = values as Record<string, string | undefined>;
   if (!task.trim()) throw new UsageError("delegate: the task is blank");
   if (to && capability) throw new UsageError("delegate: --to and --capability are mutually exclusive");
-  if (!to && !capability) throw new UsageError("delegate: --to or --capability is required");
+  if (!to && !team) throw new UsageError("delegate: --team or --to is required");
   if (capability && !team) throw new UsageError("delegate: --capability needs --team");
   const spec: DelegationSpec = { task, priority: 0 };
   if (team) spec.team = team;

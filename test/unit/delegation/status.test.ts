@@ -246,6 +246,7 @@ describe("status transitions", () => {
     expect(next.message).toBe(message);
     expect(next.startTime).toBe(T(1));
     expect(next.completionTime).toBe(NOW.toISOString().replace(".000Z", "Z"));
+    expect(next.duration).toBe("9s"); // from the first attempt's start, T(1), to NOW
     const at = { observedGeneration: 4, lastTransitionTime: next.completionTime, message: condition.message };
     const succeeded = ending.phase === "Succeeded";
     expect(next.conditions).toEqual([
@@ -265,6 +266,7 @@ describe("status transitions", () => {
     const next = finished(undefined, failed("Rejected", "y".repeat(MAX_MESSAGE_CHARS * 2)), NOW, undefined);
     expect(next.message).toHaveLength(MAX_MESSAGE_CHARS);
     expect(next.startTime).toBe(next.completionTime);
+    expect(next.duration).toBe("0s");
     expect(next.observedGeneration).toBe(1);
   });
 });
