@@ -8,9 +8,18 @@
  *   STUB_REPLY, or "ok:" + the last user message, with `usage`. Requests are counted per `user` (the body's
  *   `user` field, else the last user message).
  * - GET /stats: {requests, byUser}.
- * Env: OPENCLAW_GATEWAY_TOKEN (required), STUB_DELAY_MS, STUB_REPLY, STUB_PORT (default 18789), STUB_HOST (0.0.0.0).
+ * - Faults, for the fault soak (bench/soak.ts): a task containing `stub-fault=<mode>` or `stub-fault=<mode>/<n>`
+ *   (only the first n requests of that user), or STUB_FAULT=<mode> for every request of the pod. Modes:
+ *   hang (never answers), close (headers and half a body, then the connection is destroyed), 500, 429 (with
+ *   Retry-After: 1), badjson (200 with a body that is not JSON), huge (200 with a valid reply of
+ *   STUB_HUGE_BYTES, default 1.5 MB: over the operator's cap).
+ * - A task containing `stub-delay=<ms>` is answered after that delay instead of STUB_DELAY_MS.
+ * - STUB_REPORT_URL: each chat request is also POSTed there as {user, pod, fault} before it is answered,
+ *   so that a request served by a pod deleted since is still counted.
+ * Env: OPENCLAW_GATEWAY_TOKEN (required), STUB_DELAY_MS, STUB_REPLY, STUB_PORT (default 18789), STUB_HOST
+ * (0.0.0.0), STUB_FAULT, STUB_HUGE_BYTES, STUB_REPORT_URL, STUB_POD (the pod's name, for the report).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { Agent, createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface StubGatewayOptions {
@@ -19,6 +28,24 @@ export interface StubGatewayOptions {
   host?: string;
   delayMs?: number;
   reply?: string;
+  /** A fault for every request (see the module doc). */
+  fault?: StubFault;
+  /** Size of the "huge" reply's content. Default 1.5 MB. */
+  hugeBytes?: number;
+  /** Where each chat request is reported (see the module doc). */
+  reportUrl?: string;
+  pod?: string;
+}
+
+export const STUB_FAULTS = ["hang", "close", "500", "429", "badjson", "huge"] as const;
+export type StubFault = (typeof STUB_FAULTS)[number];
+
+/** The fault a task asks for: `stub-fault=<mode>` (every time) or `stub-fault=<mode>/<n>` (the first n). */
+export function faultOf(task: string): { fault: StubFault; times: number } | undefined {
+  const match = /\bstub-fault=([a-z0-9]+)(?:\/(\d+))?/.exec(task);
+  const fault = match?.[1] as StubFault | undefined;
+  if (!fault || !STUB_FAULTS.includes(fault)) return undefined;
+  return { fault, times: match?.[2] ? Number(match[2]) : Number.POSITIVE_INFINITY };
 }
 
 interface ChatBody {
@@ -51,8 +78,61 @@ function text(content: unknown): string {
   return "";
 }
 
+/** Answers with `fault` instead of a chat completion. */
+function injectFault(res: ServerResponse, fault: StubFault, completion: () => object, hugeBytes: number): void {
+  switch (fault) {
+    case "hang":
+      return; // the operator's timeout (or its abort) closes the connection
+    case "close": {
+      res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": 4096 });
+      res.write('{"id":"chatcmpl-stub","choices":[{"index":0,"message":{"role":"assistant","content":"half');
+      setTimeout(() => res.destroy(), 10);
+      return;
+    }
+    case "500":
+      send(res, 500, { error: { message: "stub fault: internal error", type: "server_error" } });
+      return;
+    case "429": {
+      const text = JSON.stringify({ error: { message: "stub fault: rate limited", type: "rate_limit" } });
+      res.writeHead(429, { "content-type": "application/json", "retry-after": "1", "content-length": text.length });
+      res.end(text);
+      return;
+    }
+    case "badjson": {
+      const text = '{"id":"chatcmpl-stub","choices":[{"message":{"content":"not closed"';
+      res.writeHead(200, { "content-type": "application/json", "content-length": text.length });
+      res.end(text);
+      return;
+    }
+    case "huge": {
+      const body = completion() as { choices: { message: { content: string } }[] };
+      body.choices[0]!.message.content = "x".repeat(hugeBytes);
+      send(res, 200, body);
+      return;
+    }
+  }
+}
+
+/** Fire-and-forget POST of one request's record to the soak's collector. */
+function reporter(url: string | undefined): (record: object) => void {
+  if (!url) return () => {};
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  return (record) => {
+    const text = JSON.stringify(record);
+    const req = request(url, {
+      method: "POST",
+      agent,
+      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(text) },
+    });
+    req.on("response", (r) => r.resume());
+    req.on("error", (error) => process.stderr.write(`stub gateway: report failed: ${String(error)}\n`));
+    req.end(text);
+  };
+}
+
 export function startStubGateway(options: StubGatewayOptions): Promise<Server> {
   const byUser = new Map<string, number>();
+  const report = reporter(options.reportUrl);
   let requests = 0;
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -74,10 +154,15 @@ export function startStubGateway(options: StubGatewayOptions): Promise<Server> {
           const message = text(lastUser?.content);
           const user = typeof body.user === "string" ? body.user : message;
           requests++;
-          byUser.set(user, (byUser.get(user) ?? 0) + 1);
-          if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+          const seen = (byUser.get(user) ?? 0) + 1;
+          byUser.set(user, seen);
+          const asked = faultOf(message);
+          const fault = asked && seen <= asked.times ? asked.fault : options.fault;
+          report({ user, pod: options.pod, fault: fault ?? null });
+          const delayMs = Number(/\bstub-delay=(\d+)/.exec(message)?.[1] ?? options.delayMs ?? 0);
+          if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
           const content = options.reply ?? `ok:${message}`;
-          send(res, 200, {
+          const completion = () => ({
             id: `chatcmpl-stub-${requests}`,
             object: "chat.completion",
             created: Math.floor(Date.now() / 1000),
@@ -89,6 +174,8 @@ export function startStubGateway(options: StubGatewayOptions): Promise<Server> {
               total_tokens: message.length + content.length,
             },
           });
+          if (fault) return injectFault(res, fault, completion, options.hugeBytes ?? 1_500_000);
+          send(res, 200, completion());
         })
         .catch((error: unknown) =>
           send(res, 400, { error: { message: String(error), type: "invalid_request_error" } }),
@@ -114,6 +201,10 @@ async function main(): Promise<void> {
     host: process.env.STUB_HOST ?? "0.0.0.0",
     delayMs: Number(process.env.STUB_DELAY_MS ?? 0),
     reply: process.env.STUB_REPLY,
+    fault: faultOf(`stub-fault=${process.env.STUB_FAULT ?? ""}`)?.fault,
+    hugeBytes: process.env.STUB_HUGE_BYTES ? Number(process.env.STUB_HUGE_BYTES) : undefined,
+    reportUrl: process.env.STUB_REPORT_URL,
+    pod: process.env.STUB_POD,
   });
   const { address, port } = server.address() as AddressInfo;
   process.stdout.write(`stub gateway listening on ${address}:${port}\n`);
