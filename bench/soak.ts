@@ -249,18 +249,25 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   // --- the stubs report every chat request here, so that a deleted pod's requests are still counted ---
   const executions = new Map<string, number>();
   const byPodUser = new Map<string, number>();
+  /** Per user: when (s into the soak), on which pod, and who led then. */
+  const timeline = new Map<string, string[]>();
+  let t0 = performance.now();
+  let leaderNow: () => string = () => "?";
   const collector = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       try {
         const r = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { user: string; pod: string };
-        executions.set(r.user, (executions.get(r.user) ?? 0) + 1);
+        const count = (executions.get(r.user) ?? 0) + 1;
+        executions.set(r.user, count);
         byPodUser.set(`${r.pod} ${r.user}`, (byPodUser.get(`${r.pod} ${r.user}`) ?? 0) + 1);
+        const line = `${((performance.now() - t0) / 1000).toFixed(1)} s on ${r.pod.slice(-5)} (leader ${leaderNow()})`;
+        timeline.set(r.user, [...(timeline.get(r.user) ?? []), line]);
+        res.end(JSON.stringify({ count }));
       } catch {
-        // a report cut off by its pod's end
+        res.end("{}"); // a report cut off by its pod's end
       }
-      res.end();
     });
   });
   await new Promise<void>((resolve) => collector.listen(0, network.address, resolve));
@@ -375,8 +382,9 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
     if (options.keepLogs) log(`operator logs: ${pair.slots.flatMap((s) => s.logFiles).join(" ")}`);
   });
   await pair.waitForLeader(undefined, 120_000, signal);
+  leaderNow = () => pair.leader()?.proc?.identity ?? "none";
   operatorLogFile = pair.leader()?.proc?.logFile;
-  log(`leader: ${pair.leader()?.identity}`);
+  log(`leader: ${pair.leader()?.proc?.identity}`);
 
   // --- the team ---
   const create = (plural: string, body: object) => api.request("POST", `${base}/${plural}`, { body, signal });
@@ -433,7 +441,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   await delegations.when("warmup", isTerminal, { timeoutMs: 120_000, signal, what: "the warm-up Delegation" });
   log(`warm-up done (${warm}); starting the soak: ${options.delegations} Delegations over ${options.minutes} min`);
 
-  const t0 = performance.now();
+  t0 = performance.now();
   const interval = durationMs / options.delegations;
   const creates: Promise<unknown>[] = [];
   let faultCycle = 0;
@@ -477,7 +485,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
           const killed = leader ? pair.kill(leader) : undefined;
           const inFlight = [...tracked.values()].filter((t) => t.terminalAt === undefined).length;
           const leadAt = await pair.waitForLeader(killed, 120_000, signal);
-          record.note = `killed ${leader?.identity} (${inFlight} unfinished); ${pair.leader()?.identity} led after ${ms(leadAt - startedAt)}`;
+          record.note = `killed ${leader?.proc?.identity} (${inFlight} unfinished); ${pair.leader()?.proc?.identity} led after ${ms(leadAt - startedAt)}`;
           break;
         }
         case "network cut > lease": {
@@ -492,7 +500,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
           if (left > 0) await sleep(left, undefined, { signal });
           leader.proxy.setMode("pass");
           leader.proxy.resetAll();
-          record.note = `cut ${leader.identity} from the API server for ${ms(cutMs)} (lease ${options.leaseSeconds} s); ${leadAt ? `${pair.leader()?.identity} led after ${ms(leadAt - startedAt)}` : "no other leader during the cut"}`;
+          record.note = `cut ${leader.proc?.identity} from the API server for ${ms(cutMs)} (lease ${options.leaseSeconds} s); ${leadAt ? `${pair.leader()?.proc?.identity} led after ${ms(leadAt - startedAt)}` : "no other leader during the cut"}`;
           break;
         }
         case "kube-apiserver restart":
@@ -533,14 +541,14 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
           if (!endpoint) throw new Error("no delegation endpoint address");
           record.attack =
             kind === "endpoint: slow clients"
-              ? await slowClients(endpoint, leadToken, http, 300, 20_000)
+              ? await slowClients(endpoint, leadToken, http, index % 2 === 0 ? 1100 : 300, 20_000)
               : kind === "endpoint: burst"
                 ? await burst(endpoint, leadToken, 60, WORKER, `b${index}`)
                 : kind === "endpoint: malformed JSON"
                   ? await malformed(endpoint, leadToken, 1)
                   : await hugeBatches(endpoint, leadToken);
           for (const n of record.attack.created) tracked.get(n)?.classes.add(kind);
-          record.note = `${leader.identity}: ${record.attack.detail}; ${[...record.attack.answers].map(([k, v]) => `${v} × ${k}`).join(", ")}${record.attack.probe ? `; GET /v1/team meanwhile: ${record.attack.probe.status} in ${ms(record.attack.probe.ms)}` : ""}`;
+          record.note = `${leader.proc?.identity}: ${record.attack.detail}; ${[...record.attack.answers].map(([k, v]) => `${v} × ${k}`).join(", ")}${record.attack.probe ? `; GET /v1/team meanwhile: ${record.attack.probe.status} in ${ms(record.attack.probe.ms)}` : ""}; ${record.attack.wrong ? `**${record.attack.wrong} wrong answers**` : "every answer as due"}`;
           break;
         }
       }
@@ -608,21 +616,22 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   const lost = (r: Row) => !isTerminal(r.d);
   const twice = (r: Row) => r.t.terminalWrites > 1;
   const overRun = (r: Row) => r.executions > r.attempts;
-  const unexpected = (r: Row) => isTerminal(r.d) && r.t.expect !== outcomeOf(r.d) && !r.t.name.startsWith("pd-");
+  const unexpected = (r: Row) => isTerminal(r.d) && r.t.expect !== outcomeOf(r.d);
   const failedWithoutReason = rows.filter(
     (r) => r.d?.status?.phase === "Failed" && (!r.d.status.reason || !r.d.status.message),
   );
   const classes = [
     ...new Set([
       "all",
-      "no infrastructure fault",
+      "no scheduled fault in flight",
       ...events.map((e) => e.kind),
       ...GATEWAY_FAULTS.map((f) => `gateway: ${f.directive.slice("stub-fault=".length)}`),
     ]),
   ];
   const infra = new Set<string>(events.map((e) => e.kind));
   const inClass = (c: string) => (r: Row) =>
-    c === "all" || (c === "no infrastructure fault" ? ![...r.t.classes].some((x) => infra.has(x)) : r.t.classes.has(c));
+    c === "all" ||
+    (c === "no scheduled fault in flight" ? ![...r.t.classes].some((x) => infra.has(x)) : r.t.classes.has(c));
   const failures = (rs: Row[]) => {
     const by = new Map<string, number>();
     for (const r of rs.filter((x) => x.d?.status?.phase === "Failed")) {
@@ -636,7 +645,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   const classRows = classes.map((c) => {
     const rs = rows.filter(inClass(c));
     const injected =
-      c === "all" || c === "no infrastructure fault"
+      c === "all" || c === "no scheduled fault in flight"
         ? "–"
         : c.startsWith("gateway: ")
           ? String(rs.length)
@@ -669,7 +678,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
       .slice(0, 8)
       .map(
         (r) =>
-          `\`${r.t.name}\` (${outcomeOf(r.d)}, ${r.executions} executions, attempts ${JSON.stringify(r.d?.status?.attempts?.map((a) => `${a.number}:${a.outcome}/${a.reason ?? ""}`) ?? [])}, faults: ${[...r.t.classes].join(", ") || "none"})`,
+          `\`${r.t.name}\` (${outcomeOf(r.d)}, ${r.executions} executions [${(timeline.get(`clawcrew:${r.t.uid}`) ?? []).join("; ")}], attempts ${JSON.stringify(r.d?.status?.attempts?.map((a) => `${a.number}:${a.outcome}/${a.reason ?? ""}`) ?? [])}, faults: ${[...r.t.classes].join(", ") || "none"})`,
       )
       .join("; ");
 
@@ -686,7 +695,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
     `- \`uptime\` at start: \`${uptime0}\`; at end: \`${uptime1}\``,
     `- Node ${process.version}; Kubernetes ${kubeVersion}; pods: stub gateways in network namespaces (harness/podnet)`,
     `- command: \`${command}\``,
-    `- operators: 2 processes (${options.operator === "image" ? "dist/main.js as the image runs it" : "src/main.ts"}) \`${operatorArgs.join(" ")}\`, each through its own FaultyProxy to the API server; one that exits is started again after 1 s with the same identity (a container restart)`,
+    `- operators: 2 processes (${options.operator === "image" ? "dist/main.js as the image runs it" : "src/main.ts"}) \`${operatorArgs.join(" ")}\`, each through its own FaultyProxy to the API server; one that exits is replaced after 1 s by a process with a new identity (as a new pod), which starts as a standby`,
     `- team \`${TEAM}\`: lead \`${LEAD}\` (0 replicas), \`${WORKER}\` ${WORKER_REPLICAS} replicas × maxConcurrentTasks ${WORKER_SLOTS}; tasks take 0.2–1.5 s in the stub; every ${options.faultEvery}th carries a gateway fault (cycling: ${GATEWAY_FAULTS.map((f) => `\`${f.directive}\` → ${f.expect}`).join(", ")}); timeoutSeconds ${TASK_TIMEOUT_SECONDS} (${HANG_TIMEOUT_SECONDS} for hang)`,
     "",
     "### Totals",

@@ -1,7 +1,7 @@
 /**
  * Two operator processes with leader election, each behind its own FaultyProxy to the API server, supervised
- * the way a kubelet would: a process that exits (killed, or on its own after losing its Lease) is started
- * again, with the same identity, after `restartDelayMs`. For the fault soak (bench/soak.ts).
+ * the way a Deployment would: a process that exits (killed, or on its own after losing its Lease) is
+ * replaced after `restartDelayMs` by one with a new identity (`<slot>-<n>`), which starts as a standby. For the fault soak (bench/soak.ts).
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -9,6 +9,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { FaultyProxy, type OperatorProcess, type OperatorProcessOptions, startOperator } from "../../harness/index.ts";
 import { procMemory } from "./proc.ts";
 import { scrape, sum } from "./prom.ts";
+
+const alive = (proc: OperatorProcess) => proc.child.exitCode === null && proc.child.signalCode === null;
 
 export interface OperatorExit {
   at: number;
@@ -90,7 +92,7 @@ export class OperatorPair {
 
   /** The slot whose live process leads (logged "controllers started"), the most recent one if two think so. */
   leader(): OperatorSlot | undefined {
-    const leading = this.slots.filter((s) => s.proc && s.leadingSince !== undefined && s.proc.child.exitCode === null);
+    const leading = this.slots.filter((s) => s.proc && s.leadingSince !== undefined && alive(s.proc));
     return leading.sort((a, b) => b.leadingSince! - a.leadingSince!)[0];
   }
 
@@ -138,7 +140,10 @@ export class OperatorPair {
   }
 
   async #spawn(slot: OperatorSlot): Promise<void> {
-    const proc = await startOperator(slot.kubeconfig, slot.identity, this.#options.args, this.#options.process);
+    // A new identity per start, as a replacement pod gets: the Lease the killed process held is not its
+    // own, so a standby takes over only once the Lease has expired.
+    const identity = `${slot.identity}-${slot.starts + 1}`;
+    const proc = await startOperator(slot.kubeconfig, identity, this.#options.args, this.#options.process);
     slot.proc = proc;
     slot.leadingSince = undefined;
     slot.starts++;
@@ -177,7 +182,7 @@ export class OperatorPair {
   #sampleMemory(): void {
     for (const slot of this.slots) {
       const pid = slot.proc?.child.pid;
-      if (!pid || slot.proc?.child.exitCode !== null) continue;
+      if (!pid || !slot.proc || !alive(slot.proc)) continue;
       try {
         slot.peakHwmKiB = Math.max(slot.peakHwmKiB, procMemory(pid).hwmKiB);
       } catch {
@@ -189,7 +194,7 @@ export class OperatorPair {
   async #scrapeLag(): Promise<void> {
     for (const slot of this.slots) {
       const address = slot.proc?.metrics();
-      if (!address || slot.proc?.child.exitCode !== null) continue;
+      if (!address || !slot.proc || !alive(slot.proc)) continue;
       try {
         const samples = await scrape(address, AbortSignal.timeout(2000));
         slot.lagMax = Math.max(slot.lagMax, sum(samples, "nodejs_eventloop_lag_max_seconds"));

@@ -14,8 +14,9 @@
  *   Retry-After: 1), badjson (200 with a body that is not JSON), huge (200 with a valid reply of
  *   STUB_HUGE_BYTES, default 1.5 MB: over the operator's cap).
  * - A task containing `stub-delay=<ms>` is answered after that delay instead of STUB_DELAY_MS.
- * - STUB_REPORT_URL: each chat request is also POSTed there as {user, pod, fault} before it is answered,
- *   so that a request served by a pod deleted since is still counted.
+ * - STUB_REPORT_URL: each chat request is also POSTed there as {user, pod} before it is answered, so that a
+ *   request served by a pod deleted since is still counted; the answer's {count} (that user's requests on
+ *   every pod) is what `/<n>` counts, so that a retry on another pod is not faulted again.
  * Env: OPENCLAW_GATEWAY_TOKEN (required), STUB_DELAY_MS, STUB_REPLY, STUB_PORT (default 18789), STUB_HOST
  * (0.0.0.0), STUB_FAULT, STUB_HUGE_BYTES, STUB_REPORT_URL, STUB_POD (the pod's name, for the report).
  */
@@ -113,21 +114,39 @@ function injectFault(res: ServerResponse, fault: StubFault, completion: () => ob
   }
 }
 
-/** Fire-and-forget POST of one request's record to the soak's collector. */
-function reporter(url: string | undefined): (record: object) => void {
-  if (!url) return () => {};
+/**
+ * POSTs one request's record to the soak's collector; resolves with how many requests of that user the
+ * collector has seen across every pod (undefined without a collector, or when the report fails).
+ */
+function reporter(url: string | undefined): (record: object) => Promise<number | undefined> {
+  if (!url) return async () => undefined;
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
-  return (record) => {
-    const text = JSON.stringify(record);
-    const req = request(url, {
-      method: "POST",
-      agent,
-      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(text) },
+  return (record) =>
+    new Promise((resolve) => {
+      const text = JSON.stringify(record);
+      const req = request(url, {
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(text) },
+        timeout: 5000,
+      });
+      req.on("response", (r) => {
+        const chunks: Buffer[] = [];
+        r.on("data", (c: Buffer) => chunks.push(c));
+        r.on("end", () => {
+          const count = Number(
+            (JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as { count?: unknown }).count,
+          );
+          resolve(Number.isInteger(count) ? count : undefined);
+        });
+      });
+      req.on("timeout", () => req.destroy());
+      req.on("error", (error) => {
+        process.stderr.write(`stub gateway: report failed: ${String(error)}\n`);
+        resolve(undefined);
+      });
+      req.end(text);
     });
-    req.on("response", (r) => r.resume());
-    req.on("error", (error) => process.stderr.write(`stub gateway: report failed: ${String(error)}\n`));
-    req.end(text);
-  };
 }
 
 export function startStubGateway(options: StubGatewayOptions): Promise<Server> {
@@ -154,11 +173,12 @@ export function startStubGateway(options: StubGatewayOptions): Promise<Server> {
           const message = text(lastUser?.content);
           const user = typeof body.user === "string" ? body.user : message;
           requests++;
-          const seen = (byUser.get(user) ?? 0) + 1;
-          byUser.set(user, seen);
+          const local = (byUser.get(user) ?? 0) + 1;
+          byUser.set(user, local);
+          // With a collector, "the first n requests" counts those of every pod, so a retry elsewhere is not faulted again.
+          const seen = (await report({ user, pod: options.pod })) ?? local;
           const asked = faultOf(message);
           const fault = asked && seen <= asked.times ? asked.fault : options.fault;
-          report({ user, pod: options.pod, fault: fault ?? null });
           const delayMs = Number(/\bstub-delay=(\d+)/.exec(message)?.[1] ?? options.delayMs ?? 0);
           if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
           const content = options.reply ?? `ok:${message}`;

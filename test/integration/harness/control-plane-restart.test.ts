@@ -43,7 +43,9 @@ describe("control plane restart", () => {
     expect(cp.processes.find((p) => p.name === "kube-apiserver")?.pid).not.toBe(apiserverPid);
     expect((await read()).data).toEqual({ k: "v" });
     await client.request("POST", path, { body: { metadata: { name: "after" } } });
-    const names = (await client.get<{ items: { metadata: { name: string } }[] }>(path)).items.map((c) => c.metadata.name);
+    const names = (await client.get<{ items: { metadata: { name: string } }[] }>(path)).items.map(
+      (c) => c.metadata.name,
+    );
     expect(names).toEqual(expect.arrayContaining(["before", "after"]));
   }, 180_000);
 });

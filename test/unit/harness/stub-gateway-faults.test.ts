@@ -6,7 +6,12 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { faultOf, startStubGateway } from "../../../harness/podnet/stub-gateway.ts";
-import { type ChatBody, createChatCompletion, DeliveryError, MAX_REPLY_BYTES } from "../../../src/delegation/transport.ts";
+import {
+  type ChatBody,
+  createChatCompletion,
+  DeliveryError,
+  MAX_REPLY_BYTES,
+} from "../../../src/delegation/transport.ts";
 
 const TOKEN = "stub-token";
 let server: Server;
