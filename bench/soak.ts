@@ -482,10 +482,11 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
       switch (kind) {
         case "SIGKILL leader": {
           const leader = await currentLeader();
+          const victim = leader?.proc?.identity;
           const killed = leader ? pair.kill(leader) : undefined;
           const inFlight = [...tracked.values()].filter((t) => t.terminalAt === undefined).length;
           const leadAt = await pair.waitForLeader(killed, 120_000, signal);
-          record.note = `killed ${leader?.proc?.identity} (${inFlight} unfinished); ${pair.leader()?.proc?.identity} led after ${ms(leadAt - startedAt)}`;
+          record.note = `killed ${victim} (${inFlight} unfinished); ${pair.leader()?.proc?.identity} led after ${ms(leadAt - startedAt)}`;
           break;
         }
         case "network cut > lease": {
@@ -495,12 +496,13 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
           leader.proxy.setMode("blackhole");
           leader.proxy.freezeAll();
           const cutProc = leader.proc;
+          const victim = cutProc?.identity;
           const leadAt = await pair.waitForLeader(cutProc, 120_000, signal).catch(() => undefined);
           const left = startedAt + cutMs - performance.now();
           if (left > 0) await sleep(left, undefined, { signal });
           leader.proxy.setMode("pass");
           leader.proxy.resetAll();
-          record.note = `cut ${leader.proc?.identity} from the API server for ${ms(cutMs)} (lease ${options.leaseSeconds} s); ${leadAt ? `${pair.leader()?.proc?.identity} led after ${ms(leadAt - startedAt)}` : "no other leader during the cut"}`;
+          record.note = `cut ${victim} from the API server for ${ms(cutMs)} (lease ${options.leaseSeconds} s); ${leadAt ? `${pair.leader()?.proc?.identity} led after ${ms(leadAt - startedAt)}` : "no other leader during the cut"}`;
           break;
         }
         case "kube-apiserver restart":
