@@ -48,7 +48,9 @@ function rawPost(host: string, port: number, path: string, token: string, body: 
     socket.on("close", () => {
       const status = /^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1] ?? "closed";
       resolve(
-        status === "200" && /"jsonrpc":"2\.0"[\s\S]*"error":\{"code":-32\d{3}/.test(reply) ? "200 JSON-RPC error" : status,
+        status === "200" && /"jsonrpc":"2\.0"[\s\S]*"error":\{"code":-32\d{3}/.test(reply)
+          ? "200 JSON-RPC error"
+          : status,
       );
     });
   });
