@@ -150,13 +150,19 @@ export class OperatorPair {
     slot.logFiles.push(proc.logFile);
     const onExit = () => proc.child.kill("SIGKILL");
     process.on("exit", onExit);
+    // Leading from "controllers started" until it says it lost the Lease or shuts down (it may take a
+    // while to exit after that).
+    let scanned = 0;
+    let done = false;
     const watchLeading = setInterval(() => {
-      if (
-        slot.proc === proc &&
-        slot.leadingSince === undefined &&
-        proc.logs.some((l) => l.msg === "controllers started")
-      )
-        slot.leadingSince = performance.now();
+      for (; scanned < proc.logs.length && !done; scanned++) {
+        const msg = proc.logs[scanned]?.msg;
+        if (msg === "controllers started" && slot.proc === proc) slot.leadingSince = performance.now();
+        if (msg === "leader election lost; exiting" || String(msg).startsWith("shutting down")) {
+          done = true;
+          if (slot.proc === proc) slot.leadingSince = undefined;
+        }
+      }
     }, 20);
     void proc.exited.then(async () => {
       clearInterval(watchLeading);
