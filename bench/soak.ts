@@ -105,6 +105,8 @@ interface Tracked {
   uid: string | undefined;
   /** What the task asked of the stub: "" for none, else the directive. */
   directive: string;
+  /** How long the stub takes to answer it, ms. */
+  delayMs: number;
   expect: string;
   /** Fault classes it was exposed to (in flight or created while a fault was injected). */
   classes: Set<string>;
@@ -119,6 +121,8 @@ interface FaultRecord {
   index: number;
   scheduledAt: number;
   startedAt: number;
+  /** When the kill, cut or restart itself happened (a kill or cut waits for a leader first). */
+  actedAt: number;
   endedAt: number;
   /** First terminal transition of any Delegation after the fault ended (and a leader led). */
   recoveredAt: number | undefined;
@@ -250,7 +254,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   const executions = new Map<string, number>();
   const byPodUser = new Map<string, number>();
   /** Per user: when (s into the soak), on which pod, and who led then. */
-  const timeline = new Map<string, string[]>();
+  const timeline = new Map<string, { at: number; line: string }[]>();
   let t0 = performance.now();
   let leaderNow: () => string = () => "?";
   const collector = createServer((req, res) => {
@@ -262,8 +266,9 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
         const count = (executions.get(r.user) ?? 0) + 1;
         executions.set(r.user, count);
         byPodUser.set(`${r.pod} ${r.user}`, (byPodUser.get(`${r.pod} ${r.user}`) ?? 0) + 1);
-        const line = `${((performance.now() - t0) / 1000).toFixed(1)} s on ${r.pod.slice(-5)} (leader ${leaderNow()})`;
-        timeline.set(r.user, [...(timeline.get(r.user) ?? []), line]);
+        const at = performance.now();
+        const line = `${((at - t0) / 1000).toFixed(1)} s on ${r.pod.slice(-5)} (leader ${leaderNow()})`;
+        timeline.set(r.user, [...(timeline.get(r.user) ?? []), { at, line }]);
         res.end(JSON.stringify({ count }));
       } catch {
         res.end("{}"); // a report cut off by its pod's end
@@ -316,6 +321,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
       name,
       uid: undefined,
       directive,
+      delayMs: Number(/stub-delay=(\d+)/.exec(task)?.[1] ?? 0),
       expect: known?.expect ?? "Succeeded",
       classes: new Set(activeClasses),
       terminalAt: undefined,
@@ -472,6 +478,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
       index,
       scheduledAt,
       startedAt,
+      actedAt: startedAt,
       endedAt: startedAt,
       recoveredAt: undefined,
       note: "",
@@ -483,6 +490,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
         case "SIGKILL leader": {
           const leader = await currentLeader();
           const victim = leader?.proc?.identity;
+          record.actedAt = performance.now();
           const killed = leader ? pair.kill(leader) : undefined;
           const inFlight = [...tracked.values()].filter((t) => t.terminalAt === undefined).length;
           const leadAt = await pair.waitForLeader(killed, 120_000, signal);
@@ -493,6 +501,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
           const leader = await currentLeader();
           if (!leader) throw new Error("no leader to cut");
           const cutMs = options.leaseSeconds * 2000 + 2000;
+          record.actedAt = performance.now();
           leader.proxy.setMode("blackhole");
           leader.proxy.freezeAll();
           const cutProc = leader.proc;
@@ -672,6 +681,28 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
     messages.set(text, (messages.get(text) ?? 0) + 1);
   }
   const overRunRows = rows.filter(overRun);
+  /**
+   * Why an execution went unrecorded, judged from its first execution and the scheduled fault nearest
+   * after it: answered before the fault but its result not yet written; still running when the fault came,
+   * started within the 250 ms Running delay or later; or started while the fault lasted.
+   */
+  const whyUnrecorded = (r: Row): string => {
+    const first = timeline.get(`clawcrew:${r.t.uid}`)?.[0]?.at;
+    if (first === undefined) return "no execution seen";
+    const during = faults.find((f) => f.actedAt <= first && first <= f.endedAt);
+    if (during) return `started during a ${during.kind}`;
+    const next = faults.find((f) => f.actedAt > first);
+    if (!next) return "no fault after it";
+    const gap = next.actedAt - first;
+    const where = `${next.kind}`;
+    if (gap > 10_000) return `more than 10 s before the next fault (${where})`;
+    if (first + r.t.delayMs < next.actedAt) return `answered before a ${where}, its result not yet written`;
+    return gap <= 250
+      ? `running at a ${where}, started ≤ 250 ms before it (the Running delay)`
+      : `running at a ${where}, started > 250 ms before it`;
+  };
+  const unrecordedWhy = new Map<string, number>();
+  for (const r of overRunRows) unrecordedWhy.set(whyUnrecorded(r), (unrecordedWhy.get(whyUnrecorded(r)) ?? 0) + 1);
   const twiceRows = rows.filter(twice);
   const lostRows = rows.filter(lost);
   const unexpectedRows = rows.filter(unexpected);
@@ -680,7 +711,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
       .slice(0, 8)
       .map(
         (r) =>
-          `\`${r.t.name}\` (${outcomeOf(r.d)}, ${r.executions} executions [${(timeline.get(`clawcrew:${r.t.uid}`) ?? []).join("; ")}], attempts ${JSON.stringify(r.d?.status?.attempts?.map((a) => `${a.number}:${a.outcome}/${a.reason ?? ""}`) ?? [])}, faults: ${[...r.t.classes].join(", ") || "none"})`,
+          `\`${r.t.name}\` (${outcomeOf(r.d)}, ${r.executions} executions [${(timeline.get(`clawcrew:${r.t.uid}`) ?? []).map((e) => e.line).join("; ")}], attempts ${JSON.stringify(r.d?.status?.attempts?.map((a) => `${a.number}:${a.outcome}/${a.reason ?? ""}`) ?? [])}, faults: ${[...r.t.classes].join(", ") || "none"})`,
       )
       .join("; ");
 
@@ -739,6 +770,14 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
       ],
     ),
     "",
+    ...(overRunRows.length
+      ? [
+          "Runs beyond the recorded attempts, by when the first execution started relative to the fault (its kill, cut or restart):",
+          "",
+          ...[...unrecordedWhy].sort((a, b) => b[1] - a[1]).map(([why, n]) => `- ${n} × ${why}`),
+          "",
+        ]
+      : []),
     "### Per fault class",
     "",
     "A Delegation counts in an infrastructure class when it was unfinished at the injection or created while it lasted; in a gateway class when its task asked for that fault. Recovery: from the injection to the first terminal transition after it ended (and a leader led); tasks take up to 1.5 s, so that is included.",
