@@ -113,9 +113,18 @@ export interface ControlPlane {
   processes: ControlPlaneProcess[];
   /** Milliseconds from the call to ready (binary resolution included). */
   startupMs: number;
+  /**
+   * Stops one component and starts it again with the same command line, then waits until it is healthy
+   * again (etcd /health, kube-apiserver /readyz). etcd keeps its data dir, the API server its port and
+   * serving certificate, so clients reconnect to the same cluster. `kill: true` sends SIGKILL instead of
+   * SIGTERM (a crash rather than a clean stop).
+   */
+  restart(component: RestartableComponent, options?: { kill?: boolean }): Promise<void>;
   /** Stops every component (SIGTERM, then SIGKILL), awaits their exit, removes dataDir. Idempotent. */
   stop(): Promise<void>;
 }
+
+export type RestartableComponent = "etcd" | "kube-apiserver";
 
 const defaultLog = (message: string) => process.stderr.write(`[control-plane] ${message}\n`);
 
@@ -142,6 +151,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const dataDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), "clawcrew-cp-"));
   if (!options.keepDataDir) registerTempDir(dataDir);
   const processes: ManagedProcess[] = [];
+  const commandLines = new Map<string, { args: string[]; env: NodeJS.ProcessEnv | undefined }>();
+  /** The health check of each restartable component, set once it first became healthy. */
+  const healthChecks = new Map<RestartableComponent, () => Promise<true | undefined>>();
 
   const stopAll = async () => {
     // Reverse start order: nothing talks to a stopped apiserver, the apiserver drains before etcd.
@@ -163,6 +175,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       if (!binary) throw new ControlPlaneError(`no binary for ${name}`);
       const proc = new ManagedProcess({ name, binary, args, logFile: join(layout.logDir, `${name}.log`), env });
       processes.push(proc);
+      commandLines.set(name, { args, env });
       log(`started ${name} (pid ${proc.pid}, log ${proc.logFile})`);
       return proc;
     };
@@ -185,10 +198,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 
     // --- etcd ---
     start("etcd", etcdArgs(layout, ports));
-    await wait("etcd /health", async () => {
+    const etcdHealthy = async () => {
       const res = await probe(`${etcdEndpoint(ports)}/health`);
-      return res.status === 200 && res.body.includes('"health":"true"') ? true : undefined;
-    });
+      return res.status === 200 && res.body.includes('"health":"true"') ? (true as const) : undefined;
+    };
+    await wait("etcd /health", etcdHealthy);
+    healthChecks.set("etcd", etcdHealthy);
     log("etcd is healthy");
 
     // --- kube-apiserver ---
@@ -199,10 +214,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       caFromServingChain(await readFile(join(layout.certDir, "apiserver.crt"), "utf8")),
     );
     await writeFile(layout.caCertPath, caCert);
-    await wait("kube-apiserver /readyz", async () => {
+    const apiserverReady = async () => {
       const res = await probe(`${server}/readyz`, { ca: caCert, token });
-      return res.status === 200 ? true : undefined;
-    });
+      return res.status === 200 ? (true as const) : undefined;
+    };
+    await wait("kube-apiserver /readyz", apiserverReady);
+    healthChecks.set("kube-apiserver", apiserverReady);
     writeKubeconfig(layout.kubeconfigPath, { server, caCertPem: caCert, token });
     log(`kube-apiserver is ready at ${server}`);
 
@@ -246,6 +263,27 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const startupMs = Date.now() - t0;
     log(`control plane ready in ${(startupMs / 1000).toFixed(1)} s (data dir ${dataDir})`);
     let stopping: Promise<void> | undefined;
+    const restart = async (component: RestartableComponent, restartOptions: { kill?: boolean } = {}) => {
+      if (stopping) throw new ControlPlaneError(`cannot restart ${component}: the control plane is stopping`);
+      const index = processes.findIndex((p) => p.name === component);
+      const old = processes[index];
+      const command = commandLines.get(component);
+      const healthy = healthChecks.get(component);
+      if (!old || !command || !healthy) throw new ControlPlaneError(`no ${component} in this control plane`);
+      await old.stop(restartOptions.kill ? 0 : stopGraceMs);
+      const binary = binaries[component];
+      if (!binary) throw new ControlPlaneError(`no binary for ${component}`);
+      const proc = new ManagedProcess({
+        name: component,
+        binary,
+        args: command.args,
+        logFile: old.logFile,
+        env: command.env,
+      });
+      processes[index] = proc;
+      log(`restarted ${component} (pid ${proc.pid})`);
+      await waitFor(`${component} healthy after its restart`, healthy, { timeoutMs, processes: [proc] });
+    };
     return {
       kubeconfigPath: layout.kubeconfigPath,
       server,
@@ -259,8 +297,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       podIPRange: options.realNode?.clusterCIDR ?? POD_IP_RANGE,
       podReadiness,
       etcdEndpoint: etcdEndpoint(ports),
-      processes: processes.map((p) => ({ name: p.name, pid: p.pid, logFile: p.logFile })),
+      get processes() {
+        return processes.map((p) => ({ name: p.name, pid: p.pid, logFile: p.logFile }));
+      },
       startupMs,
+      restart,
       stop() {
         stopping ??= stopAll();
         return stopping;
