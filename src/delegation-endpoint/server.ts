@@ -3,6 +3,7 @@
  * authenticates with an agent's gateway token. A refused request creates nothing.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { Logger } from "../runtime/log.ts";
 import { withIncomingTrace } from "../tracing/spans.ts";
 import { abortOnClose } from "./abort-on-close.ts";
@@ -109,6 +110,14 @@ async function route(
 
 /** Connections the endpoint holds at once; past it new ones are closed (slow or flooding clients). */
 export const MAX_CONNECTIONS = 1024;
+/** Of those, from one address: one pod cannot take every connection and starve the others. */
+export const MAX_CONNECTIONS_PER_SOURCE = 128;
+/**
+ * A client has this long to send its headers, and 30 s for its whole request (Node's defaults, 60 s
+ * and 300 s, let each slow client hold a connection that long). Responses are not bounded: long polls.
+ */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface DelegationServerOptions {
   /**
@@ -116,6 +125,9 @@ export interface DelegationServerOptions {
    * EndpointError 503), so they do not hold the shutdown; the Delegations go on under the next leader.
    */
   shutdown?: AbortSignal;
+  /** Overrides for tests. */
+  headersTimeoutMs?: number;
+  maxConnectionsPerSource?: number;
 }
 
 /** The 503 that pending long polls get when the operator shuts down. */
@@ -132,14 +144,46 @@ export function createDelegationServer(
   logger: Logger,
   options: DelegationServerOptions = {},
 ): Server {
-  const server = createServer((req, res) => {
-    withIncomingTrace(req.headers, () => route(req, res, service, logger, options.shutdown)).catch((error: unknown) => {
-      if (res.headersSent || res.destroyed) return;
-      if (error instanceof EndpointError) return sendError(res, error);
-      logger.error({ err: error, path: req.url }, "delegation endpoint failed");
-      sendError(res, new EndpointError(500, "Internal", "internal error"));
+  const headersTimeout = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+  const server = createServer(
+    {
+      headersTimeout,
+      requestTimeout: Math.max(REQUEST_TIMEOUT_MS, headersTimeout),
+      // The timeouts above are checked this often (Node's default is every 30 s).
+      connectionsCheckingInterval: Math.min(1000, headersTimeout),
+    },
+    (req, res) => {
+      withIncomingTrace(req.headers, () => route(req, res, service, logger, options.shutdown)).catch(
+        (error: unknown) => {
+          if (res.headersSent || res.destroyed) return;
+          if (error instanceof EndpointError) return sendError(res, error);
+          logger.error({ err: error, path: req.url }, "delegation endpoint failed");
+          sendError(res, new EndpointError(500, "Internal", "internal error"));
+        },
+      );
+    },
+  );
+  server.maxConnections = MAX_CONNECTIONS;
+  limitConnectionsPerSource(server, options.maxConnectionsPerSource ?? MAX_CONNECTIONS_PER_SOURCE, logger);
+  return server;
+}
+
+/** Closes a new connection at once when its address already holds `max`. */
+function limitConnectionsPerSource(server: Server, max: number, logger: Logger): void {
+  const open = new Map<string, number>();
+  server.on("connection", (socket: Socket) => {
+    const source = socket.remoteAddress ?? "";
+    const count = open.get(source) ?? 0;
+    if (count >= max) {
+      logger.warn({ source, max }, "delegation endpoint: too many connections from one address; closing");
+      socket.destroy();
+      return;
+    }
+    open.set(source, count + 1);
+    socket.once("close", () => {
+      const left = (open.get(source) ?? 1) - 1;
+      if (left > 0) open.set(source, left);
+      else open.delete(source);
     });
   });
-  server.maxConnections = MAX_CONNECTIONS;
-  return server;
 }

@@ -1,5 +1,5 @@
 // The endpoint's protocol layer, driven by the official MCP SDK client and plain fetch.
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect, type Socket } from "node:net";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import pino from "pino";
@@ -280,5 +280,56 @@ describe("the caller's signal", () => {
     await settle();
     expect(calls.at(-1)!.request.agent).toBe("researcher");
     expect(calls.at(-1)!.signal.aborted).toBe(false);
+  });
+});
+
+describe("slow and flooding clients", () => {
+  /** A server of its own, with small limits, on 127.0.0.1. */
+  async function limitedServer(options: { headersTimeoutMs?: number; maxConnectionsPerSource?: number }) {
+    const limited = createDelegationServer(service, pino({ level: "silent" }), options);
+    await new Promise<void>((resolve) => limited.listen(0, "127.0.0.1", resolve));
+    return { limited, port: (limited.address() as AddressInfo).port };
+  }
+  const closed = (socket: Socket) => new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  const opened = (port: number) =>
+    new Promise<Socket>((resolve, reject) => {
+      const socket = connect(port, "127.0.0.1", () => resolve(socket));
+      socket.once("error", reject);
+    });
+
+  it("closes a connection whose headers do not arrive within the headers timeout", async () => {
+    const { limited, port } = await limitedServer({ headersTimeoutMs: 300 });
+    try {
+      const slow = await opened(port);
+      slow.write("GET /v1/team HTTP/1.1\r\nHost: x\r\n"); // and never the blank line
+      const replies: Buffer[] = [];
+      slow.on("data", (chunk: Buffer) => replies.push(chunk));
+      await closed(slow);
+      // Node answers 408 Request Timeout before it closes the connection.
+      expect(Buffer.concat(replies).toString()).toMatch(/^HTTP\/1\.1 408/);
+    } finally {
+      limited.closeAllConnections();
+      await new Promise((resolve) => limited.close(resolve));
+    }
+  });
+
+  it("closes connections past the per-address cap, and serves again once one closes", async () => {
+    const { limited, port } = await limitedServer({ maxConnectionsPerSource: 3 });
+    try {
+      const held = await Promise.all([opened(port), opened(port), opened(port)]);
+      const fourth = await opened(port);
+      await closed(fourth);
+      expect(held.every((s) => !s.destroyed)).toBe(true);
+      held[0]!.destroy();
+      await closed(held[0]!);
+      const response = await fetch(`http://127.0.0.1:${port}/v1/team`, {
+        headers: { authorization: "Bearer lead-token" },
+      });
+      expect(response.status).toBe(200);
+      for (const s of held) s.destroy();
+    } finally {
+      limited.closeAllConnections();
+      await new Promise((resolve) => limited.close(resolve));
+    }
   });
 });
