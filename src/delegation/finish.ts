@@ -2,6 +2,7 @@ import type { Delegation } from "../api/delegation.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { Clock } from "./clock.ts";
 import { isTerminal } from "./delegation-object.ts";
+import type { DelegationMetrics } from "./finished-metrics.ts";
 import type { RecentWrites } from "./recent-writes.ts";
 import { type Ending, finished, type Outputs } from "./status.ts";
 import type { StatusWriter } from "./status-writer.ts";
@@ -14,12 +15,14 @@ export function finisher(deps: {
   recent: RecentWrites;
   clock: Clock;
   events?: EventRecorder | undefined;
+  metrics?: DelegationMetrics | undefined;
 }): Finish {
   return async (d, ending, outputs) => {
     const status = finished(d.status, ending, new Date(deps.clock.now()), d.metadata.generation, outputs);
     const stored = await deps.writer.commit(d, status, (fresh) => !isTerminal(fresh));
     if (!stored) return undefined;
     deps.recent.finished(d.metadata.namespace ?? "", d.metadata.name ?? "", d.metadata.uid ?? "");
+    deps.metrics?.finished({ ...stored, status });
     if (ending.phase === "Failed") {
       const note = (ending.message ?? ending.reason).slice(0, 1000);
       deps.events?.event(d, "Warning", ending.reason, note);
