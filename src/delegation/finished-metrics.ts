@@ -24,9 +24,6 @@ export function reasonClass(reason: string | undefined, known: ReadonlySet<strin
   return reason && known.has(reason) ? reason : OTHER_REASON;
 }
 
-/** Attempts that follow one cut short by a pod leaving or an operator stopping move the work: failovers. */
-const FAILOVER_REASONS: ReadonlySet<string> = new Set(["PodGone", "Interrupted"]);
-
 export interface FinishedDelegation {
   namespace: string;
   /** "" outside a team. */
@@ -44,7 +41,11 @@ export interface FinishedDelegation {
   queueWaitSeconds: number | undefined;
   /** Ended attempts by outcome and reason class. */
   attempts: { outcome: "Succeeded" | "Failed"; reason: string }[];
-  /** Attempts after the first, by the reason the one before ended: failovers (PodGone, Interrupted) apart. */
+  /**
+   * Attempts after the first, by the reason the one before ended. A failover moved the work: it ran
+   * on another pod than the attempt before, or followed one its operator left (Interrupted); a retry
+   * ran again on the same pod. Each later attempt is one or the other.
+   */
   retries: string[];
   failovers: string[];
   usage: { promptTokens: number; completionTokens: number } | undefined;
@@ -68,9 +69,9 @@ export function finishedDelegation(d: Delegation): FinishedDelegation | undefine
   const retries: string[] = [];
   const failovers: string[] = [];
   for (let i = 1; i < attempts.length; i++) {
-    const before = attempts[i - 1]?.reason;
-    const why = reasonClass(before, attemptReasons);
-    if (before && FAILOVER_REASONS.has(before)) failovers.push(why);
+    const before = attempts[i - 1]!;
+    const why = reasonClass(before.reason, attemptReasons);
+    if (before.reason === "Interrupted" || before.pod !== attempts[i]!.pod) failovers.push(why);
     else retries.push(why);
   }
   const usage = status?.usage;

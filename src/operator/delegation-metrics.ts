@@ -99,13 +99,13 @@ export function createDelegationMetrics(registry: Registry): DelegationMetricsRe
   });
   const retries = new Counter({
     name: "clawcrew_delegation_retries_total",
-    help: "Attempts after a failed one (AgentError, AgentUnavailable), by the reason the one before failed.",
+    help: "Attempts after a failed one on the same pod, by the reason the one before ended.",
     labelNames: ["namespace", "team", "agent", "reason"],
     registers,
   });
   const failovers = new Counter({
     name: "clawcrew_delegation_failovers_total",
-    help: "Attempts that moved the work after its pod left (PodGone) or its operator stopped (Interrupted).",
+    help: "Attempts after a failed one that moved the work to another pod, or followed one its operator left (Interrupted), by the reason the one before ended.",
     labelNames: ["namespace", "team", "agent", "reason"],
     registers,
   });

@@ -29,7 +29,7 @@ const attempt = (number: number, start: number, outcome: "Succeeded" | "Failed",
   ...(reason && { reason }),
 });
 
-/** A lead's Delegation to writer: AgentError on pod-a, PodGone on pod-b, then answered on pod-c. */
+/** A lead's Delegation to writer: AgentError on pod-a, PodGone on pod-a (a retry), answered on pod-c (a failover). */
 const retried = delegation(
   { team: "news", to: "writer", from: "lead" },
   {
@@ -38,7 +38,7 @@ const retried = delegation(
     agent: "writer",
     attempts: [
       attempt(1, 3, "Failed", "pod-a", "AgentError"),
-      attempt(2, 5, "Failed", "pod-b", "PodGone"),
+      attempt(2, 5, "Failed", "pod-a", "PodGone"),
       attempt(3, 8, "Succeeded", "pod-c"),
     ],
     usage: { promptTokens: 300, completionTokens: 16, totalTokens: 316 },
