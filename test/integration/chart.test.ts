@@ -185,7 +185,9 @@ it("prints NOTES with what it installed and the next three commands", async () =
   expect(notes).toContain(`as release ${release} in namespace ${ns}`);
   expect(notes).toContain("Deployment clawcrew with 3 replica(s), one leading through a Lease");
   expect(notes).toContain(`watching namespace ${watched}`);
-  expect(notes).toContain("scraped through a ServiceMonitor");
+  expect(notes).toContain(
+    "scraped through a ServiceMonitor, alerts in PrometheusRule clawcrew, a Grafana dashboard in ConfigMap clawcrew-dashboard;",
+  );
   expect(notes).toContain(`kubectl -n ${ns} rollout status deployment/clawcrew`);
   expect(notes).toContain("kubectl explain agent.spec");
   expect(notes).toContain(`kubectl get clawcrew -n ${watched} --watch`);
