@@ -1,9 +1,13 @@
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import type { Delegation, DelegationStatus } from "../../../src/api/delegation.ts";
+import { realClock } from "../../../src/delegation/clock.ts";
+import { finisher } from "../../../src/delegation/finish.ts";
 import type { DelegationMetrics } from "../../../src/delegation/finished-metrics.ts";
+import { RecentWrites } from "../../../src/delegation/recent-writes.ts";
+import { cancelled } from "../../../src/delegation/status.ts";
 import { createDelegationMetrics } from "../../../src/operator/delegation-metrics.ts";
-import { flush, harness, T0 } from "../delegation/fakes.ts";
+import { FakeServer, flush, harness, T0 } from "../delegation/fakes.ts";
 
 const CREATED = "2026-01-01T00:00:00Z";
 const at = (s: number) => new Date(Date.parse(CREATED) + s * 1000).toISOString().replace(/\.000Z$/, "Z");
@@ -173,5 +177,23 @@ describe("the dispatcher's terminal path", () => {
     await flush();
     expect(h.server.writesOf("taken")).toEqual([]);
     expect(seen).toEqual([]);
+  });
+
+  it("reports a Delegation the reconciler finishes (a cancel) once, not again from a stale copy", async () => {
+    const seen: Delegation[] = [];
+    const server = new FakeServer();
+    const finish = finisher({
+      writer: server,
+      recent: new RecentWrites(),
+      clock: realClock,
+      metrics: { finished: (d) => seen.push(d) },
+    });
+    const d = server.create("cancel-me");
+    expect(await finish(d, cancelled())).toBeDefined();
+    // A stale copy (another worker, or a new leader's cache) finds it finished: no write, no count.
+    expect(await finish(d, cancelled("again"))).toBeUndefined();
+    expect(seen.map((s) => [s.metadata.name, s.status?.phase, s.status?.reason])).toEqual([
+      ["cancel-me", "Failed", "Cancelled"],
+    ]);
   });
 });
