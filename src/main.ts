@@ -13,6 +13,9 @@ import { KubeConfigError } from "./runtime/kubeconfig.ts";
 import { LeaderElector } from "./runtime/leader-election.ts";
 import { createLogger, errorFields } from "./runtime/log.ts";
 
+/** Of the shutdown budget, kept for releasing the Lease and closing the servers after the controllers. */
+const SHUTDOWN_RESERVE_SECONDS = 3;
+
 /** The controllers of a new leader could not start (their caches did not sync in time). */
 class ControllersStartError extends Error {
   override readonly name = "ControllersStartError";
@@ -59,6 +62,8 @@ async function main(): Promise<number> {
     operatorPodLabels: options.operatorPodLabels,
     delegationPort: delegationPort(options),
     agentEgress: options.agentEgress,
+    // What is left of the shutdown budget after the Lease's release and the servers' close.
+    stopGraceMs: Math.max(1, options.gracefulShutdownTimeoutSeconds - SHUTDOWN_RESERVE_SECONDS) * 1000,
     callerLimits: {
       ratePerSecond: options.delegationRatePerSecond,
       burst: options.delegationBurst,
@@ -147,6 +152,15 @@ async function main(): Promise<number> {
     if (stopping) return;
     stopping = true;
     logger.info("shutting down: finishing in-flight work and releasing the lease");
+    // Like controller-runtime's GracefulShutdownTimeout: a phase that hangs must not run into the
+    // kubelet's SIGKILL with the Lease still held; exit, and the Lease expires for the next leader.
+    setTimeout(() => {
+      logger.error(
+        { timeoutSeconds: options.gracefulShutdownTimeoutSeconds },
+        "shutdown did not finish in time; exiting",
+      );
+      process.exit(1);
+    }, options.gracefulShutdownTimeoutSeconds * 1000).unref();
     // Long polls would hold the endpoint's close until their Delegations finish: answer them 503 now.
     endpointShutdown.abort(shuttingDownError());
     try {

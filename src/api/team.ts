@@ -13,13 +13,19 @@ export const TeamMember = z.object({
     .describe("What the lead should use this member for, shown in its roster. Default: none."),
 });
 
+/** Members of a hubAndSpoke team, or of one group of a federated team. */
+const MAX_MEMBERS = 64;
+const MAX_GROUPS = 16;
+/** The most agents a team can name: a federated lead, and each group's lead and members. */
+export const MAX_TEAM_AGENTS = 1 + MAX_GROUPS * (1 + MAX_MEMBERS);
+
 export const TeamGroup = cel(
   z.object({
     name: identifier.describe("The group's name, such as a region; a lowercase DNS-1123 label."),
     lead: agentRef.describe("The group's lead; group leads may delegate to each other."),
     members: z
       .array(agentRef)
-      .max(64)
+      .max(MAX_MEMBERS)
       .optional()
       .meta({ "x-kubernetes-list-type": "set" })
       .describe("Agents that receive work from this group's lead."),
@@ -73,7 +79,7 @@ export const AgentTeamSpec = cel(
       .describe("The agent that takes requests and delegates them; required for hubAndSpoke and federated."),
     members: z
       .array(TeamMember)
-      .max(64)
+      .max(MAX_MEMBERS)
       .optional()
       .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["agent"] })
       .describe(
@@ -89,7 +95,7 @@ export const AgentTeamSpec = cel(
       ),
     groups: z
       .array(TeamGroup)
-      .max(16)
+      .max(MAX_GROUPS)
       .optional()
       .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
       .describe("Groups of a federated team, by name (1 to 16), each with its own lead and members."),
@@ -177,7 +183,7 @@ export const AgentTeamStatus = z
     conditions: conditions.optional(),
     members: z
       .array(MemberStatus)
-      .max(128)
+      .max(MAX_TEAM_AGENTS)
       .optional()
       .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["agent"] })
       .describe("Every agent the team names (lead, members, stages, group leads), with its readiness."),

@@ -46,8 +46,8 @@ export interface DispatcherDeps extends DeliveryDeps {
   backoff?: BackoffOptions;
   /** After a task was dropped (another writer took it), it is not recovered again for this long. Default 15 s. */
   recoveryGraceMs?: number;
-  /** Terminal writes that fail (not conflicts) are retried this many times. Default 4. */
-  terminalWriteRetries?: number;
+  /** A failing terminal write is retried until it lands, after 0.5 s doubling up to this. Default 30 s. */
+  terminalWriteMaxBackoffMs?: number;
   /**
    * No attempt starts while this many finished tasks wait for their terminal write (the API server
    * is the bottleneck): results do not pile up in memory, and a priority Delegation's write waits

@@ -44,8 +44,8 @@ export class Dispatcher {
     this.#writesShared = {
       writer: deps.writer,
       clock: this.#clock,
-      terminalWriteRetries: deps.terminalWriteRetries ?? 4,
-      stopped: () => this.#stopping.signal.aborted,
+      terminalWriteMaxBackoffMs: deps.terminalWriteMaxBackoffMs ?? 30_000,
+      stopping: this.#stopping.signal,
       cached: deps.cached,
     };
     this.#committer = new Committer({

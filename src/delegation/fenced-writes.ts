@@ -11,17 +11,20 @@ import { isTerminal, lastAttemptId } from "./delegation-object.ts";
 import type { StatusWriter } from "./status-writer.ts";
 import { BestEffortWriteDroppedError } from "./write-limiter.ts";
 
-/** queued: a best-effort report; progress: Running or a retry; terminal: retried until it lands or loses. */
+/** queued: a best-effort report; progress: Running or a retry; terminal: retried until it lands, loses or stops. */
 export type WriteKind = "queued" | "progress" | "terminal";
 
 /** What every task's writes share (one object for all of them). */
 export interface FencedWritesShared {
   writer: StatusWriter;
   clock: Clock;
-  /** Terminal writes that fail (not conflicts) are retried this many times. */
-  terminalWriteRetries: number;
-  /** No more writes once the dispatcher stopped. */
-  stopped: () => boolean;
+  /**
+   * A terminal write that fails (not a conflict) is retried until it lands, loses or the dispatcher
+   * stops, after 0.5 s doubling up to this. Giving up would forget a finished task and run it again.
+   */
+  terminalWriteMaxBackoffMs: number;
+  /** Aborted when the dispatcher stops: no more writes, and a retry's wait ends at once. */
+  stopping: AbortSignal;
   /** The cache's copy of a Delegation, when the watch has already brought it. */
   cached?: ((namespace: string, name: string) => Delegation | undefined) | undefined;
 }
@@ -84,7 +87,7 @@ export class FencedWrites {
     this.#queuedReport = report;
     this.#chain = this.#chain.then(async (previousOk) => {
       try {
-        if (!previousOk || this.#deps.stopped() || (isDone() && !terminal)) return false;
+        if (!previousOk || this.#deps.stopping.aborted || (isDone() && !terminal)) return false;
         return await this.#commit(status, terminal, priority, report);
       } finally {
         if (this.#queuedReport === report) this.#queuedReport = undefined;
@@ -99,9 +102,7 @@ export class FencedWrites {
     priority: number,
     report: AbortController | undefined,
   ): Promise<boolean> {
-    const tries = terminal ? this.#deps.terminalWriteRetries + 1 : 1;
-    for (let i = 0; i < tries; i++) {
-      if (this.#deps.stopped()) return false;
+    for (let failures = 0; !this.#deps.stopping.aborted; failures++) {
       try {
         const stored = await this.#deps.writer.commit(this.known, status, (fresh) => this.#isStillMine(fresh), {
           priority,
@@ -121,11 +122,32 @@ export class FencedWrites {
         return true;
       } catch (error) {
         if (error instanceof BestEffortWriteDroppedError) return true;
-        this.#owner.log.warn({ ...errorFields(error), terminal }, "delegation status write failed");
-        if (!terminal) return true; // the next write carries the whole status again
-        await new Promise<void>((resolve) => this.#deps.clock.setTimer(resolve, 500 * 2 ** i));
+        if (!terminal) {
+          this.#owner.log.warn({ ...errorFields(error), terminal }, "delegation status write failed");
+          return true; // the next write carries the whole status again
+        }
+        const retryInMs = Math.min(500 * 2 ** Math.min(failures, 16), this.#deps.terminalWriteMaxBackoffMs);
+        this.#owner.log.warn(
+          { ...errorFields(error), terminal, failures: failures + 1, retryInMs },
+          "delegation status write failed; the task keeps its result and retries",
+        );
+        await this.#wait(retryInMs);
       }
     }
     return false;
+  }
+
+  /** Resolves after `ms`, or at once when the dispatcher stops. */
+  #wait(ms: number): Promise<void> {
+    const { clock, stopping } = this.#deps;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clock.clearTimer(timer);
+        stopping.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = clock.setTimer(done, ms);
+      stopping.addEventListener("abort", done, { once: true });
+    });
   }
 }

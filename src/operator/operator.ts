@@ -59,6 +59,8 @@ export interface OperatorDeps {
   callerLimits?: Partial<CallerLimitOptions> | undefined;
   /** clawcrew's own metrics (docs/metrics.md); told of finished Delegations and deleted Agents and teams. */
   delegationMetrics?: DelegationMetricsRegistry | undefined;
+  /** stop() ends within this, all phases together: in-flight reconciles are aborted past it. Default 20 s. */
+  stopGraceMs?: number | undefined;
 }
 
 /**
@@ -244,11 +246,14 @@ export class Operator {
 
   /** Aborts deliveries (they are re-dispatched by the next leader), lets in-flight reconciles finish their writes, then stops watching. */
   async stop(): Promise<void> {
+    // One deadline for every phase, so that together they fit the pod's termination grace period.
+    const deadline = Date.now() + (this.#deps.stopGraceMs ?? 20_000);
+    const left = () => Math.max(0, deadline - Date.now());
     await this.#autoscaler?.stop();
     const delegation = this.#delegation;
-    await delegation?.stop({ graceMs: 20_000 });
+    await delegation?.stop({ graceMs: left() });
     const rest = this.#controllers.filter((c) => c !== delegation?.controller);
-    await Promise.all(rest.map((c) => c.stop({ graceMs: 20_000 })));
+    await Promise.all(rest.map((c) => c.stop({ graceMs: left() })));
     this.#shared.endpoints.close();
     this.#shared.waiters.close();
     this.#shared.tokens.close();

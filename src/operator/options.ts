@@ -46,6 +46,11 @@ export const OperatorOptions = z.object({
   delegationMaxOutstanding: z.coerce.number().int().min(1).max(1000000).default(DEFAULT_CALLER_LIMITS.maxOutstanding),
   /** How long a new leader waits for its caches before it gives up, releases the Lease and exits. */
   cacheSyncTimeoutSeconds: z.coerce.number().int().min(1).max(3600).default(120),
+  /**
+   * All of shutdown (controllers, the Lease, the servers) fits in this; past it the process exits 1.
+   * The chart's terminationGracePeriodSeconds is this plus 5, so the kubelet never kills it mid-write.
+   */
+  gracefulShutdownTimeoutSeconds: z.coerce.number().int().min(2).max(3600).default(25),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
   kubeconfig: z.string().optional(),
   delegationBindAddress: z.union([address, z.literal("")]).default(":8082"),
@@ -74,6 +79,7 @@ const FLAGS = {
   namespace: "watchNamespace",
   concurrency: "concurrency",
   "cache-sync-timeout-seconds": "cacheSyncTimeoutSeconds",
+  "graceful-shutdown-timeout-seconds": "gracefulShutdownTimeoutSeconds",
   "delegation-rate-per-second": "delegationRatePerSecond",
   "delegation-burst": "delegationBurst",
   "delegation-max-outstanding": "delegationMaxOutstanding",

@@ -25,6 +25,7 @@ const NON_DEFAULT = {
   watchNamespace: watched,
   logLevel: "debug",
   concurrency: 8,
+  gracefulShutdownTimeoutSeconds: 40,
   image: { repository: "registry.example/clawcrew-operator", tag: "0.1.0-test", pullPolicy: "Always" },
   imagePullSecrets: [{ name: "registry" }],
   leaderElection: { leaseDurationSeconds: 30 },
@@ -140,6 +141,9 @@ it("renders the non-default set into the objects", async () => {
   const container = (pod.containers as { args: string[]; resources: unknown }[])[0]!;
   expect(container.args).toContain(`--namespace=${watched}`);
   expect(container.args).toContain("--metrics-bind-address=:9090");
+  // The kubelet waits for the operator's whole shutdown budget before it kills the pod.
+  expect(container.args).toContain("--graceful-shutdown-timeout-seconds=40");
+  expect(pod.terminationGracePeriodSeconds).toBe(45);
   expect(container.resources).toEqual(NON_DEFAULT.resources);
   expect(pod.tolerations).toEqual(NON_DEFAULT.tolerations);
   expect(docs.find((d) => d.kind === "PodDisruptionBudget")!.spec!.minAvailable).toBe(2);

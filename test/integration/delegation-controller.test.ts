@@ -532,6 +532,118 @@ describe("Delegation controller", () => {
     expect((child.metadata as Obj).ownerReferences[0]).toMatchObject({ kind: "Delegation", uid: d.metadata.uid });
   });
 
+  it("keeps a finished task while its terminal write is refused, and writes it once when it can: run once", async () => {
+    // A ValidatingAdmissionPolicy refuses Succeeded status writes of labelled Delegations: the API
+    // server fails the terminal write for as long as the label stays.
+    const hold = "test.clawcrew.io/hold-terminal";
+    const policy = uniqueName("hold-terminal");
+    const admission = { group: "admissionregistration.k8s.io", version: "v1" };
+    await client.request("POST", resourcePath({ ...admission, plural: "validatingadmissionpolicies" }), {
+      body: {
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingAdmissionPolicy",
+        metadata: { name: policy },
+        spec: {
+          failurePolicy: "Fail",
+          matchConstraints: {
+            resourceRules: [
+              {
+                apiGroups: ["clawcrew.io"],
+                apiVersions: ["v1alpha1"],
+                operations: ["UPDATE"],
+                resources: ["delegations/status"],
+              },
+            ],
+          },
+          validations: [
+            {
+              expression: `!has(object.metadata.labels) || !('${hold}' in object.metadata.labels) || !has(object.status) || !has(object.status.phase) || object.status.phase != 'Succeeded'`,
+              message: "held by the test",
+            },
+          ],
+        },
+      },
+    });
+    await client.request("POST", resourcePath({ ...admission, plural: "validatingadmissionpolicybindings" }), {
+      body: {
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingAdmissionPolicyBinding",
+        metadata: { name: policy },
+        spec: { policyName: policy, validationActions: ["Deny"] },
+      },
+    });
+    try {
+      // The policy takes effect within a few seconds: probe it on a Delegation no controller watches.
+      const probeNs = `${ns}-probe`;
+      await kubectlOk(kubeconfig, ["create", "namespace", probeNs]);
+      await client.request("POST", resourcePath(GVR.delegations, { namespace: probeNs }), {
+        body: {
+          apiVersion: "clawcrew.io/v1alpha1",
+          kind: "Delegation",
+          metadata: { name: "probe", labels: { [hold]: "true" } },
+          spec: { to: "nobody", task: "probe" },
+        },
+      });
+      await eventually("the policy to refuse a held Succeeded write", async () => {
+        const refused = await client
+          .request(
+            "PATCH",
+            resourcePath(GVR.delegations, { namespace: probeNs, name: "probe", subresource: "status" }),
+            {
+              body: { status: { phase: "Succeeded" } },
+              contentType: "application/merge-patch+json",
+            },
+          )
+          .then(
+            () => false,
+            () => true,
+          );
+        if (!refused) {
+          await client.request(
+            "PATCH",
+            resourcePath(GVR.delegations, { namespace: probeNs, name: "probe", subresource: "status" }),
+            {
+              body: { status: null },
+              contentType: "application/merge-patch+json",
+            },
+          );
+        }
+        return refused || undefined;
+      });
+      await kubectlOk(kubeconfig, ["delete", "namespace", probeNs, "--wait=false"]);
+
+      const created = await createDelegation({ to: "writer", task: "held answer" }, { labels: { [hold]: "true" } });
+      const name = created.metadata.name!;
+      const writer = stubs.get("writer-0")!;
+      const runs = () => writer.requests.filter((r) => r.task.includes("held answer")).length;
+      await eventually("the gateway to answer", async () => (runs() > 0 ? true : undefined));
+      // Longer than the four retries (7.5 s) that ended in forgetting the task and running it again.
+      await new Promise((r) => setTimeout(r, 12_000));
+      const held = await getDelegation(name);
+      // Not finished (the answer came before any Running write was sent, so there may be none).
+      expect(isTerminal(held)).toBe(false);
+      expect(runs()).toBe(1);
+
+      await client.request("PATCH", resourcePath(GVR.delegations, { namespace: ns, name }), {
+        body: { metadata: { labels: { [hold]: null } } },
+        contentType: "application/merge-patch+json",
+      });
+      const d = await waitTerminal(name, 60_000);
+      expect(d.status).toMatchObject({ phase: "Succeeded", result: "written(held answer)" });
+      expect(d.status?.attempts).toHaveLength(1);
+      expect(runs()).toBe(1);
+    } finally {
+      await client.request(
+        "DELETE",
+        resourcePath({ ...admission, plural: "validatingadmissionpolicybindings" }, { name: policy }),
+      );
+      await client.request(
+        "DELETE",
+        resourcePath({ ...admission, plural: "validatingadmissionpolicies" }, { name: policy }),
+      );
+    }
+  });
+
   it("survives a restart mid-flight: Running ones are re-dispatched and each finishes exactly once", async () => {
     const names: string[] = [];
     for (let i = 0; i < 20; i++) {

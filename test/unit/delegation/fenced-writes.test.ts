@@ -39,8 +39,8 @@ describe("FencedWrites", () => {
       {
         writer,
         clock: new FakeClock(),
-        terminalWriteRetries: 0,
-        stopped: () => false,
+        terminalWriteMaxBackoffMs: 30_000,
+        stopping: new AbortController().signal,
         cached: (_ns, name) => cache.get(name),
       },
       owner,
@@ -56,7 +56,13 @@ describe("FencedWrites", () => {
     const summary = delegation("2", { phase: "Succeeded" });
     const writes = new FencedWrites(
       delegation("1"),
-      { writer, clock: new FakeClock(), terminalWriteRetries: 0, stopped: () => false, cached: () => summary },
+      {
+        writer,
+        clock: new FakeClock(),
+        terminalWriteMaxBackoffMs: 30_000,
+        stopping: new AbortController().signal,
+        cached: () => summary,
+      },
       owner,
     );
     expect(await writes.write({ phase: "Succeeded", result: "the answer" }, "terminal", 0, () => false)).toBe(true);
@@ -69,11 +75,70 @@ describe("FencedWrites", () => {
     const stale = delegation("1");
     const writes = new FencedWrites(
       stale,
-      { writer, clock: new FakeClock(), terminalWriteRetries: 0, stopped: () => false, cached: () => stale },
+      {
+        writer,
+        clock: new FakeClock(),
+        terminalWriteMaxBackoffMs: 30_000,
+        stopping: new AbortController().signal,
+        cached: () => stale,
+      },
       owner,
     );
     expect(await writes.write({ phase: "Running" }, "progress", 0, () => false)).toBe(true);
     expect(writes.known).toBe(writer.stored[0]);
     expect(writes.known.metadata.resourceVersion).toBe("2");
+  });
+
+  it("retries a failing terminal write until it lands, waiting 0.5 s doubling up to the cap", async () => {
+    const clock = new FakeClock();
+    const stored = writerReturning();
+    const tries: number[] = [];
+    const writer: StatusWriter = {
+      async commit(known, status, isStillMine) {
+        tries.push(clock.now());
+        if (tries.length <= 8) throw new Error("503 the API server is unavailable");
+        return stored.commit(known, status, isStillMine);
+      },
+    };
+    const writes = new FencedWrites(
+      delegation("1"),
+      { writer, clock, terminalWriteMaxBackoffMs: 10_000, stopping: new AbortController().signal },
+      owner,
+    );
+    let landed: boolean | undefined;
+    void writes
+      .write({ phase: "Succeeded", result: "kept" }, "terminal", 0, () => false)
+      .then((ok) => {
+        landed = ok;
+      });
+    await clock.advance(120_000);
+    expect(landed).toBe(true);
+    expect(stored.stored.at(-1)?.status?.result).toBe("kept");
+    const waits = tries.slice(1).map((t, i) => t - (tries[i] ?? 0));
+    expect(waits).toEqual([500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000]);
+  });
+
+  it("stops retrying a terminal write at once when the dispatcher stops, and reports it not stored", async () => {
+    const clock = new FakeClock();
+    const stopping = new AbortController();
+    let calls = 0;
+    const writer: StatusWriter = {
+      async commit() {
+        calls++;
+        throw new Error("503 the API server is unavailable");
+      },
+    };
+    const writes = new FencedWrites(
+      delegation("1"),
+      { writer, clock, terminalWriteMaxBackoffMs: 30_000, stopping: stopping.signal },
+      owner,
+    );
+    const result = writes.write({ phase: "Succeeded" }, "terminal", 0, () => false);
+    await clock.advance(1_600); // two failures, waiting 2 s for the third
+    expect(calls).toBe(3);
+    stopping.abort();
+    expect(await result).toBe(false);
+    expect(calls).toBe(3);
+    expect(clock.timers.size).toBe(0);
   });
 });

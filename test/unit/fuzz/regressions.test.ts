@@ -4,9 +4,12 @@ import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { Agent } from "../../../src/api/agent.ts";
+import { AgentTeam, AgentTeamStatus, MAX_TEAM_AGENTS } from "../../../src/api/team.ts";
 import { createDelegationServer } from "../../../src/delegation-endpoint/server.ts";
 import { renderOpenClawConfig } from "../../../src/openclaw/config.ts";
 import { validateOpenClawConfig } from "../../../src/openclaw/schema.ts";
+import { teamStatus } from "../../../src/team/status.ts";
+import { teamAgents } from "../../../src/team/topology.ts";
 
 describe("fuzz regressions", () => {
   it("a provider model with an empty name renders with its id as the name, which OpenClaw accepts", () => {
@@ -34,6 +37,28 @@ describe("fuzz regressions", () => {
       { id: "m", name: "m" },
     ]);
     expect(validateOpenClawConfig(config)).toEqual({ ok: true });
+  });
+});
+
+describe("fuzz regressions of teams", () => {
+  it("a federated team of 16 full groups (1,041 agents) has a status the CRD accepts", () => {
+    const groups = Array.from({ length: 16 }, (_, g) => ({
+      name: `g${g}`,
+      lead: `lead-${g}`,
+      members: Array.from({ length: 64 }, (_, m) => `agent-${g}-${m}`),
+    }));
+    const team = AgentTeam.parse({
+      apiVersion: "clawcrew.io/v1alpha1",
+      kind: "AgentTeam",
+      metadata: { name: "world", namespace: "ns", generation: 1 },
+      spec: { pattern: "federated", lead: "ceo", groups },
+    });
+    const agents = teamAgents(team);
+    expect(agents).toHaveLength(MAX_TEAM_AGENTS);
+    const members = agents.map((agent) => ({ agent, found: true, ready: true, readyReplicas: 1, desiredReplicas: 1 }));
+    const status = teamStatus(undefined, { generation: 1, members });
+    expect(status.members).toHaveLength(1041);
+    expect(AgentTeamStatus.safeParse(status).success).toBe(true);
   });
 });
 
