@@ -273,9 +273,8 @@ describe("delegation between real OpenClaw gateways", () => {
     expect((await agentPods("researcher")).map((p) => p.metadata.name)).toContain(d!.status?.pod);
     expect(d!.status?.attempts).toHaveLength(1);
     // Never zeros: either the stub LLM's usage summed over the worker's calls on the task, or unknown.
-    // Measured here (2026-12-02): unknown, i.e. the worker's gateway answered the operator zeros, although
-    // test/e2e/openclaw-gateway.test.ts gets the stub's usage from the same release, also with the
-    // operator's own transport and request body. Not explained yet; see docs/metrics.md.
+    // Measured: unknown. OpenClaw sends stream_options.include_usage only to endpoints it deems local or
+    // OpenAI's, not to this stub on the bridge address, so it answers zeros (docs/metrics.md#token-usage).
     const n = worker.length;
     const usage = d!.status?.usage;
     expect(usage?.totalTokens).not.toBe(0);
