@@ -14,8 +14,18 @@ export interface ToolCall {
   arguments: unknown;
 }
 
-/** What the model answers: text, or tool calls (finish_reason "tool_calls"). */
-export type StubReply = { content: string } | { toolCalls: ToolCall[] };
+/** Token counts the stub reports for one call, in OpenAI's fields. */
+export interface StubUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+/**
+ * What the model answers: text, or tool calls (finish_reason "tool_calls"), with the usage it reports
+ * (default 10 prompt + 5 completion tokens; null reports none, as some OpenAI-compatible servers do).
+ */
+export type StubReply = ({ content: string } | { toolCalls: ToolCall[] }) & { usage?: StubUsage | null };
 
 export interface ChatMessage {
   role: string;
@@ -138,7 +148,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-const USAGE = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 };
+export const STUB_USAGE: StubUsage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 };
 
 function answer(res: ServerResponse, request: ChatRequest, reply: StubReply): void {
   const id = `chatcmpl-${randomUUID()}`;
@@ -154,6 +164,7 @@ function answer(res: ServerResponse, request: ChatRequest, reply: StubReply): vo
       : undefined;
   const content = "content" in reply ? reply.content : null;
   const finishReason = toolCalls ? "tool_calls" : "stop";
+  const usage = reply.usage === undefined ? STUB_USAGE : reply.usage;
 
   if (!request.stream) {
     json(res, 200, {
@@ -168,7 +179,7 @@ function answer(res: ServerResponse, request: ChatRequest, reply: StubReply): vo
           finish_reason: finishReason,
         },
       ],
-      usage: USAGE,
+      ...(usage && { usage }),
     });
     return;
   }
@@ -190,6 +201,6 @@ function answer(res: ServerResponse, request: ChatRequest, reply: StubReply): vo
   });
   chunk([{ index: 0, delta: {}, finish_reason: finishReason }]);
   const streamOptions = request.stream_options as { include_usage?: boolean } | undefined;
-  if (streamOptions?.include_usage) chunk([], { usage: USAGE });
+  if (streamOptions?.include_usage && usage) chunk([], { usage });
   res.end("data: [DONE]\n\n");
 }

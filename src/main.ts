@@ -2,6 +2,7 @@
 /** clawcrew-operator: runs the clawcrew controllers, leading through a Lease. */
 import type { Server } from "node:http";
 import { createDelegationServer, shuttingDownError } from "./delegation-endpoint/server.ts";
+import { createDelegationMetrics } from "./operator/delegation-metrics.ts";
 import { address, listen, serveMetrics, serveProbes } from "./operator/http.ts";
 import { createMetrics } from "./operator/metrics.ts";
 import { Operator } from "./operator/operator.ts";
@@ -65,12 +66,14 @@ async function main(): Promise<number> {
     throw error;
   }
   const metrics = createMetrics();
+  const delegationMetrics = createDelegationMetrics(metrics.registry);
   const events = new EventRecorder({ client, reportingInstance: options.identity, logger });
   const operator = new Operator({
     client,
     events,
     metrics: metrics.controllers,
     scalingMetrics: new ScalingMetrics(metrics.registry),
+    delegationMetrics,
     logger,
     namespaces: options.watchNamespaces,
     concurrency: options.concurrency,
@@ -90,6 +93,7 @@ async function main(): Promise<number> {
   });
 
   metrics.observeLoads(() => operator.loads());
+  delegationMetrics.observeAgents(operator);
   operator.startCaches();
   const endpointShutdown = new AbortController();
   const servers: Server[] = [

@@ -163,6 +163,12 @@ export const Usage = z.object({
   promptTokens: z.int().min(0).optional().describe("Tokens of the prompt the model read."),
   completionTokens: z.int().min(0).optional().describe("Tokens the model generated."),
   totalTokens: z.int().min(0).optional().describe("Prompt and completion tokens together."),
+  unknown: z
+    .boolean()
+    .optional()
+    .describe(
+      "True when the gateway did not say what the task used (its reply had no usage, or zero tokens, which OpenClaw answers when the model provider reported none); the counts are then left out, never written as zero.",
+    ),
 });
 
 export const StageStatus = z.object({

@@ -72,6 +72,8 @@ export class Committer {
     const known = task.writes.known;
     if (written.ok) {
       this.#ctx.deps.recent.finished(task.namespace, task.name, task.uid);
+      // The status as written: the cache may already hold the finished summary, without attempts.
+      this.#ctx.deps.metrics?.finished({ ...known, status: task.status });
       this.#ctx.deps.waiters?.observe(known);
       delegationFinished(known);
       if (ending.phase === "Failed") this.#warn(known, ending);

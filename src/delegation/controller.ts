@@ -21,6 +21,7 @@ import { isDelegator } from "../team/topology.ts";
 import type { Clock } from "./clock.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import type { AgentSlots } from "./dispatcher-deps.ts";
+import type { DelegationMetrics } from "./finished-metrics.ts";
 import { delegationReader } from "./finished-summary.ts";
 import { EndpointTracker, type ResolveEndpoint } from "./pod-endpoints.ts";
 import { effectivePolicy, withinParent } from "./policy.ts";
@@ -44,6 +45,8 @@ export interface DelegationControllerDeps {
   secrets: Informer<KubernetesObject>;
   events?: EventRecorder;
   metrics?: ControllerMetrics;
+  /** Told of each Delegation this process finishes (docs/metrics.md). */
+  delegationMetrics?: DelegationMetrics;
   logger?: Logger;
   /** Reconcile workers. Default 4. */
   concurrency?: number;
@@ -151,6 +154,7 @@ export function createDelegationController(deps: DelegationControllerDeps): Dele
     recent,
     waiters,
     events: deps.events,
+    metrics: deps.delegationMetrics,
     requeue: (namespace, name) => controller?.enqueue({ namespace, name }),
     ...(deps.clock && { clock: deps.clock }),
     ...(deps.runningDelayMs !== undefined && { runningDelayMs: deps.runningDelayMs }),
@@ -176,6 +180,7 @@ export function createDelegationController(deps: DelegationControllerDeps): Dele
       results,
       recent,
       events: deps.events,
+      metrics: deps.delegationMetrics,
       ...(deps.clock && { clock: deps.clock }),
     }),
     concurrency: deps.concurrency ?? 4,

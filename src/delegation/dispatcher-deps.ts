@@ -5,6 +5,7 @@ import type { EventRecorder } from "../runtime/events.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { DeliveryDeps } from "./attempt.ts";
 import type { Clock } from "./clock.ts";
+import type { DelegationMetrics } from "./finished-metrics.ts";
 import type { EffectivePolicy } from "./policy.ts";
 import type { RecentWrites } from "./recent-writes.ts";
 import type { ResultStore } from "./result.ts";
@@ -34,6 +35,8 @@ export interface DispatcherDeps extends DeliveryDeps {
   recent: RecentWrites;
   waiters?: WaiterRegistry | undefined;
   events?: EventRecorder | undefined;
+  /** Told of each Delegation this process finished, once, after its terminal write. */
+  metrics?: DelegationMetrics | undefined;
   /** Asks the reconciler to look at a Delegation again (its task was dropped). */
   requeue?: ((namespace: string, name: string) => void) | undefined;
   clock?: Clock;

@@ -3,6 +3,7 @@ import type { EventRecorder } from "../runtime/events.ts";
 import { delegationFinished, statusWithTraceID } from "../tracing/spans.ts";
 import type { Clock } from "./clock.ts";
 import { isTerminal } from "./delegation-object.ts";
+import type { DelegationMetrics } from "./finished-metrics.ts";
 import type { RecentWrites } from "./recent-writes.ts";
 import { type Ending, finished, type Outputs } from "./status.ts";
 import type { StatusWriter } from "./status-writer.ts";
@@ -15,6 +16,7 @@ export function finisher(deps: {
   recent: RecentWrites;
   clock: Clock;
   events?: EventRecorder | undefined;
+  metrics?: DelegationMetrics | undefined;
 }): Finish {
   return async (d, ending, outputs) => {
     const status = finished(statusWithTraceID(d), ending, new Date(deps.clock.now()), d.metadata.generation, outputs);
@@ -22,6 +24,7 @@ export function finisher(deps: {
     if (!stored) return undefined;
     deps.recent.finished(d.metadata.namespace ?? "", d.metadata.name ?? "", d.metadata.uid ?? "");
     delegationFinished(stored);
+    deps.metrics?.finished({ ...stored, status });
     if (ending.phase === "Failed") {
       const note = (ending.message ?? ending.reason).slice(0, 1000);
       deps.events?.event(d, "Warning", ending.reason, note);

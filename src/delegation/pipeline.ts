@@ -63,12 +63,14 @@ export function stageChildren(
   return out;
 }
 
+/** The stages' usage summed; unknown when any stage's is (a partial sum would read as the whole). */
 function sumUsage(children: Delegation[]): UsageT | undefined {
   const total: UsageT = {};
   let any = false;
   for (const c of children) {
     const u = c.status?.usage;
     if (!u) continue;
+    if (u.unknown) return { unknown: true };
     for (const key of ["promptTokens", "completionTokens", "totalTokens"] as const) {
       if (u[key] !== undefined) {
         total[key] = (total[key] ?? 0) + u[key];

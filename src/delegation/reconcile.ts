@@ -20,6 +20,7 @@ import { isCancelRequested, isTerminal } from "./delegation-object.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { expire } from "./expiry.ts";
 import { finisher } from "./finish.ts";
+import type { DelegationMetrics } from "./finished-metrics.ts";
 import { delegationReader } from "./finished-summary.ts";
 import { cancelChildren, parentEnded } from "./orphans.ts";
 import { runPipeline } from "./pipeline-run.ts";
@@ -38,6 +39,7 @@ export interface DelegationReconcilerDeps {
   results: ResultStore;
   recent: RecentWrites;
   events?: EventRecorder | undefined;
+  metrics?: DelegationMetrics | undefined;
   clock?: Clock;
 }
 
@@ -48,7 +50,7 @@ const isPipelineParent = (d: Delegation, team: AgentTeam | undefined) =>
 export function delegationReconciler(deps: DelegationReconcilerDeps): Reconciler {
   const clock = deps.clock ?? realClock;
   const { dispatcher, recent } = deps;
-  const finish = finisher({ writer: deps.writer, recent, clock, events: deps.events });
+  const finish = finisher({ writer: deps.writer, recent, clock, events: deps.events, metrics: deps.metrics });
   const pipeline = {
     client: deps.client,
     delegations: deps.delegations,

@@ -31,6 +31,8 @@ export interface ChatUsage {
   promptTokens?: number;
   completionTokens?: number;
   totalTokens?: number;
+  /** The reply did not say (no usage, or all zero): never recorded as zero tokens. */
+  unknown?: boolean;
 }
 
 export interface ChatResult {
@@ -210,7 +212,11 @@ function failure(error: Error, signal: AbortSignal, sent: boolean): DeliveryErro
   return new DeliveryError("reset", `the connection broke: ${error.message}`, undefined, error);
 }
 
-/** `choices[0].message.content` and usage of a chat completion body. */
+/**
+ * `choices[0].message.content` and usage of a chat completion body. OpenClaw's reply sums the usage
+ * of every LLM call of the turn; it answers zeros when the provider reported none, and no model
+ * call reads zero prompt tokens, so zero tokens mean unknown.
+ */
 export function parseCompletion(text: string): ChatResult {
   let body: unknown;
   try {
@@ -232,5 +238,6 @@ export function parseCompletion(text: string): ChatResult {
   if (prompt !== undefined) usage.promptTokens = prompt;
   if (completion !== undefined) usage.completionTokens = completion;
   if (total !== undefined) usage.totalTokens = total;
-  return { content, usage: Object.keys(usage).length ? usage : undefined };
+  const tokens = (usage.totalTokens ?? 0) + (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0);
+  return { content, usage: tokens > 0 ? usage : { unknown: true } };
 }

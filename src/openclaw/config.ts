@@ -75,7 +75,13 @@ export function renderOpenClawConfig({
       ...(p.apiKeyEnv && { apiKey: envRef(p.apiKeyEnv, `spec.model.providers[${i}].apiKeyEnv`) }),
       timeoutSeconds,
       // An empty name is as good as none: OpenClaw refuses "" (found by the fuzz tests).
-      models: p.models.map((m) => ({ ...m, name: m.name || m.id })),
+      // OpenClaw asks a chat-completions provider for usage only at loopback or OpenAI's own endpoint;
+      // asked everywhere, a turn's reply carries its tokens (status.usage; docs/metrics.md#token-usage).
+      models: p.models.map((m) => ({
+        ...m,
+        name: m.name || m.id,
+        ...(p.api === "openai-completions" && { compat: { supportsUsageInStreaming: true } }),
+      })),
     },
   ]);
   const servers = Object.entries(mcpServers).map(([name, { url, tokenEnv }]) => [

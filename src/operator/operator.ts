@@ -25,8 +25,9 @@ import { keyOf } from "../runtime/store.ts";
 import { Autoscaler } from "../scaling/autoscaler.ts";
 import type { ScalingMetrics } from "../scaling/metrics.ts";
 import { createTeamController } from "../team/controller.ts";
-import { teamsInNamespace } from "../team/lookup.ts";
+import { parseAgent, teamsInNamespace } from "../team/lookup.ts";
 import { isDelegator } from "../team/topology.ts";
+import type { AgentCapacitySample, DelegationMetricsRegistry } from "./delegation-metrics.ts";
 
 const RESYNC_MS = 10 * 60_000;
 
@@ -78,6 +79,8 @@ export interface OperatorDeps {
   agentPolicy?: AgentPolicy | undefined;
   /** Per-caller limits of the delegation endpoint. */
   callerLimits?: Partial<CallerLimitOptions> | undefined;
+  /** clawcrew's own metrics (docs/metrics.md); told of finished Delegations and deleted Agents and teams. */
+  delegationMetrics?: DelegationMetricsRegistry | undefined;
   /** stop() ends within this, all phases together: in-flight reconciles are aborted past it. Default 20 s. */
   stopGraceMs?: number | undefined;
   /** In-process tests map pods to loopback stub gateways; pod IPs are dialled otherwise. */
@@ -131,6 +134,11 @@ export class Operator {
     }));
     const secrets = owned.find((o) => o.informer.resource.plural === "secrets")!.informer;
     this.#caches = { agents, teams, delegations, networkPolicies, endpointSlices, secrets, owned };
+    const forget = deps.delegationMetrics;
+    if (forget) {
+      agents.on("delete", (obj) => forget.forgetAgent(obj.metadata?.namespace ?? "", obj.metadata?.name ?? ""));
+      teams.on("delete", (obj) => forget.forgetTeam(obj.metadata?.namespace ?? "", obj.metadata?.name ?? ""));
+    }
     const waiters = new WaiterRegistry({
       lookup: (ns, name) => DELEGATION_KIND.lookup(delegations, ns, name),
       read: delegationReader(deps.client),
@@ -202,6 +210,7 @@ export class Operator {
       endpointSlices,
       secrets,
       shared: this.#shared,
+      ...(deps.delegationMetrics && { delegationMetrics: deps.delegationMetrics }),
     });
     this.#controllers.push(
       new Controller({
@@ -251,6 +260,25 @@ export class Operator {
   /** Pending and running delegations per agent, while leading (for metrics). */
   loads() {
     return this.#delegation?.dispatcher.loads() ?? [];
+  }
+
+  /** Every Agent's in-flight delegations, ready replicas and slots, while leading (for metrics). */
+  capacity(): AgentCapacitySample[] {
+    const dispatcher = this.#delegation?.dispatcher;
+    if (!dispatcher) return [];
+    return this.#caches.agents.list().flatMap((obj) => {
+      const agent = parseAgent(obj);
+      if (!agent) return [];
+      const namespace = agent.metadata.namespace ?? "";
+      const name = agent.metadata.name ?? "";
+      const load = dispatcher.load(namespace, name);
+      return [{ namespace, agent: name, inFlight: load.inFlight, readyReplicas: load.readyPods, slots: load.capacity }];
+    });
+  }
+
+  /** The model an Agent's turns use first, for the tokens metric's label. */
+  modelOf(namespace: string, agent: string): string {
+    return parseAgent(this.#caches.agents.get(keyOf({ namespace, name: agent })))?.spec.model?.primary ?? "";
   }
 
   /** Aborts deliveries (they are re-dispatched by the next leader), lets in-flight reconciles finish their writes, then stops watching. */

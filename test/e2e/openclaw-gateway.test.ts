@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type StubLlm, startStubLlm } from "../../harness/index.ts";
+import { STUB_USAGE, type StubLlm, startStubLlm } from "../../harness/index.ts";
 import {
   exitReport,
   POD_SHARE_DIR,
@@ -189,6 +189,8 @@ describe("OpenClaw gateway in the agent pod layout", () => {
     timings.firstTurnMs = performance.now() - started;
     expect(status, JSON.stringify(body)).toBe(200);
     expect(reply).toBe(STUB_ANSWER);
+    // The reply's usage is what the LLM reported for the one call (status.usage of a Delegation reads it).
+    expect(body).toMatchObject({ usage: STUB_USAGE });
 
     // What reached the LLM: the provider key from the env reference, the workspace in the system prompt.
     const chatRequest = stub.requests.find((r) => r.path === "/v1/chat/completions");
@@ -201,12 +203,15 @@ describe("OpenClaw gateway in the agent pod layout", () => {
     timings.afterTurnRssMiB = rssMiB(await gatewayPid(gateway!));
   });
 
-  it("runs a tool the stub's model calls, then answers", async () => {
+  it("runs a tool the stub's model calls, then answers, with the usage of both LLM calls summed", async () => {
     const before = stub.chatRequests().length;
     stub.script((request) =>
       request.messages.some((m) => m.role === "tool")
-        ? { content: "searched the tools" }
-        : { toolCalls: [{ id: "call7search", name: "tool_search", arguments: { query: "memory" } }] },
+        ? { content: "searched the tools", usage: { prompt_tokens: 200, completion_tokens: 9, total_tokens: 209 } }
+        : {
+            toolCalls: [{ id: "call7search", name: "tool_search", arguments: { query: "memory" } }],
+            usage: { prompt_tokens: 100, completion_tokens: 7, total_tokens: 107 },
+          },
     );
     const started = performance.now();
     const { status, reply, body } = await chat("Which tools can you use?", token);
@@ -214,9 +219,18 @@ describe("OpenClaw gateway in the agent pod layout", () => {
     stub.script({ content: STUB_ANSWER });
     expect(status, JSON.stringify(body)).toBe(200);
     expect(reply).toBe("searched the tools");
+    expect(body).toMatchObject({ usage: { prompt_tokens: 300, completion_tokens: 16, total_tokens: 316 } });
     const [first, second] = stub.chatRequests().slice(before);
     expect(first?.tools?.map((t) => t.function.name)).toContain("tool_search");
     expect(second?.messages.find((m) => m.role === "tool")?.tool_call_id).toBe("call7search"); // OpenClaw keeps only [A-Za-z0-9] of tool call ids;
+  });
+
+  it("answers zero usage when the LLM reported none (clawcrew reads that as unknown)", async () => {
+    stub.script({ content: STUB_ANSWER, usage: null });
+    const { status, body } = await chat("Task T-6: compute 2+6", token);
+    stub.script({ content: STUB_ANSWER });
+    expect(status, JSON.stringify(body)).toBe(200);
+    expect(body).toMatchObject({ usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } });
   });
 
   it("refuses a chat completion without the token", async () => {

@@ -14,6 +14,7 @@ const watched = uniqueName("team");
 const release = "clawcrew";
 const chart = join(repoRoot, "charts/clawcrew");
 const serviceMonitorCrd = join(import.meta.dirname, "fixtures/servicemonitors.monitoring.coreos.com.yaml");
+const prometheusRuleCrd = join(import.meta.dirname, "fixtures/prometheusrules.monitoring.coreos.com.yaml");
 const dir = mkdtempSync(join(tmpdir(), "clawcrew-chart-"));
 const nonDefaultFile = join(dir, "values.yaml");
 
@@ -29,7 +30,12 @@ const NON_DEFAULT = {
   imagePullSecrets: [{ name: "registry" }],
   leaderElection: { leaseDurationSeconds: 30 },
   serviceAccount: { name: "clawcrew-operator", annotations: { "iam.example/role": "clawcrew" } },
-  metrics: { port: 9090, serviceMonitor: { enabled: true, interval: "15s" } },
+  metrics: {
+    port: 9090,
+    serviceMonitor: { enabled: true, interval: "15s" },
+    prometheusRule: { enabled: true, labels: { release: "prometheus" } },
+    grafanaDashboard: { enabled: true, labels: { team: "platform" }, annotations: { grafana_folder: "clawcrew" } },
+  },
   healthProbePort: 9091,
   delegation: { port: 9092, limits: { ratePerSecond: 2.5, burst: 10, maxOutstanding: 50 } },
   networkPolicy: {
@@ -87,12 +93,13 @@ async function helmOk(args: string[]): Promise<string> {
 beforeAll(async () => {
   writeFileSync(nonDefaultFile, yaml.dump(NON_DEFAULT));
   await installCrds(admin);
-  await kubectlOk(admin, ["apply", "--server-side", "-f", serviceMonitorCrd]);
+  await kubectlOk(admin, ["apply", "--server-side", "-f", serviceMonitorCrd, "-f", prometheusRuleCrd]);
   await kubectlOk(admin, [
     "wait",
     "--for=condition=Established",
     "--timeout=60s",
     "crd/servicemonitors.monitoring.coreos.com",
+    "crd/prometheusrules.monitoring.coreos.com",
   ]);
   await kubectlOk(admin, ["create", "namespace", ns]);
   await kubectlOk(admin, ["create", "namespace", watched]);
@@ -101,7 +108,15 @@ beforeAll(async () => {
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
   await kubectl(admin, ["delete", "namespace", ns, watched, "--wait=false"]);
-  await kubectl(admin, ["delete", "-f", serviceMonitorCrd, "--wait=false", "--ignore-not-found"]);
+  await kubectl(admin, [
+    "delete",
+    "-f",
+    serviceMonitorCrd,
+    "-f",
+    prometheusRuleCrd,
+    "--wait=false",
+    "--ignore-not-found",
+  ]);
 });
 
 describe.each([
@@ -123,11 +138,13 @@ describe.each([
   });
 });
 
-it("renders the defaults: two operator pods, a PodDisruptionBudget, no ServiceMonitor", async () => {
+it("renders the defaults: two operator pods, a PodDisruptionBudget, no ServiceMonitor, rule or dashboard", async () => {
   const { docs } = await render([]);
   const kinds = docs.map((d) => d.kind);
   expect(kinds).toEqual(expect.arrayContaining(["CustomResourceDefinition", "Deployment", "PodDisruptionBudget"]));
   expect(kinds).not.toContain("ServiceMonitor");
+  expect(kinds).not.toContain("PrometheusRule");
+  expect(docs.filter((d) => d.kind === "ConfigMap")).toEqual([]);
   expect(docs.find((d) => d.kind === "Deployment")!.spec!.replicas).toBe(2);
   expect(docs.find((d) => d.kind === "PodDisruptionBudget")!.spec!.minAvailable).toBe(1);
 });
@@ -166,6 +183,22 @@ it("renders the non-default set into the objects", async () => {
   expect(docs.find((d) => d.kind === "PodDisruptionBudget")!.spec!.minAvailable).toBe(2);
   const monitor = docs.find((d) => d.kind === "ServiceMonitor")!;
   expect((monitor.spec!.endpoints as { interval: string }[])[0]!.interval).toBe("15s");
+  const rule = docs.find((d) => d.kind === "PrometheusRule") as Doc & { metadata: { labels: Record<string, string> } };
+  expect(rule.metadata.labels.release).toBe("prometheus");
+  const alerts = (rule.spec!.groups as { rules: { alert: string; annotations: Record<string, string> }[] }[])[0]!.rules;
+  expect(alerts.map((r) => r.alert)).toEqual([
+    "ClawcrewDelegationFailureRateHigh",
+    "ClawcrewQueueGrowingWithoutReadyReplicas",
+    "ClawcrewLeaderMissing",
+  ]);
+  expect(alerts[0]!.annotations.summary).toContain("{{ $labels.agent }}"); // left for Prometheus, not Helm
+  const dashboard = docs.find((d) => d.kind === "ConfigMap") as Doc & {
+    metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+    data: Record<string, string>;
+  };
+  expect(dashboard.metadata.labels).toMatchObject({ grafana_dashboard: "1", team: "platform" });
+  expect(dashboard.metadata.annotations.grafana_folder).toBe("clawcrew");
+  expect(JSON.parse(dashboard.data["clawcrew.json"]!)).toMatchObject({ uid: "clawcrew-overview" });
 });
 
 it("renders no OTEL_* variables while tracing.otlpEndpoint is empty", async () => {
@@ -198,7 +231,9 @@ it("prints NOTES with what it installed and the next three commands", async () =
   expect(notes).toContain("Deployment clawcrew with 3 replica(s), one leading through a Lease");
   expect(notes).toContain(`watching namespaces ${watched}`);
   expect(notes).toContain("a Role with what the operator needs in each of those namespaces (no ClusterRole)");
-  expect(notes).toContain("scraped through a ServiceMonitor");
+  expect(notes).toContain(
+    "scraped through a ServiceMonitor, alerts in PrometheusRule clawcrew, a Grafana dashboard in ConfigMap clawcrew-dashboard;",
+  );
   expect(notes).toContain(`kubectl -n ${ns} rollout status deployment/clawcrew`);
   expect(notes).toContain("kubectl explain agent.spec");
   expect(notes).toContain(`kubectl get clawcrew -n ${watched} --watch`);

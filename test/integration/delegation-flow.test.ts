@@ -59,6 +59,8 @@ describe("delegation through the operator's endpoint, with stub gateways in a po
   let endpoint: string;
   const tokens: Record<string, string> = {};
   const timings: Record<string, number> = {};
+  /** Delegations finished when the first operator was killed: the second must not count them. */
+  const finishedByFirst = new Set<string>();
 
   const { api, listDelegations, agentPods, agentTokens } = namespaceApi(() => client, NS);
   const getDelegation = (name: string) => client.get<Delegation>(api(GVR.delegations, name));
@@ -426,6 +428,7 @@ describe("delegation through the operator's endpoint, with stub gateways in a po
       const first = operators[0]!;
       first.child.kill("SIGKILL");
       await first.exited;
+      for (const d of (await listDelegations()).filter(isTerminal)) finishedByFirst.add(d.metadata.uid!);
       const atKill = (await listDelegations(`${LABEL}=restart`)).filter(isTerminal).length;
       timings.terminalAtKill = atKill;
       expect(atKill).toBeLessThan(COUNT);
@@ -497,4 +500,97 @@ describe("delegation through the operator's endpoint, with stub gateways in a po
     ]);
     expect(d.status?.attempts?.[0]?.reason).toBe("AgentUnavailable");
   });
+
+  it("exports on /metrics what the new leader finished, each Delegation once, with agents' utilisation", async () => {
+    // After the takeover, a delegation between agents (an edge) with its tokens.
+    const { status, body } = await rest("/v1/delegations", tokens.ceo!, { agent: "writer", task: "metrics edge" });
+    expect(status).toBe(200);
+    const leader = operators.at(-1)!;
+    const scrape = async () => parseMetrics(await (await fetch(`http://${leader.metrics()}/metrics`)).text());
+    const samples = await scrape();
+    const all = await listDelegations();
+    const byLeader = all.filter((d) => isTerminal(d) && !finishedByFirst.has(d.metadata.uid!));
+    expect(byLeader.length).toBeGreaterThan(1);
+    // Every Delegation the new leader finished counted once, none of those the first had finished.
+    const expected = new Map<string, number>();
+    for (const d of byLeader) {
+      const key = labelKey({
+        namespace: NS,
+        team: d.spec.team ?? "",
+        agent: d.status?.agent ?? d.spec.to ?? "",
+        outcome: d.status!.phase!,
+        reason: d.status!.reason!,
+      });
+      expected.set(key, (expected.get(key) ?? 0) + 1);
+    }
+    const finished = new Map(
+      samples.filter((s) => s.name === "clawcrew_delegations_finished_total").map((s) => [labelKey(s.labels), s.value]),
+    );
+    expect(finished).toEqual(expected);
+    const value = (name: string, labels: Record<string, string>) =>
+      samples
+        .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+        .reduce((sum, s) => sum + s.value, 0);
+    const researcher = { namespace: NS, team: "company", agent: "researcher" };
+    const researcherDone = byLeader.filter((d) => d.status?.agent === "researcher" && d.spec.team === "company");
+    expect(value("clawcrew_delegation_duration_seconds_count", researcher)).toBe(researcherDone.length);
+    expect(value("clawcrew_delegation_queue_wait_seconds_count", researcher)).toBe(researcherDone.length);
+    const attempts = researcherDone.flatMap((d) => d.status?.attempts ?? []);
+    expect(value("clawcrew_delegation_attempts_total", researcher)).toBe(attempts.length);
+    // Taken over from the killed operator (Interrupted), and moved off the killed pod: failovers.
+    const interrupted = attempts.filter((a) => a.reason === "Interrupted").length;
+    expect(interrupted).toBeGreaterThan(0);
+    expect(value("clawcrew_delegation_failovers_total", { ...researcher, reason: "Interrupted" })).toBe(interrupted);
+    expect(value("clawcrew_delegation_failovers_total", { ...researcher, reason: "AgentUnavailable" })).toBe(1);
+    expect(value("clawcrew_delegation_edges_total", { namespace: NS, from: "ceo", to: "writer" })).toBe(1);
+    expect(value("clawcrew_delegation_edge_duration_seconds_count", { namespace: NS, from: "ceo", to: "writer" })).toBe(
+      1,
+    );
+    // Tokens as the stub gateways reported them, summed per agent, labelled with the Agent's model.
+    const usage = (agent: string, key: "promptTokens" | "completionTokens") =>
+      byLeader
+        .filter((d) => d.status?.agent === agent && d.status.phase === "Succeeded")
+        .reduce((sum, d) => sum + (d.status?.usage?.[key] ?? 0), 0);
+    const writer = { namespace: NS, agent: "writer", model: "openai/gpt-5" };
+    expect(body.usage?.promptTokens).toBeGreaterThan(0);
+    expect(value("clawcrew_tokens_total", { ...writer, type: "prompt" })).toBe(usage("writer", "promptTokens"));
+    expect(value("clawcrew_tokens_total", { ...writer, type: "completion" })).toBe(usage("writer", "completionTokens"));
+    expect(value("clawcrew_tokens_total", { namespace: NS, agent: "researcher", type: "prompt" })).toBe(
+      usage("researcher", "promptTokens"),
+    );
+    // Per-agent gauges of the leader, and the leader gauge the PrometheusRule watches.
+    // The failover test killed one researcher pod, and the pod network does not restart it.
+    await eventually("ready replicas as the pods are", async () => {
+      const now = await scrape();
+      const ready = (agent: string) =>
+        now.find((s) => s.name === "clawcrew_agent_ready_replicas" && s.labels.agent === agent)?.value;
+      return ready("researcher") === 1 && ready("writer") === 1 && ready("ceo") === 1 ? now : undefined;
+    });
+    expect(value("clawcrew_agent_utilization_ratio", { namespace: NS, agent: "writer" })).toBe(0);
+    expect(value("clawcrew_agent_slots", { namespace: NS, agent: "researcher" })).toBe(8); // 1 ready × 8
+    expect(value("leader_election_master_status", { name: "clawcrew-operator" })).toBe(1);
+  });
 });
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** The samples of a Prometheus text exposition. */
+function parseMetrics(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries(
+      [...(m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!]),
+    );
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+const labelKey = (labels: Record<string, string>) =>
+  ["namespace", "team", "agent", "outcome", "reason"].map((k) => labels[k] ?? "").join("|");

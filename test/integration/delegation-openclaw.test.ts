@@ -25,6 +25,7 @@ import {
   namespaceApi,
   type Obj,
   type OperatorProcess,
+  STUB_USAGE,
   type StubLlm,
   type StubReply,
   startControlPlane,
@@ -52,6 +53,8 @@ const DELEGATE_TOOL_ID = "mcp:clawcrew:clawcrew__delegate";
 const SEARCH_CALL = "call7search";
 const DELEGATE_CALL = "call7delegate";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** What the stub LLM reports for each of the worker's calls on the task. */
+const WORKER_USAGE = { prompt_tokens: 1234, completion_tokens: 56, total_tokens: 1290 };
 
 function text(content: unknown): string {
   if (typeof content === "string") return content;
@@ -85,7 +88,9 @@ function leadReply(request: ChatRequest): StubReply {
 
 function script(request: ChatRequest): StubReply {
   if (request.model.endsWith("lead")) return leadReply(request);
-  if (request.model.endsWith("worker")) return { content: mentionsTask(request.messages) ? WORKER_ANSWER : "ok" };
+  if (request.model.endsWith("worker")) {
+    return mentionsTask(request.messages) ? { content: WORKER_ANSWER, usage: WORKER_USAGE } : { content: "ok" };
+  }
   return { content: `unexpected model ${request.model}` };
 }
 
@@ -273,11 +278,21 @@ describe("delegation between real OpenClaw gateways", () => {
     expect(d!.status).toMatchObject({ phase: "Succeeded", agent: "researcher", result: WORKER_ANSWER });
     expect((await agentPods("researcher")).map((p) => p.metadata.name)).toContain(d!.status?.pod);
     expect(d!.status?.attempts).toHaveLength(1);
-    // Usage is whatever the worker's gateway reported (OpenClaw's own count, which may be zeros for a stub LLM).
-    expect(d!.status?.usage).toBeDefined();
-    console.log(
-      `[delegation-openclaw] delegation usage ${JSON.stringify(d!.status?.usage)}, lead reply usage ${JSON.stringify(body.usage)}`,
-    );
+    // Usage as the stub LLM reported it, summed over the LLM calls of each turn: the worker's gateway told
+    // the operator (status.usage), the lead's told the caller. The stub is not at loopback: without the
+    // rendered compat.supportsUsageInStreaming, OpenClaw would not ask it for usage and answer zeros.
+    const n = worker.length;
+    expect(d!.status?.usage).toEqual({
+      promptTokens: n * WORKER_USAGE.prompt_tokens,
+      completionTokens: n * WORKER_USAGE.completion_tokens,
+      totalTokens: n * WORKER_USAGE.total_tokens,
+    });
+    expect(body.usage).toEqual({
+      prompt_tokens: lead.length * STUB_USAGE.prompt_tokens,
+      completion_tokens: lead.length * STUB_USAGE.completion_tokens,
+      total_tokens: lead.length * STUB_USAGE.total_tokens,
+    });
+    timings.workerCalls = n;
   });
 
   it("refuses the writer's delegation to the lead over REST and MCP, and creates nothing", async () => {

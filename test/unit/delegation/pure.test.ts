@@ -251,6 +251,18 @@ describe("pipelineStep", () => {
       t,
     );
     expect(ok).toMatchObject({ kind: "succeed", result: "article", usage: { totalTokens: 12, promptTokens: 2 } });
+    // A stage whose usage is unknown makes the pipeline's unknown: a partial sum would read as the whole.
+    const unmetered = child(1, { phase: "Succeeded", result: "article", usage: { unknown: true } });
+    const partial = pipelineStep(
+      parent,
+      new Map([
+        [0, done0],
+        [1, unmetered],
+      ]),
+      t,
+    );
+    expect(partial.kind).toBe("succeed");
+    expect(partial.kind === "succeed" && partial.usage).toEqual({ unknown: true });
     expect(ok.stages.map((s) => s.phase)).toEqual(["Succeeded", "Succeeded"]);
     const failed = child(1, { phase: "Failed", reason: "TimedOut", message: "timed out after 5 s" });
     expect(

@@ -2,7 +2,12 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReplyBudget } from "../../../src/delegation/reply-budget.ts";
-import { createChatCompletion, DeliveryError, type Transport } from "../../../src/delegation/transport.ts";
+import {
+  createChatCompletion,
+  DeliveryError,
+  parseCompletion,
+  type Transport,
+} from "../../../src/delegation/transport.ts";
 
 // A gateway on loopback whose reply content is as many bytes as the task says, sent chunked (no
 // content-length), so that the caps are enforced while reading. A task ending in "held" keeps its
@@ -98,5 +103,25 @@ describe("gateway reply limits", () => {
     await eventually(() => budget.used === 0);
     // With the bytes given back, the next reply fits again.
     expect((await ask(transport, 200 * 1024)).content).toHaveLength(200 * 1024);
+  });
+});
+
+describe("a reply's usage", () => {
+  const reply = (usage: unknown) =>
+    JSON.stringify({ choices: [{ message: { content: "ok" } }], ...(usage !== undefined && { usage }) });
+
+  it("is read from OpenAI's fields", () => {
+    expect(parseCompletion(reply({ prompt_tokens: 300, completion_tokens: 16, total_tokens: 316 })).usage).toEqual({
+      promptTokens: 300,
+      completionTokens: 16,
+      totalTokens: 316,
+    });
+  });
+
+  it("is unknown, not zero, when the reply has none or only zeros (OpenClaw's answer when the provider reported none)", () => {
+    expect(parseCompletion(reply(undefined)).usage).toEqual({ unknown: true });
+    expect(parseCompletion(reply({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 })).usage).toEqual({
+      unknown: true,
+    });
   });
 });

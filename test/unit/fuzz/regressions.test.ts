@@ -34,7 +34,7 @@ describe("fuzz regressions", () => {
     });
     const config = renderOpenClawConfig({ agentName: "a", spec: agent.spec });
     expect((config.models as { providers: { local: { models: unknown[] } } }).providers.local.models).toEqual([
-      { id: "m", name: "m" },
+      { id: "m", name: "m", compat: { supportsUsageInStreaming: true } },
     ]);
     expect(validateOpenClawConfig(config)).toEqual({ ok: true });
   });
