@@ -150,7 +150,8 @@ async function pool(count: number, limit: number, task: (i: number) => Promise<v
 
 // --- objects ----------------------------------------------------------------------------------
 
-function agentManifest(name: string, replicas: number, maxConcurrentTasks: number) {
+/** `scaling`: the queue worker is scaled by the bench, as an HPA would (mode External), so its queue waits at 0. */
+function agentManifest(name: string, replicas: number, maxConcurrentTasks: number, scaling?: Record<string, unknown>) {
   return {
     apiVersion: `${GROUP}/${VERSION}`,
     kind: "Agent",
@@ -161,6 +162,7 @@ function agentManifest(name: string, replicas: number, maxConcurrentTasks: numbe
       model: { primary: "openai/gpt-5" },
       replicas,
       maxConcurrentTasks,
+      ...(scaling && { scaling }),
     },
   };
 }
@@ -359,7 +361,10 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   await createAgent(agentManifest(LEAD, 0, 4));
   await createAgent(agentManifest(WORKER, WORKER_REPLICAS, WORKER_SLOTS));
   // The queue worker starts with no pods, so that the whole queue is created before any of it can run.
-  if (options.queue > 0) await createAgent(agentManifest(QUEUE_WORKER, 0, QUEUE_SLOTS));
+  if (options.queue > 0) {
+    const external = { mode: "External", minReplicas: 0, maxReplicas: QUEUE_REPLICAS };
+    await createAgent(agentManifest(QUEUE_WORKER, 0, QUEUE_SLOTS, external));
+  }
   await custom.createNamespacedCustomObject({
     group: GROUP,
     version: VERSION,
