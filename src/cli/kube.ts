@@ -6,7 +6,7 @@ import type https from "node:https";
 import { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "../runtime/client.ts";
 import { isNotFound } from "../runtime/errors.ts";
-import type { ClusterConnection, Credentials } from "../runtime/kubeconfig.ts";
+import { type ClusterConnection, type Credentials, credentialsOf } from "../runtime/kubeconfig.ts";
 import { type GroupVersionResource, resourcePath } from "../runtime/resource.ts";
 import { CliError, UsageError } from "./errors.ts";
 
@@ -73,29 +73,7 @@ function connectionOf(kc: KubeConfig, server: string): ClusterConnection {
     async credentials(): Promise<Credentials> {
       const options: https.RequestOptions = {};
       await kc.applyToHTTPSOptions(options);
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(options.headers ?? {})) {
-        if (value !== undefined) headers[name] = String(value);
-      }
-      if (options.auth) headers.Authorization = `Basic ${Buffer.from(options.auth).toString("base64")}`;
-      return {
-        headers,
-        tls: {
-          ca: toBuffer(options.ca),
-          cert: toBuffer(options.cert),
-          key: toBuffer(options.key),
-          ...(options.rejectUnauthorized === false && { rejectUnauthorized: false }),
-          ...(options.servername && { servername: options.servername }),
-        },
-      };
+      return credentialsOf(options);
     },
   };
-}
-
-function toBuffer(value: unknown): Buffer | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (Buffer.isBuffer(value)) return value;
-  if (typeof value === "string") return Buffer.from(value);
-  if (Array.isArray(value) && value.length) return toBuffer(value[0]);
-  return undefined;
 }

@@ -320,22 +320,29 @@ function viaClientNode(
       }
       const options: https.RequestOptions = {};
       await kubeConfig.applyToHTTPSOptions(options);
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(options.headers ?? {})) {
-        if (value !== undefined) headers[name] = String(value);
-      }
-      if (options.auth) headers.Authorization = `Basic ${Buffer.from(options.auth).toString("base64")}`;
       return {
-        headers,
-        tls: {
-          ca: toBuffer(options.ca),
-          cert: toBuffer(options.cert),
-          key: toBuffer(options.key),
-          ...(options.rejectUnauthorized === false && { rejectUnauthorized: false }),
-          ...(options.servername && { servername: options.servername }),
-        },
+        ...credentialsOf(options),
         ...(clientNodeCluster.proxyUrl && typeof options.agent === "object" && { agent: options.agent }),
       };
+    },
+  };
+}
+
+/** The headers and TLS material that client-node's applyToHTTPSOptions put into `options`. */
+export function credentialsOf(options: https.RequestOptions): Credentials {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    if (value !== undefined) headers[name] = String(value);
+  }
+  if (options.auth) headers.Authorization = `Basic ${Buffer.from(options.auth).toString("base64")}`;
+  return {
+    headers,
+    tls: {
+      ca: toBuffer(options.ca),
+      cert: toBuffer(options.cert),
+      key: toBuffer(options.key),
+      ...(options.rejectUnauthorized === false && { rejectUnauthorized: false }),
+      ...(options.servername && { servername: options.servername }),
     },
   };
 }
