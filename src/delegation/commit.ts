@@ -1,10 +1,9 @@
-import type { Delegation } from "../api/delegation.ts";
 import { errorFields } from "../runtime/log.ts";
-import { delegationFinished } from "../tracing/spans.ts";
 import type { AbortReason } from "./attempt.ts";
 import type { Clock } from "./clock.ts";
 import type { DispatcherDeps } from "./dispatcher-deps.ts";
 import type { WriteKind } from "./fenced-writes.ts";
+import { terminalWriteLanded } from "./finish.ts";
 import { storeAnswer } from "./result.ts";
 import type { Scheduler } from "./scheduler.ts";
 import { type Ending, finished, type Outputs } from "./status.ts";
@@ -71,12 +70,9 @@ export class Committer {
     task.state = "done";
     const known = task.writes.known;
     if (written.ok) {
-      this.#ctx.deps.recent.finished(task.namespace, task.name, task.uid);
-      // The status as written: the cache may already hold the finished summary, without attempts.
-      this.#ctx.deps.metrics?.finished({ ...known, status: task.status });
+      // `known` is the terminal write's reply, whole: the cache keeps only a summary of it.
+      terminalWriteLanded(this.#ctx.deps, known, ending);
       this.#ctx.deps.waiters?.observe(known);
-      delegationFinished(known);
-      if (ending.phase === "Failed") this.#warn(known, ending);
     } else if (written.saved && !this.#ctx.stopped()) {
       const { number, id } = written.saved;
       await this.#ctx.deps.results.discard(known, number, id).catch((error: unknown) => {
@@ -132,10 +128,5 @@ export class Committer {
     this.#ctx.scheduler.unpark(task);
     clearTimers(task, this.#ctx.clock);
     task.attempt?.controller.abort({ kind: "dropped" } satisfies AbortReason);
-  }
-
-  #warn(d: Delegation, ending: Ending): void {
-    const note = (ending.message ?? ending.reason).slice(0, 1000);
-    this.#ctx.deps.events?.event(d, "Warning", ending.reason, note);
   }
 }

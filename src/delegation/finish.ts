@@ -10,25 +10,34 @@ import type { StatusWriter } from "./status-writer.ts";
 
 export type Finish = (d: Delegation, ending: Ending, outputs?: Outputs) => Promise<Delegation | undefined>;
 
-/** Writes a Delegation's end once: a Delegation someone else finished first is left alone. */
-export function finisher(deps: {
-  writer: StatusWriter;
+export interface LandedDeps {
   recent: RecentWrites;
-  clock: Clock;
   events?: EventRecorder | undefined;
   metrics?: DelegationMetrics | undefined;
-}): Finish {
+}
+
+/**
+ * What follows a terminal write that landed, on both terminal paths (the dispatcher's and the
+ * reconciler's): remembered as this process's write, counted once, its span emitted, and a Warning
+ * Event when it failed. `stored` is the object the write returned, whole (not the cache's summary).
+ */
+export function terminalWriteLanded(deps: LandedDeps, stored: Delegation, ending: Ending): void {
+  deps.recent.finished(stored.metadata.namespace ?? "", stored.metadata.name ?? "", stored.metadata.uid ?? "");
+  deps.metrics?.finished(stored);
+  delegationFinished(stored);
+  if (ending.phase === "Failed") {
+    const note = (ending.message ?? ending.reason).slice(0, 1000);
+    deps.events?.event(stored, "Warning", ending.reason, note);
+  }
+}
+
+/** Writes a Delegation's end once: a Delegation someone else finished first is left alone. */
+export function finisher(deps: LandedDeps & { writer: StatusWriter; clock: Clock }): Finish {
   return async (d, ending, outputs) => {
     const status = finished(statusWithTraceID(d), ending, new Date(deps.clock.now()), d.metadata.generation, outputs);
     const stored = await deps.writer.commit(d, status, (fresh) => !isTerminal(fresh));
     if (!stored) return undefined;
-    deps.recent.finished(d.metadata.namespace ?? "", d.metadata.name ?? "", d.metadata.uid ?? "");
-    delegationFinished(stored);
-    deps.metrics?.finished({ ...stored, status });
-    if (ending.phase === "Failed") {
-      const note = (ending.message ?? ending.reason).slice(0, 1000);
-      deps.events?.event(d, "Warning", ending.reason, note);
-    }
+    terminalWriteLanded(deps, stored, ending);
     return stored;
   };
 }
