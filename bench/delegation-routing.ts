@@ -139,6 +139,16 @@ function operatorForm(value: string | undefined): "image" | "source" {
 const isTerminal = (d: DelegationObject | undefined) =>
   d?.status?.phase === "Succeeded" || d?.status?.phase === "Failed";
 
+/** A finished Delegation's status as it read while its attempt ran: what the operator writes before sending. */
+function runningCopy(status: Record<string, unknown> | undefined): Record<string, unknown> {
+  const { result: _r, resultRef: _rr, reason: _re, message: _m, completionTime: _c, usage: _u, ...rest } = status ?? {};
+  const attempts = (rest.attempts as Record<string, unknown>[] | undefined)?.map(({ completionTime: _, ...a }) => ({
+    ...a,
+    outcome: "Running",
+  }));
+  return { ...rest, phase: "Running", ...(attempts && { attempts }) };
+}
+
 /** Runs `task(i)` for i in 0..count-1 with at most `limit` at once. */
 async function pool(count: number, limit: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -529,16 +539,19 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   /**
    * Copies of a finished routed Delegation (spec, labels, terminal status) created and then patched to
    * that status, C at a time, in a namespace the operator does not watch: the API server's own rate
-   * for the writes one delegation costs, on the same machine in the same run.
+   * for the writes one delegation costs, on the same machine in the same run. With `recordAttempt`
+   * (the operator's writes) a patch recording the attempt Running comes between the two.
    */
-  const apiServerBaseline = async (template: string | undefined) => {
+  const apiServerBaseline = async (template: string | undefined, recordAttempt: boolean) => {
     if (!template) throw new Error("no routed delegation succeeded in the throughput phase");
-    const sample = await apiserverClient.get<DelegationObject & { spec: object }>(
+    const sample = await apiserverClient.get<KubernetesObject & { spec: object; status?: Record<string, unknown> }>(
       `/apis/${GROUP}/${VERSION}/namespaces/${NAMESPACE}/delegations/${template}`,
       { signal: runSignal },
     );
-    await core.createNamespace({ body: { metadata: { name: BASELINE_NAMESPACE } } });
-    const path = `/apis/${GROUP}/${VERSION}/namespaces/${BASELINE_NAMESPACE}/delegations`;
+    const namespace = `${BASELINE_NAMESPACE}-${recordAttempt ? 3 : 2}`;
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    const path = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/delegations`;
+    const running = runningCopy(sample.status);
     // The bench watches the routed Delegations (for the breakdown and the duplicate count), and every
     // watch event costs the API server: its baseline serves the same watch, so that only the
     // operator's work differs between the two.
@@ -558,8 +571,17 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
           },
           signal: runSignal,
         });
+        let resourceVersion = created.metadata?.resourceVersion;
+        if (recordAttempt) {
+          const recorded = await apiserverClient.request<DelegationObject>("PATCH", `${path}/${name}/status`, {
+            body: { metadata: { resourceVersion }, status: running },
+            contentType: "application/merge-patch+json",
+            signal: runSignal,
+          });
+          resourceVersion = recorded.metadata?.resourceVersion;
+        }
         await apiserverClient.request("PATCH", `${path}/${name}/status`, {
-          body: { metadata: { resourceVersion: created.metadata?.resourceVersion }, status: sample.status },
+          body: { metadata: { resourceVersion }, status: sample.status },
           contentType: "application/merge-patch+json",
           signal: runSignal,
         });
@@ -639,16 +661,26 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   );
   const afterThroughputMemory = procMemory(pid);
 
-  // --- 2b. baseline: the API server alone, doing the two writes of a routed delegation ---
-  log(`baseline: ${options.delegations} × (create + terminal status patch) straight to the API server`);
-  const baseline = await apiServerBaseline(lastRouted);
+  // --- 2b. baselines: the API server alone, doing the three writes of a routed delegation, then two ---
+  log(`baseline: ${options.delegations} × (create + attempt + terminal status patches) straight to the API server`);
+  const baseline = await apiServerBaseline(lastRouted, true);
   s1 = await snap();
   costs.push(
     phaseCost(
-      `baseline (${options.delegations} × create + status patch, ${options.clients} callers, no operator)`,
+      `baseline (${options.delegations} × create + 2 status patches, ${options.clients} callers, no operator)`,
       options.delegations,
       baseline.before,
       s1,
+    ),
+  );
+  log(`baseline: ${options.delegations} × (create + terminal status patch), the runs before attempts were recorded`);
+  const twoWriteBaseline = await apiServerBaseline(lastRouted, false);
+  costs.push(
+    phaseCost(
+      `baseline (${options.delegations} × create + 1 status patch, ${options.clients} callers, no operator)`,
+      options.delegations,
+      twoWriteBaseline.before,
+      await snap(),
     ),
   );
 
@@ -943,7 +975,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
             )}node ${[...(operatorProcess.nodeArgs ?? []), operatorProcess.entry].join(" ")}\`, as the image's ENV and ENTRYPOINT run it (built with \`npm run build\`)`
         : "`node src/main.ts` (source, type stripping)"
     }`,
-    `- operator: \`--namespace=${NAMESPACE} --leader-elect=false --delegation-bind-address=${network.address}:0\` (other flags default: --delegation-running-delay 250ms, concurrency 4); team \`${TEAM}\` hubAndSpoke, lead \`${LEAD}\` (0 replicas, the caller), \`${WORKER}\` ${WORKER_REPLICAS} replicas × maxConcurrentTasks ${WORKER_SLOTS}, stub delay 0`,
+    `- operator: \`--namespace=${NAMESPACE} --leader-elect=false --delegation-bind-address=${network.address}:0\` (other flags default: concurrency 4); team \`${TEAM}\` hubAndSpoke, lead \`${LEAD}\` (0 replicas, the caller), \`${WORKER}\` ${WORKER_REPLICAS} replicas × maxConcurrentTasks ${WORKER_SLOTS}, stub delay 0`,
     "",
     `### Routing overhead (${options.warmup} warm-up pairs, then ${options.pairs} interleaved pairs, one call at a time)`,
     "",
@@ -971,8 +1003,12 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
         ["**completed delegations/s**", `**${rate.toFixed(1)}/s** (target ≥ 300/s: ${verdict(rate >= 300)})`],
         ["wall time", `${throughputSeconds.toFixed(1)} s`],
         [
-          "baseline: the API server alone, create + terminal status patch per delegation (same callers, the bench's watch, no operator)",
-          `${baseline.rate.toFixed(1)}/s in ${baseline.seconds.toFixed(1)} s (${baseline.errors} errors); routed = ${((100 * rate) / baseline.rate).toFixed(0)} % of it`,
+          "**baseline: the API server alone doing the operator's writes**, create + attempt (Running) + terminal status patch per delegation (same callers, the bench's watch, no operator)",
+          `${baseline.rate.toFixed(1)}/s in ${baseline.seconds.toFixed(1)} s (${baseline.errors} errors); **routed = ${((100 * rate) / baseline.rate).toFixed(0)} % of it** (target ≥ 85 %: ${verdict(rate >= 0.85 * baseline.rate)})`,
+        ],
+        [
+          "baseline of the runs before attempts were recorded: create + terminal status patch",
+          `${twoWriteBaseline.rate.toFixed(1)}/s in ${twoWriteBaseline.seconds.toFixed(1)} s (${twoWriteBaseline.errors} errors); routed = ${((100 * rate) / twoWriteBaseline.rate).toFixed(0)} % of it`,
         ],
         [
           "errors (non-200 or not Succeeded)",

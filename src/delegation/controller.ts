@@ -50,8 +50,6 @@ export interface DelegationControllerDeps {
   logger?: Logger;
   /** Reconcile workers. Default 4. */
   concurrency?: number;
-  /** --delegation-running-delay. Default 250 ms. */
-  runningDelayMs?: number;
   /** Tests map pods to loopback stub gateways; pod IPs are dialled otherwise. */
   resolve?: ResolveEndpoint;
   transport?: Transport;
@@ -157,7 +155,6 @@ export function createDelegationController(deps: DelegationControllerDeps): Dele
     metrics: deps.delegationMetrics,
     requeue: (namespace, name) => controller?.enqueue({ namespace, name }),
     ...(deps.clock && { clock: deps.clock }),
-    ...(deps.runningDelayMs !== undefined && { runningDelayMs: deps.runningDelayMs }),
     ...(deps.backoff && { backoff: deps.backoff }),
     ...(deps.logger && { logger: deps.logger }),
   });

@@ -13,8 +13,6 @@ import type { Ending } from "./status.ts";
 import type { StatusWriter } from "./status-writer.ts";
 import type { WaiterRegistry } from "./waiters.ts";
 
-export const DEFAULT_RUNNING_DELAY_MS = 250;
-
 /** The slots of each Agent (`spec.maxConcurrentTasks`), and a signal when they change. */
 export interface AgentSlots {
   /** Undefined when the Agent does not exist. */
@@ -40,8 +38,6 @@ export interface DispatcherDeps extends DeliveryDeps {
   /** Asks the reconciler to look at a Delegation again (its task was dropped). */
   requeue?: ((namespace: string, name: string) => void) | undefined;
   clock?: Clock;
-  /** The Running write happens only if an attempt is still in flight after this long. Default 250 ms. */
-  runningDelayMs?: number;
   /** A queued Delegation gets one Pending/Queued write after waiting this long. Default 5 s. */
   queuedWriteDelayMs?: number;
   /** Between attempts. Default 1 s doubling to 30 s, jitter 0.5. */

@@ -11,15 +11,19 @@ import { isTerminal, lastAttemptId } from "./delegation-object.ts";
 import type { StatusWriter } from "./status-writer.ts";
 import { BestEffortWriteDroppedError } from "./write-limiter.ts";
 
-/** queued: a best-effort report; progress: Running or a retry; terminal: retried until it lands, loses or stops. */
-export type WriteKind = "queued" | "progress" | "terminal";
+/**
+ * queued: a best-effort report; progress: a retry's backoff or a claim; attempt: an attempt, recorded
+ * before its request is sent; terminal: the end. Attempt and terminal writes are retried until they
+ * land, lose or stop: an unrecorded attempt must not be sent, and a finished task must not be forgotten.
+ */
+export type WriteKind = "queued" | "progress" | "attempt" | "terminal";
 
 /** What every task's writes share (one object for all of them). */
 export interface FencedWritesShared {
   writer: StatusWriter;
   clock: Clock;
   /**
-   * A terminal write that fails (not a conflict) is retried until it lands, loses or the dispatcher
+   * An attempt or terminal write that fails (not a conflict) is retried until it lands, loses or the dispatcher
    * stops, after 0.5 s doubling up to this. Giving up would forget a finished task and run it again.
    */
   terminalWriteMaxBackoffMs: number;
@@ -82,13 +86,14 @@ export class FencedWrites {
    */
   write(status: DelegationStatus, kind: WriteKind, priority: number, isDone: () => boolean): Promise<boolean> {
     const terminal = kind === "terminal";
+    const durable = terminal || kind === "attempt";
     this.#queuedReport?.abort();
     const report = kind === "queued" ? new AbortController() : undefined;
     this.#queuedReport = report;
     this.#chain = this.#chain.then(async (previousOk) => {
       try {
         if (!previousOk || this.#deps.stopping.aborted || (isDone() && !terminal)) return false;
-        return await this.#commit(status, terminal, priority, report);
+        return await this.#commit(status, durable, priority, report);
       } finally {
         if (this.#queuedReport === report) this.#queuedReport = undefined;
       }
@@ -98,7 +103,7 @@ export class FencedWrites {
 
   async #commit(
     status: DelegationStatus,
-    terminal: boolean,
+    durable: boolean,
     priority: number,
     report: AbortController | undefined,
   ): Promise<boolean> {
@@ -122,14 +127,14 @@ export class FencedWrites {
         return true;
       } catch (error) {
         if (error instanceof BestEffortWriteDroppedError) return true;
-        if (!terminal) {
-          this.#owner.log.warn({ ...errorFields(error), terminal }, "delegation status write failed");
+        if (!durable) {
+          this.#owner.log.warn({ ...errorFields(error), durable }, "delegation status write failed");
           return true; // the next write carries the whole status again
         }
         const retryInMs = Math.min(500 * 2 ** Math.min(failures, 16), this.#deps.terminalWriteMaxBackoffMs);
         this.#owner.log.warn(
-          { ...errorFields(error), terminal, failures: failures + 1, retryInMs },
-          "delegation status write failed; the task keeps its result and retries",
+          { ...errorFields(error), durable, failures: failures + 1, retryInMs },
+          "delegation status write failed; the task keeps its state and retries",
         );
         await this.#wait(retryInMs);
       }

@@ -102,7 +102,7 @@ export function attemptStarted(status: DelegationStatus, a: StartedAttempt): Del
   return { ...status, attempts: [...attempts, record], agent: a.agent, pod: a.pod };
 }
 
-/** Running, with no reason or message: an attempt is in flight (written only if it outlasts a delay). */
+/** Running, with no reason or message: an attempt is in flight (written before its request is sent). */
 export function running(status: DelegationStatus, now = new Date()): DelegationStatus {
   const next: DelegationStatus = {
     ...status,

@@ -1,7 +1,9 @@
 /**
  * Moves tasks along: queued → an attempt on a pod → its verdict → another attempt after a backoff,
- * or the end. It also owns the timers of a task (the deadline, the one Queued report, the lazy
- * Running write) and reacts to capacity: pods coming and going, an Agent's slots changing.
+ * or the end. Every attempt is recorded (Running, on its pod) before its request is sent, so a leader
+ * that dies mid-request leaves a trace the next one ends as Interrupted. It also owns the timers of a
+ * task (the deadline, the one Queued report) and reacts to capacity: pods coming and going, an Agent's
+ * slots changing.
  */
 import { randomBytes } from "node:crypto";
 import { Backoff } from "../runtime/backoff.ts";
@@ -9,7 +11,7 @@ import { endAttemptSpan, inSpan, interruptedAttempts, startAttemptSpan } from ".
 import { type AbortReason, deliver, judge, type Verdict } from "./attempt.ts";
 import type { Clock } from "./clock.ts";
 import type { Committer } from "./commit.ts";
-import { DEFAULT_RUNNING_DELAY_MS, type DispatcherDeps } from "./dispatcher-deps.ts";
+import type { DispatcherDeps } from "./dispatcher-deps.ts";
 import type { PodEndpoint } from "./pod-endpoints.ts";
 import { timedOut } from "./policy.ts";
 import type { Scheduler } from "./scheduler.ts";
@@ -18,6 +20,14 @@ import { clearTimer, type RunningAttempt, type Task } from "./task.ts";
 import type { ChatResult } from "./transport.ts";
 
 const randomId = () => randomBytes(8).toString("hex");
+
+/** An attempt whose record did not land: its request is never sent. */
+export class AttemptNotRecordedError extends Error {
+  override readonly name = "AttemptNotRecordedError";
+  constructor(attemptId: string) {
+    super(`attempt ${attemptId} was not recorded: the Delegation is another writer's or gone, or the operator stops`);
+  }
+}
 
 export interface TaskRunnerContext {
   deps: DispatcherDeps;
@@ -131,7 +141,7 @@ export class TaskRunner {
       void this.#ctx.committer.finish(task, transition.failed("AgentUnavailable", `too many attempts (${count})`));
       return false;
     }
-    task.status = started;
+    task.status = transition.running(started, now);
     task.writes.own(id);
     task.state = "running";
     const number = started.attempts?.at(-1)?.number ?? 1;
@@ -140,14 +150,18 @@ export class TaskRunner {
       id,
       pod: pod.pod,
       controller: new AbortController(),
-      runningTimer: undefined,
       span,
     };
     task.attempt = attempt;
-    const runningDelay = this.#deps.runningDelayMs ?? DEFAULT_RUNNING_DELAY_MS;
-    attempt.runningTimer = this.#clock.setTimer(() => this.#writeRunning(task, attempt), runningDelay);
+    const recorded = this.#ctx.committer.write(task, "attempt");
     const signal = AbortSignal.any([this.#ctx.stopping, attempt.controller.signal]);
-    inSpan(span, () => deliver(this.#deps, task.writes.known, task.agent, pod, signal)).then(
+    const deliverOnceRecorded = async () => {
+      // False: the object is another writer's now, or gone, or this process stops; nothing was sent.
+      if (!(await recorded)) throw new AttemptNotRecordedError(id);
+      signal.throwIfAborted();
+      return deliver(this.#deps, task.writes.known, task.agent, pod, signal);
+    };
+    inSpan(span, deliverOnceRecorded).then(
       (result) => this.#attemptEnded(task, attempt, { result }),
       (error: unknown) => this.#attemptEnded(task, attempt, { error }),
     );
@@ -155,7 +169,6 @@ export class TaskRunner {
   }
 
   #attemptEnded(task: Task, attempt: RunningAttempt, settled: { result: ChatResult } | { error: unknown }): void {
-    this.#clock.clearTimer(attempt.runningTimer);
     this.#ctx.scheduler.release(task, attempt.pod);
     const abort = attempt.controller.signal.aborted ? (attempt.controller.signal.reason as AbortReason) : undefined;
     const stopped = this.#stopped && !abort ? "stop" : abort?.kind;
@@ -236,14 +249,6 @@ export class TaskRunner {
       task.backoffTimer = undefined;
       if (task.state === "backoff") this.#enqueue(task);
     }, delay);
-  }
-
-  /** The Running write, for attempts still in flight after the running delay. */
-  #writeRunning(task: Task, attempt: RunningAttempt): void {
-    attempt.runningTimer = undefined;
-    if (task.attempt !== attempt || task.state !== "running" || this.#stopped) return;
-    task.status = transition.running(task.status);
-    void this.#ctx.committer.write(task, "progress");
   }
 
   #queuedTooLong(task: Task): void {

@@ -21,7 +21,6 @@ export interface RunningAttempt {
   id: string;
   pod: string;
   controller: AbortController;
-  runningTimer: unknown;
   /** The attempt's span when tracing is on. */
   span: Span | undefined;
 }

@@ -40,6 +40,7 @@ import {
 } from "../../harness/podnet/index.ts";
 import type { Delegation } from "../../src/api/delegation.ts";
 import { isTerminal } from "../../src/delegation/delegation-object.ts";
+import { GATEWAY_PORT } from "../../src/openclaw/version.ts";
 import { KubeClient } from "../../src/runtime/client.ts";
 import { Informer } from "../../src/runtime/informer.ts";
 
@@ -569,6 +570,39 @@ describe("delegation through the operator's endpoint, with stub gateways in a po
     expect(value("clawcrew_agent_utilization_ratio", { namespace: NS, agent: "writer" })).toBe(0);
     expect(value("clawcrew_agent_slots", { namespace: NS, agent: "researcher" })).toBe(8); // 1 ready × 8
     expect(value("leader_election_master_status", { name: "clawcrew-operator" })).toBe(1);
+  });
+
+  // The fault soak's "run more often than recorded": a leader killed right after it sent a request left no
+  // trace of that attempt, and the next leader ran the task again as attempt 1.
+  it("run-more-often-than-recorded: a leader killed just after sending has recorded the attempt", async () => {
+    const executions = async (uid: string) => {
+      let sum = 0;
+      for (const pod of (await agentPods("researcher")).filter(isReady)) {
+        const response = await fetch(`http://${pod.status!.podIP}:${GATEWAY_PORT}/stats`);
+        const stats = (await response.json()) as { byUser: Record<string, number> };
+        sum += stats.byUser[`clawcrew:${uid}`] ?? 0;
+      }
+      return sum;
+    };
+    const created = await createDelegation({ team: "company", to: "researcher", task: "killed mid-request" });
+    const uid = created.metadata.uid!;
+    // Kill the leader the moment a worker has the request (the stub holds its answer 1.5 s).
+    await eventually("the worker to get the request", async () => ((await executions(uid)) === 1 ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 10,
+    });
+    const leader = operators.at(-1)!;
+    leader.child.kill("SIGKILL");
+    await leader.exited;
+    await operator("op-3");
+    const d = await waitTerminal(created.metadata.name!);
+    expect(d.status?.phase).toBe("Succeeded");
+    expect(await executions(uid)).toBe(2);
+    // Every execution the workers saw is on the record: the killed one Interrupted, then the one that answered.
+    expect(d.status?.attempts?.map((a) => [a.number, a.outcome, a.reason])).toEqual([
+      [1, "Failed", "Interrupted"],
+      [2, "Succeeded", undefined],
+    ]);
   });
 });
 

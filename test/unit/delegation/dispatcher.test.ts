@@ -30,7 +30,7 @@ describe("Dispatcher", () => {
     h.endpoints.set("worker", ["pod-a"]);
     const d = h.server.create("slow");
     h.dispatcher.submit(d);
-    await h.clock.advance(300); // the Running write
+    await flush(); // the attempt's Running write
     expect(h.server.writesOf("slow").map((s) => s.phase)).toEqual(["Running"]);
     const cached = h.server.get(d.metadata.uid!);
     h.dispatcher.submit(cached);
@@ -85,20 +85,32 @@ describe("Dispatcher", () => {
     expect(order).toEqual(["busy", "new-high", "b-low", "old-low"]);
   });
 
-  it("writes Running only for attempts still in flight after the running delay", async () => {
+  it("records each attempt (Running, on its pod) before its request is sent", async () => {
     const h = harness();
     h.endpoints.set("worker", ["pod-a"]);
+    let land!: () => void;
+    h.server.hold = new Promise<void>((resolve) => {
+      land = resolve;
+    });
     h.dispatcher.submit(h.server.create("fast"));
-    h.dispatcher.submit(h.server.create("slow"));
-    await h.clock.advance(100);
+    await h.clock.advance(5000);
+    // The attempt's write has not landed: nothing is sent, so a leader dying now leaves no unrecorded run.
+    expect(h.transport.calls).toHaveLength(0);
+    h.server.hold = undefined;
+    land();
+    await flush();
+    const running = h.server.writesOf("fast")[0]!;
+    expect(running.phase).toBe("Running");
+    expect(running.startTime).toBeDefined();
+    expect(running.attempts).toEqual([
+      expect.objectContaining({ id: "a1", number: 1, outcome: "Running", pod: "pod-a", podIP: "10.0.0.1" }),
+    ]);
+    expect(h.transport.open()).toHaveLength(1);
     h.transport.succeed(h.transport.open()[0]!, "quick answer");
-    await h.clock.advance(200);
-    h.transport.succeed(h.transport.open()[0]!, "slow answer");
     await flush();
 
-    expect(h.server.writesOf("fast").map((s) => s.phase)).toEqual(["Succeeded"]);
-    expect(h.server.writesOf("slow").map((s) => s.phase)).toEqual(["Running", "Succeeded"]);
-    const done = h.server.writesOf("fast")[0]!;
+    expect(h.server.writesOf("fast").map((s) => s.phase)).toEqual(["Running", "Succeeded"]);
+    const done = h.server.writesOf("fast")[1]!;
     expect(done).toMatchObject({ reason: "Completed", result: "quick answer", agent: "worker", pod: "pod-a" });
     expect(done.usage).toEqual({ totalTokens: 3 });
     expect(done.conditions).toEqual([
@@ -110,9 +122,22 @@ describe("Dispatcher", () => {
     expect(done.attempts).toEqual([
       expect.objectContaining({ id: "a1", number: 1, outcome: "Succeeded", pod: "pod-a", podIP: "10.0.0.1" }),
     ]);
-    const running = h.server.writesOf("slow")[0]!;
-    expect(running.attempts![0]).toMatchObject({ outcome: "Running" });
-    expect(running.startTime).toBeDefined();
+  });
+
+  it("sends nothing for an attempt whose record lost to another writer", async () => {
+    const h = harness();
+    h.endpoints.set("worker", ["pod-a"]);
+    const d = h.server.create("taken");
+    // Another leader recovered it first: its attempt is the last one, so ours cannot be recorded.
+    h.server.external(d.metadata.uid!, {
+      phase: "Running",
+      attempts: [{ id: "theirs", number: 1, startTime: "2030-01-01T00:00:00Z", outcome: "Running" }],
+    });
+    h.dispatcher.submit(d);
+    await h.clock.advance(5000);
+    expect(h.transport.calls).toHaveLength(0);
+    expect(h.server.writesOf("taken")).toHaveLength(0);
+    expect(h.dispatcher.has(d.metadata.uid!)).toBe(false);
   });
 
   it("retries a retryable failure on another pod after a backoff", async () => {
@@ -167,7 +192,10 @@ describe("Dispatcher", () => {
     await flush();
     h.transport.fail(h.transport.open()[0]!, 400);
     await flush();
-    expect(h.server.writesOf("bad").map((s) => [s.phase, s.reason])).toEqual([["Failed", "AgentError"]]);
+    expect(h.server.writesOf("bad").map((s) => [s.phase, s.reason])).toEqual([
+      ["Running", undefined],
+      ["Failed", "AgentError"],
+    ]);
   });
 
   it("fails at the deadline while queued: AgentUnavailable without ready pods, TimedOut when busy", async () => {
@@ -241,7 +269,7 @@ describe("Dispatcher", () => {
     h.endpoints.set("worker", ["pod-a"]);
     const d = h.server.create("d");
     h.dispatcher.submit(d);
-    await h.clock.advance(300); // our Running write
+    await flush(); // our attempt's Running write
     expect(h.server.writesOf("d")).toHaveLength(1);
     // Another leader recovered it: attempt 1 Interrupted, attempt 2 is theirs.
     const theirs = h.server.get(d.metadata.uid!).status!;
@@ -331,17 +359,19 @@ describe("Dispatcher", () => {
     expect(h.server.writes).toHaveLength(0);
   });
 
-  it("stop() aborts every request and writes nothing", async () => {
+  it("stop() aborts every request and writes nothing more", async () => {
     const h = harness();
     h.endpoints.set("worker", ["pod-a", "pod-b"]);
     for (let i = 0; i < 6; i++) h.dispatcher.submit(h.server.create(`d${i}`));
     await flush();
     const calls = h.transport.open();
     expect(calls).toHaveLength(4);
+    // Only the four attempts' records, each before its request.
+    expect(h.server.writes.map((w) => w.status.phase)).toEqual(["Running", "Running", "Running", "Running"]);
     await h.dispatcher.stop();
     expect(calls.every((c) => c.signal.aborted)).toBe(true);
     await h.clock.advance(60_000);
-    expect(h.server.writes).toHaveLength(0);
+    expect(h.server.writes).toHaveLength(4);
     expect(h.transport.calls).toHaveLength(4);
     expect(h.dispatcher.submit(h.server.create("late")).accepted).toBe(false);
   });
@@ -359,8 +389,11 @@ describe("Dispatcher", () => {
     h.dispatcher.forget("ns", "b"); // deleted
     await flush();
     expect(callA!.signal.aborted && callB!.signal.aborted).toBe(true);
-    expect(h.server.writesOf("a").map((s) => [s.phase, s.reason])).toEqual([["Failed", "Cancelled"]]);
-    expect(h.server.writesOf("b")).toHaveLength(0);
+    expect(h.server.writesOf("a").map((s) => [s.phase, s.reason])).toEqual([
+      ["Running", undefined],
+      ["Failed", "Cancelled"],
+    ]);
+    expect(h.server.writesOf("b").map((s) => s.phase)).toEqual(["Running"]); // its attempt's record, nothing after
   });
 
   it("fails at once when the target Agent does not exist", async () => {
