@@ -684,7 +684,8 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   /**
    * Why an execution went unrecorded, judged from its first execution and the scheduled fault nearest
    * after it: answered before the fault but its result not yet written; still running when the fault came,
-   * started within the 250 ms Running delay or later; or started while the fault lasted.
+   * started within 250 ms of it or earlier; or started while the fault lasted. (Since attempts are recorded
+   * before they are sent there should be none; the classes say where to look if one appears.)
    */
   const whyUnrecorded = (r: Row): string => {
     const first = timeline.get(`clawcrew:${r.t.uid}`)?.[0]?.at;
@@ -698,7 +699,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
     if (gap > 10_000) return `more than 10 s before the next fault (${where})`;
     if (first + r.t.delayMs < next.actedAt) return `answered before a ${where}, its result not yet written`;
     return gap <= 250
-      ? `running at a ${where}, started ≤ 250 ms before it (the Running delay)`
+      ? `running at a ${where}, started ≤ 250 ms before it`
       : `running at a ${where}, started > 250 ms before it`;
   };
   const unrecordedWhy = new Map<string, number>();
