@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { GATEWAY_TOKEN_ENV } from "../openclaw/pod-layout.ts";
 import { TOOL_ENTRY, TOOL_GROUPS, TOOL_PROFILES } from "../openclaw/tools.ts";
+import { annotationMap, labelMap, taintKey } from "./label-maps.ts";
 import {
   type CelRule,
   cel,
@@ -269,14 +270,9 @@ export const Tools = cel(
   "Which OpenClaw tools this agent's model is offered and may call, rendered as its tools policy in openclaw.json; other agents are not affected. A lead keeps its delegation tools under an allow-list or profile. Default: every tool of the OpenClaw release.",
 );
 
-const labelMap = z.record(z.string().max(317), z.string().max(63)).meta({ maxProperties: 64 });
-const annotationMap = z.record(z.string().max(317), z.string().max(65536)).meta({ maxProperties: 64 });
-
 /** core/v1 Toleration. */
 export const Toleration = z.object({
-  key: z
-    .string()
-    .max(317)
+  key: taintKey("spec.podTemplate.tolerations[].key")
     .optional()
     .describe("The taint key to tolerate; empty with operator Exists tolerates every taint."),
   operator: z
@@ -300,16 +296,16 @@ export const PodTemplateOverrides = z
   .object({
     metadata: z
       .object({
-        labels: labelMap
+        labels: labelMap("spec.podTemplate.metadata.labels")
           .optional()
           .describe("Extra labels on the agent's pods; the operator's own labels win over them."),
-        annotations: annotationMap
+        annotations: annotationMap("spec.podTemplate.metadata.annotations")
           .optional()
           .describe("Extra annotations on the agent's pods; the operator's config-hash annotation wins over them."),
       })
       .optional()
       .describe("Labels and annotations added to the agent's pods."),
-    nodeSelector: labelMap
+    nodeSelector: labelMap("spec.podTemplate.nodeSelector")
       .optional()
       .describe("core/v1 nodeSelector of the agent's pods: node labels they must run on."),
     tolerations: z.array(Toleration).max(32).optional().describe("Taints the agent's pods tolerate (up to 32)."),

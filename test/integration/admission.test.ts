@@ -209,6 +209,51 @@ const rejected: [string, Obj, string[]][] = [
     agent({ scaling: { maxReplicas: 3, mode: "Auto" } }),
     ["spec.scaling.mode", "Unsupported value"],
   ],
+  [
+    "a pod label key with a space",
+    agent({ podTemplate: { metadata: { labels: { "bad key!": "x" } } } }),
+    ["spec.podTemplate.metadata.labels", "keys must be qualified names", "such as example.com/pool"],
+  ],
+  [
+    "a pod label value with a space",
+    agent({ podTemplate: { metadata: { labels: { team: "not a value!" } } } }),
+    ["spec.podTemplate.metadata.labels", "values must be empty or at most 63 letters"],
+  ],
+  [
+    "a pod annotation key with two slashes",
+    agent({ podTemplate: { metadata: { annotations: { "a/b/c": "x" } } } }),
+    ["spec.podTemplate.metadata.annotations", "keys must be qualified names"],
+  ],
+  [
+    "a nodeSelector key with two slashes",
+    agent({ podTemplate: { nodeSelector: { "a/b/c": "x" } } }),
+    ["spec.podTemplate.nodeSelector", "keys must be qualified names"],
+  ],
+  [
+    "a nodeSelector key whose name is 64 characters",
+    agent({ podTemplate: { nodeSelector: { [`example.com/${"n".repeat(64)}`]: "x" } } }),
+    ["spec.podTemplate.nodeSelector", "keys must be qualified names"],
+  ],
+  [
+    "a nodeSelector key whose prefix is no DNS subdomain",
+    agent({ podTemplate: { nodeSelector: { "Example_com/pool": "x" } } }),
+    ["spec.podTemplate.nodeSelector", "keys must be qualified names"],
+  ],
+  [
+    "a nodeSelector key whose prefix is over 253 characters",
+    agent({ podTemplate: { nodeSelector: { [`${"p".repeat(254)}/pool`]: "x" } } }),
+    ["spec.podTemplate.nodeSelector", "keys must be qualified names"],
+  ],
+  [
+    "a nodeSelector value with a slash",
+    agent({ podTemplate: { nodeSelector: { pool: "a/b" } } }),
+    ["spec.podTemplate.nodeSelector", "values must be empty or at most 63 letters"],
+  ],
+  [
+    "a toleration key with a space",
+    agent({ podTemplate: { tolerations: [{ key: "bad key!", operator: "Exists" }] } }),
+    ["spec.podTemplate.tolerations[0].key", "must be empty or a qualified name"],
+  ],
   // AgentTeam
   ["unknown pattern", team({ pattern: "mesh" }), ["spec.pattern", "Unsupported value"]],
   [
@@ -340,6 +385,20 @@ describe("CRDs on a real API server", () => {
     ["a larger memory limit alone", { limits: { memory: "8Gi" } }],
   ])("accept resources with %s", async (_, resources) => {
     const out = await kubectlOk(kubeconfig, ["apply", "-n", ns, "--dry-run=server", "-f", "-"], agent({ resources }));
+    expect(out).toMatch(/created|configured/);
+  });
+
+  it("accept pod labels, annotations, a nodeSelector and tolerations at the edges of the key syntax", async () => {
+    const longest = `${"p".repeat(253)}/${"n".repeat(63)}`;
+    const podTemplate = {
+      metadata: {
+        labels: { [longest]: "v".repeat(63), "app.example.com/tier": "" },
+        annotations: { [longest]: "x y" },
+      },
+      nodeSelector: { "node.kubernetes.io/instance-type": "m5.large", pool: "A_b-c.9" },
+      tolerations: [{ operator: "Exists" }, { key: longest, operator: "Exists" }],
+    };
+    const out = await kubectlOk(kubeconfig, ["apply", "-n", ns, "--dry-run=server", "-f", "-"], agent({ podTemplate }));
     expect(out).toMatch(/created|configured/);
   });
 

@@ -201,6 +201,39 @@ it("renders the non-default set into the objects", async () => {
   expect(JSON.parse(dashboard.data["clawcrew.json"]!)).toMatchObject({ uid: "clawcrew-overview" });
 });
 
+/** The peers the operator's NetworkPolicy admits to the delegation port. */
+function delegationPeers(docs: Doc[], port: number): unknown[] {
+  const policy = docs.find((d) => d.kind === "NetworkPolicy")!;
+  const rules = policy.spec!.ingress as { from?: unknown[]; ports: { port: number }[] }[];
+  const rule = rules.find((r) => r.ports.some((p) => p.port === port))!;
+  return rule.from!;
+}
+
+it("admits delegator pods of every namespace to the delegation port in cluster-wide mode", async () => {
+  const { docs } = await render([]);
+  expect(delegationPeers(docs, 8082)).toEqual([
+    { namespaceSelector: {}, podSelector: { matchLabels: { "clawcrew.io/delegator": "true" } } },
+  ]);
+});
+
+it("admits only delegator pods of the watched namespaces to the delegation port in namespaced mode", async () => {
+  const { docs } = await render(["-f", nonDefaultFile, "--set", `watchNamespaces={${watched},team-b}`]);
+  // One peer with both selectors: a pod must be in a watched namespace and labelled a delegator.
+  expect(delegationPeers(docs, NON_DEFAULT.delegation.port)).toEqual([
+    {
+      namespaceSelector: {
+        matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: [watched, "team-b"] }],
+      },
+      podSelector: { matchLabels: { "clawcrew.io/delegator": "true" } },
+    },
+  ]);
+  const policy = docs.find((d) => d.kind === "NetworkPolicy")!;
+  const metrics = (policy.spec!.ingress as { from?: unknown[]; ports: { port: number }[] }[]).find((r) =>
+    r.ports.some((p) => p.port === NON_DEFAULT.metrics.port),
+  )!;
+  expect(metrics.from).toEqual(NON_DEFAULT.networkPolicy.metricsFrom);
+});
+
 it("renders no OTEL_* variables while tracing.otlpEndpoint is empty", async () => {
   const { docs } = await render([]);
   const deployment = docs.find((d) => d.kind === "Deployment")!;
