@@ -25,6 +25,7 @@ import { type McpServer, renderOpenClawConfig } from "../openclaw/config.ts";
 import {
   CONFIG_DIR,
   configVolumeFiles,
+  DELEGATION_TOKEN_ENV,
   GATEWAY_ENV,
   GATEWAY_TOKEN_ENV,
   gatewayArgs,
@@ -53,6 +54,11 @@ export interface ResolvedInputs {
   credentialKeys?: string[] | undefined;
   /** uid of the token Secret: a re-created token rolls the pods, which read it at start. */
   tokenVersion?: string | undefined;
+  /**
+   * A digest of the delegation token, set when the pods get it (extraEnv): a regenerated delegation
+   * token rolls them too, even when the Secret keeps its uid.
+   */
+  delegationTokenVersion?: string | undefined;
   /** MCP servers the agent may call, such as the operator's delegation endpoint for a lead. */
   mcpServers?: Record<string, McpServer> | undefined;
   /** Extra env for the gateway, such as the token an MCP server expects. */
@@ -67,7 +73,9 @@ export interface ResolvedInputs {
 /** The gateway's default resources (see AGENT_DEFAULT_RESOURCES). */
 export const DEFAULT_RESOURCES: V1ResourceRequirements = AGENT_DEFAULT_RESOURCES;
 export const DEFAULT_WORKSPACE_SIZE = "1Gi";
+/** The token Secret's keys: the gateway token (the operator calls the gateway with it) and the delegation token. */
 export const TOKEN_KEY = "token";
+export const DELEGATION_TOKEN_KEY = "delegation-token";
 const TMP_SIZE_LIMIT = "1Gi";
 const HTTP_PORT_NAME = "http";
 
@@ -93,11 +101,13 @@ function meta(agent: Agent, name: string): V1ObjectMeta {
 /** A stable hash of everything that, when it changes, must restart the gateway. */
 export function configHash(
   data: Record<string, string>,
-  versions: { credentials?: string; token?: string } = {},
+  versions: { credentials?: string | undefined; token?: string | undefined; delegationToken?: string | undefined } = {},
 ): string {
   const hash = createHash("sha256");
   for (const key of Object.keys(data).sort()) hash.update(`${key}\0${data[key]}\0`);
   hash.update(`credentials\0${versions.credentials ?? ""}\0token\0${versions.token ?? ""}`);
+  // Only when set, so that the pods of an agent that does not delegate keep their hash.
+  if (versions.delegationToken !== undefined) hash.update(`\0delegation-token\0${versions.delegationToken}`);
   return hash.digest("hex").slice(0, 16);
 }
 
@@ -126,7 +136,11 @@ export function desiredObjects(agent: Agent, inputs: ResolvedInputs): AgentObjec
   const skills = team ? [...userSkills, { name: TEAM_SKILL_NAME, content: team.skill }] : userSkills;
   const files = configVolumeFiles(config, renderWorkspaceFiles({ soul: inputs.soul, instructions, skills }));
   const data = Object.fromEntries(files.map((f) => [f.key, f.content]));
-  const hash = configHash(data, { credentials: inputs.credentialsVersion, token: inputs.tokenVersion });
+  const hash = configHash(data, {
+    credentials: inputs.credentialsVersion,
+    token: inputs.tokenVersion,
+    delegationToken: inputs.delegationTokenVersion,
+  });
 
   const configMap: V1ConfigMap = {
     apiVersion: "v1",
@@ -168,14 +182,25 @@ export function desiredObjects(agent: Agent, inputs: ResolvedInputs): AgentObjec
   return { configMap, serviceAccount, service, workload, podDisruptionBudget, configHash: hash };
 }
 
-/** The gateway token Secret. The reconciler creates it once and never overwrites it. */
-export function tokenSecret(agent: Agent, token: string): V1Secret {
+/**
+ * The token Secret: the gateway token and the delegation token, two independent random values. The
+ * reconciler creates it once and never overwrites a key; it only adds a missing delegation token.
+ */
+export function tokenSecret(agent: Agent, tokens: { gateway: string; delegation: string }): V1Secret {
   return {
     apiVersion: "v1",
     kind: "Secret",
     metadata: meta(agent, agentObjectNames(agent.metadata.name!).tokenSecret),
     type: "Opaque",
-    stringData: { [TOKEN_KEY]: token },
+    stringData: { [TOKEN_KEY]: tokens.gateway, [DELEGATION_TOKEN_KEY]: tokens.delegation },
+  };
+}
+
+/** The env var that hands a delegator its delegation token (the MCP client's tokenEnv). */
+export function delegationTokenEnv(agentName: string): V1EnvVar {
+  return {
+    name: DELEGATION_TOKEN_ENV,
+    valueFrom: { secretKeyRef: { name: agentObjectNames(agentName).tokenSecret, key: DELEGATION_TOKEN_KEY } },
   };
 }
 

@@ -1,19 +1,19 @@
 /**
  * What an Agent's spec refers to, read for the reconciler: the soul ConfigMap, the credentials Secret,
- * the gateway token Secret (created once, never taken over) and the agent's view of its teams; first
+ * the token Secret (created once, never taken over) and the agent's view of its teams; first
  * the operator's AgentPolicy is checked, and each referenced object against it.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { KubernetesObject, V1ConfigMap, V1Secret } from "@kubernetes/client-node";
 import type { Agent } from "../api/agent.ts";
-import { GATEWAY_TOKEN_ENV } from "../openclaw/pod-layout.ts";
+import { DELEGATION_TOKEN_ENV } from "../openclaw/pod-layout.ts";
 import type { KubeClient } from "../runtime/client.ts";
 import { isAlreadyExists } from "../runtime/errors.ts";
 import type { Informer } from "../runtime/informer.ts";
 import { describeConflict, isControlledBy, NotControlledError } from "../runtime/owned.ts";
 import { DELEGATION_MCP_SERVER } from "../team/files.ts";
 import { leadView } from "../team/lookup.ts";
-import { type ResolvedInputs, TOKEN_KEY, tokenSecret } from "./desired.ts";
+import { DELEGATION_TOKEN_KEY, delegationTokenEnv, type ResolvedInputs, TOKEN_KEY, tokenSecret } from "./desired.ts";
 import { agentObjectNames } from "./names.ts";
 import { type AgentPolicy, checkAgentPolicy, checkReadable, DEFAULT_AGENT_POLICY } from "./policy.ts";
 
@@ -82,28 +82,47 @@ export async function resolveInputs(deps: InputSources, agent: Agent, signal: Ab
     credentialsVersion = secret.metadata?.resourceVersion;
     credentialKeys = Object.keys(secret.data ?? {});
   }
-  const tokenVersion = await ensureTokenSecret(deps.client, agent, signal);
+  const tokens = await ensureTokenSecret(deps.client, agent, signal);
   const url = deps.delegationEndpointUrl;
   const team = deps.teams && url ? leadView(deps.teams, deps.agents, ns, agent.metadata.name!) : undefined;
   return {
     soul: soul ?? "",
     credentialsVersion,
     credentialKeys,
-    tokenVersion,
-    // The lead authenticates to the endpoint with its own gateway token.
-    ...(team && url && { team, mcpServers: { [DELEGATION_MCP_SERVER]: { url, tokenEnv: GATEWAY_TOKEN_ENV } } }),
+    tokenVersion: tokens.uid,
+    // The lead authenticates to the endpoint with its delegation token, never with its gateway token:
+    // only a delegator's pods get it.
+    ...(team &&
+      url && {
+        team,
+        mcpServers: { [DELEGATION_MCP_SERVER]: { url, tokenEnv: DELEGATION_TOKEN_ENV } },
+        extraEnv: [delegationTokenEnv(agent.metadata.name!)],
+        delegationTokenVersion: tokens.delegationVersion,
+      }),
   };
 }
 
+/** 32 random bytes, as the operator makes both tokens. */
+const newToken = () => randomBytes(32).toString("base64url");
+/** A digest of a token as the Secret's data holds it (base64): it changes with the token and reveals nothing of it. */
+const tokenVersion = (encoded: string) =>
+  createHash("sha256").update(Buffer.from(encoded, "base64")).digest("hex").slice(0, 16);
+
 /**
- * Creates the gateway token once; an existing Secret is never overwritten, and one the Agent does not
- * control is never used (its value would become the gateway's token). Returns the Secret's uid.
+ * Creates the token Secret once, with a gateway token and a delegation token; an existing Secret is
+ * never overwritten, and one the Agent does not control is never used (its values would become the
+ * agent's tokens). A controlled Secret without a delegation token (made before there was one, or the key
+ * deleted to rotate it) gets a new one. Returns the Secret's uid and a digest of the delegation token.
  */
-async function ensureTokenSecret(client: KubeClient, agent: Agent, signal: AbortSignal): Promise<string | undefined> {
+async function ensureTokenSecret(
+  client: KubeClient,
+  agent: Agent,
+  signal: AbortSignal,
+): Promise<{ uid: string | undefined; delegationVersion: string }> {
   const ns = agent.metadata.namespace!;
   const name = agentObjectNames(agent.metadata.name!).tokenSecret;
   const path = `/api/v1/namespaces/${ns}/secrets/${name}`;
-  const usable = (secret: V1Secret) => {
+  const usable = async (secret: V1Secret) => {
     if (!isControlledBy(secret, agent.metadata.uid)) {
       throw new ConfigProblemError("NameConflict", new NotControlledError([describeConflict(secret)]).message);
     }
@@ -113,16 +132,33 @@ async function ensureTokenSecret(client: KubeClient, agent: Agent, signal: Abort
         `Secret ${name} exists but has no key ${TOKEN_KEY}; delete it to have a new token generated`,
       );
     }
-    return secret.metadata?.uid;
+    let delegation = secret.data[DELEGATION_TOKEN_KEY];
+    if (!delegation) {
+      // With the resourceVersion this is a compare-and-swap: a Secret changed or re-created since it
+      // was read is a conflict, and the reconcile is retried.
+      const patched = await client.request<V1Secret>("PATCH", path, {
+        body: {
+          metadata: { resourceVersion: secret.metadata?.resourceVersion },
+          data: { [DELEGATION_TOKEN_KEY]: Buffer.from(newToken()).toString("base64") },
+        },
+        contentType: "application/merge-patch+json",
+        signal,
+      });
+      delegation = patched.data?.[DELEGATION_TOKEN_KEY] ?? "";
+    }
+    return { uid: secret.metadata?.uid, delegationVersion: tokenVersion(delegation) };
   };
   const existing = await client.getIfExists<V1Secret>(path, { signal });
   if (existing) return usable(existing);
   try {
     const created = await client.request<V1Secret>("POST", `/api/v1/namespaces/${ns}/secrets`, {
-      body: tokenSecret(agent, randomBytes(32).toString("base64url")),
+      body: tokenSecret(agent, { gateway: newToken(), delegation: newToken() }),
       signal,
     });
-    return created.metadata?.uid;
+    return {
+      uid: created.metadata?.uid,
+      delegationVersion: tokenVersion(created.data?.[DELEGATION_TOKEN_KEY] ?? ""),
+    };
   } catch (error) {
     if (!isAlreadyExists(error)) throw error;
     return usable(await client.get<V1Secret>(path, { signal }));

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { GATEWAY_TOKEN_ENV } from "../openclaw/pod-layout.ts";
+import { DELEGATION_TOKEN_ENV, GATEWAY_TOKEN_ENV, OPERATOR_TOKEN_ENVS } from "../openclaw/pod-layout.ts";
 import { TOOL_ENTRY, TOOL_GROUPS, TOOL_PROFILES } from "../openclaw/tools.ts";
 import { annotationMap, labelMap, taintKey } from "./label-maps.ts";
 import {
@@ -33,8 +33,8 @@ export const PROVIDER_APIS = [
   "ollama",
 ] as const;
 
-// The gateway's own token must never be sent to a provider as its API key.
-const GATEWAY_TOKEN_MESSAGE = `must not be ${GATEWAY_TOKEN_ENV}: that is the gateway's own token, not a provider key`;
+// The operator's tokens must never be sent to a provider as its API key.
+const TOKEN_ENV_MESSAGE = `must not be ${GATEWAY_TOKEN_ENV} or ${DELEGATION_TOKEN_ENV}: those are the agent's own tokens, not a provider key`;
 
 const envVarName = z
   .string()
@@ -75,8 +75,8 @@ export const ModelProvider = z.object({
     .describe("Base URL of the provider's API, such as https://api.example.com/v1."),
   api: z.enum(PROVIDER_APIS).describe("Wire protocol the provider speaks."),
   apiKeyEnv: cel(
-    envVarName.refine((name) => name !== GATEWAY_TOKEN_ENV, GATEWAY_TOKEN_MESSAGE),
-    { rule: `self != '${GATEWAY_TOKEN_ENV}'`, message: GATEWAY_TOKEN_MESSAGE },
+    envVarName.refine((name) => !OPERATOR_TOKEN_ENVS.includes(name), TOKEN_ENV_MESSAGE),
+    { rule: `!(self in [${OPERATOR_TOKEN_ENVS.map((name) => `'${name}'`).join(", ")}])`, message: TOKEN_ENV_MESSAGE },
   )
     .optional()
     .describe(

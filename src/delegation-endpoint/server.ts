@@ -1,6 +1,6 @@
 /**
  * The delegation endpoint: MCP for OpenClaw leads at /mcp, and REST for scripts at /v1. Every request
- * authenticates with an agent's gateway token. A refused request creates nothing.
+ * authenticates with an agent's delegation token (never its gateway token). A refused request creates nothing.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -46,7 +46,11 @@ function authenticate(req: IncomingMessage, service: DelegationService): Caller 
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   const caller = match ? service.authenticate(match[1]!) : undefined;
   if (!caller)
-    throw new EndpointError(401, "Unauthenticated", "send an agent's gateway token as Authorization: Bearer <token>");
+    throw new EndpointError(
+      401,
+      "Unauthenticated",
+      "send an agent's delegation token (key delegation-token of its <agent>-token Secret) as Authorization: Bearer <token>",
+    );
   return caller;
 }
 

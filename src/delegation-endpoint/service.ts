@@ -3,7 +3,7 @@ import { z } from "zod";
 import { MAX_TASK_BYTES } from "../api/delegation.ts";
 import { agentRef, identifier } from "../api/meta.ts";
 
-/** The agent a request came from, identified by its gateway token. */
+/** The agent a request came from, identified by its delegation token. */
 export interface Caller {
   namespace: string;
   agent: string;

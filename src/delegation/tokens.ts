@@ -1,11 +1,12 @@
 /**
- * Gateway tokens from the cached `<agent>-token` Secrets (labelled `clawcrew.io/agent`, owned by
- * the Agent): the token to send to an agent, and which agent a presented bearer token belongs to.
- * Lookups compare sha256 digests, so nothing depends on a secret's prefix.
+ * Tokens from the cached `<agent>-token` Secrets (labelled `clawcrew.io/agent`, owned by the Agent):
+ * the gateway token to send to an agent, and which agent a presented delegation token belongs to. The
+ * endpoint accepts only delegation tokens: a gateway token (which whoever calls the gateway holds) does
+ * not delegate. Lookups compare sha256 digests, so nothing depends on a secret's prefix.
  */
 import { createHash } from "node:crypto";
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { TOKEN_KEY } from "../agent/desired.ts";
+import { DELEGATION_TOKEN_KEY, TOKEN_KEY } from "../agent/desired.ts";
 import { agentObjectNames, LABEL_AGENT } from "../agent/names.ts";
 import type { Informer } from "../runtime/informer.ts";
 import { keyOf, objectKey } from "../runtime/store.ts";
@@ -34,17 +35,18 @@ export function tokenSecretAgent(secret: KubernetesObject): string | undefined {
   return owned ? agent : undefined;
 }
 
-export function secretToken(secret: KubernetesObject): string | undefined {
+/** One of the token Secret's tokens: TOKEN_KEY (the gateway token) or DELEGATION_TOKEN_KEY. */
+export function secretToken(secret: KubernetesObject, key: string): string | undefined {
   const s = secret as SecretLike;
-  const encoded = s.data?.[TOKEN_KEY];
+  const encoded = s.data?.[key];
   if (encoded !== undefined) return Buffer.from(encoded, "base64").toString("utf8");
-  return s.stringData?.[TOKEN_KEY];
+  return s.stringData?.[key];
 }
 
 export class TokenStore implements TokenSource {
   readonly #secrets: Informer<KubernetesObject>;
   readonly #agentUid: ((namespace: string, agent: string) => string | undefined) | undefined;
-  /** secret key → digest, and digest → callers. */
+  /** secret key → delegation token digest, and digest → callers. */
   readonly #digestOf = new Map<string, { digest: string; caller: Caller }>();
   readonly #callers = new Map<string, Map<string, Caller>>();
   readonly #unsubscribe: (() => void)[];
@@ -67,20 +69,25 @@ export class TokenStore implements TokenSource {
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
   }
 
+  /** The agent's gateway token, to call its gateway with. */
   tokenOf(namespace: string, agent: string): string | undefined {
-    const secret = this.#secrets.get(keyOf({ namespace, name: agentObjectNames(agent).tokenSecret }));
-    if (!secret || !this.#valid(secret)) return undefined;
-    return secretToken(secret);
+    return this.#token(namespace, agent, TOKEN_KEY);
   }
 
-  /** The agent a bearer token belongs to; undefined when unknown or shared by several agents. */
+  /** The agent a delegation token belongs to; undefined when unknown or shared by several agents. */
   authenticate(bearer: string): Caller | undefined {
     if (!bearer) return undefined;
     const callers = this.#callers.get(sha256(bearer));
     if (callers?.size !== 1) return undefined;
     const [caller] = callers.values();
     // Re-check against the cache: the owner may have changed since the Secret was indexed.
-    return caller && this.tokenOf(caller.namespace, caller.agent) === bearer ? caller : undefined;
+    return caller && this.#token(caller.namespace, caller.agent, DELEGATION_TOKEN_KEY) === bearer ? caller : undefined;
+  }
+
+  #token(namespace: string, agent: string, key: string): string | undefined {
+    const secret = this.#secrets.get(keyOf({ namespace, name: agentObjectNames(agent).tokenSecret }));
+    if (!secret || !this.#valid(secret)) return undefined;
+    return secretToken(secret, key);
   }
 
   #valid(secret: KubernetesObject): boolean {
@@ -97,7 +104,7 @@ export class TokenStore implements TokenSource {
     const key = objectKey(secret);
     this.#forget(key);
     const agent = tokenSecretAgent(secret);
-    const token = agent ? secretToken(secret) : undefined;
+    const token = agent ? secretToken(secret, DELEGATION_TOKEN_KEY) : undefined;
     if (!agent || !token) return;
     const caller = { namespace: secret.metadata?.namespace ?? "", agent };
     const digest = sha256(token);

@@ -3,7 +3,7 @@
  * `${ENV}` references, resolved by OpenClaw from the pod's environment.
  */
 import { type AgentSpec, MAX_PERSONA_BYTES } from "../api/agent.ts";
-import { GATEWAY_TOKEN_ENV, TMP_DIR, WORKSPACE_DIR } from "./pod-layout.ts";
+import { GATEWAY_TOKEN_ENV, OPERATOR_TOKEN_ENVS, TMP_DIR, WORKSPACE_DIR } from "./pod-layout.ts";
 import { renderToolPolicy } from "./tools.ts";
 import { GATEWAY_PORT } from "./version.ts";
 
@@ -223,13 +223,20 @@ const ONLY_A_REFERENCE = /^(Bearer )?\$\{[A-Z][A-Z0-9_]*\}$/;
 
 /**
  * Secrets in spec.config go through the credentials Secret: a `${NAME}` reference must name one of its
- * keys (otherwise it could send the gateway's own token, or any pod env, wherever the overlay points),
+ * keys (otherwise it could send the agent's own tokens, or any pod env, wherever the overlay points),
  * and a secret-looking key may hold only such a reference, never the value inline.
  */
 function checkOverlaySecrets(value: unknown, credentialKeys: ReadonlySet<string>, path: string[]): void {
   const at = path.join(".");
   if (typeof value === "string") {
     for (const [, name] of value.matchAll(ENV_REFERENCE)) {
+      // Even when the credentials Secret has such a key: the pod's env gives the operator's token instead.
+      if (OPERATOR_TOKEN_ENVS.includes(name!)) {
+        throw new ConfigOverlayError(
+          at,
+          `\${${name}} is one of the agent's own tokens; spec.config may not reference it`,
+        );
+      }
       if (!credentialKeys.has(name!)) {
         throw new ConfigOverlayError(
           at,

@@ -32,7 +32,22 @@ export const STARTUP_PATH = "/startupz";
 /** The env var holding the gateway token, from the agent's token Secret; openclaw.json refers to it. */
 export const GATEWAY_TOKEN_ENV = "OPENCLAW_GATEWAY_TOKEN";
 
-/** Plain env of the gateway container. It also gets GATEWAY_TOKEN_ENV and the keys of spec.credentials' Secret. */
+/**
+ * The env var holding a delegator's delegation token, from the same Secret: the lead's MCP client sends
+ * it to the operator's delegation endpoint. It is not the gateway token, so neither opens the other's door.
+ */
+export const DELEGATION_TOKEN_ENV = "CLAWCREW_DELEGATION_TOKEN";
+
+/**
+ * The operator's token env vars: an explicit env var wins over a credentials Secret key of the same name,
+ * so spec.config and a provider's apiKeyEnv may never name them (a token would leave for the provider).
+ */
+export const OPERATOR_TOKEN_ENVS: readonly string[] = [GATEWAY_TOKEN_ENV, DELEGATION_TOKEN_ENV];
+
+/**
+ * Plain env of the gateway container. It also gets GATEWAY_TOKEN_ENV, DELEGATION_TOKEN_ENV when it delegates,
+ * and the keys of spec.credentials' Secret.
+ */
 export const GATEWAY_ENV: Readonly<Record<string, string>> = {
   HOME: HOME_DIR,
   NODE_ENV: "production",

@@ -1,6 +1,6 @@
 /** Builds the informers and controllers of the operator and runs them while this process leads. */
 import type { KubernetesObject, V1NetworkPolicy, V1NetworkPolicyEgressRule } from "@kubernetes/client-node";
-import { TOKEN_KEY } from "../agent/desired.ts";
+import { DELEGATION_TOKEN_KEY, TOKEN_KEY } from "../agent/desired.ts";
 import type { AgentPolicy } from "../agent/policy.ts";
 import { agentReconciler } from "../agent/reconcile.ts";
 import { teamWatches } from "../agent/watches.ts";
@@ -35,14 +35,18 @@ const RESYNC_MS = 10 * 60_000;
 const MAX_TOKEN_DATA = 256;
 
 /**
- * A Secret's metadata, plus its token when it looks like an Agent's token Secret (name, label, owner;
- * the TokenStore checks the owner's uid) and is token-sized: no other Secret data is cached.
+ * A Secret's metadata, plus its gateway and delegation tokens when it looks like an Agent's token Secret
+ * (name, label, owner; the TokenStore checks the owner's uid) and they are token-sized: no other Secret
+ * data is cached.
  */
 export function tokenSecretOnly<T extends KubernetesObject>(obj: T): T {
-  const token = tokenSecretAgent(obj) ? (obj as { data?: Record<string, string> }).data?.[TOKEN_KEY] : undefined;
-  const kept = token !== undefined && token.length <= MAX_TOKEN_DATA;
+  const data = tokenSecretAgent(obj) ? (obj as { data?: Record<string, string> }).data : undefined;
+  const kept = [TOKEN_KEY, DELEGATION_TOKEN_KEY].flatMap((key) => {
+    const token = data?.[key];
+    return token !== undefined && token.length <= MAX_TOKEN_DATA ? [[key, token] as const] : [];
+  });
   const { apiVersion, kind, metadata } = obj;
-  return { apiVersion, kind, metadata, ...(kept && { data: { [TOKEN_KEY]: token } }) } as T;
+  return { apiVersion, kind, metadata, ...(kept.length > 0 && { data: Object.fromEntries(kept) }) } as T;
 }
 
 /**

@@ -78,7 +78,7 @@ const envName = fc
     fc.string({ unit: chars("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"), maxLength: 20 }),
   )
   .map(([a, b]) => a + b)
-  .filter((n) => n !== "OPENCLAW_GATEWAY_TOKEN");
+  .filter((n) => n !== "OPENCLAW_GATEWAY_TOKEN" && n !== "CLAWCREW_DELEGATION_TOKEN");
 
 const modelPart = fc
   .tuple(chars(`${LOWER}${DIGITS}ABCXYZ`), fc.string({ unit: chars(`${LOWER}${DIGITS}ABC._:@+/-`), maxLength: 40 }))
@@ -483,6 +483,8 @@ const semanticAgent: Mutation[] = [
   (a) => setPath(a, ["spec", "config"], { channels: { telegram: { botToken: "123:abc" } } }),
   // biome-ignore lint/suspicious/noTemplateCurlyInString: OpenClaw's env reference, not a template
   (a) => setPath(a, ["spec", "config"], { models: { providers: { x: { apiKey: "${OPENCLAW_GATEWAY_TOKEN}" } } } }),
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: OpenClaw's env reference, not a template
+  (a) => setPath(a, ["spec", "config"], { models: { providers: { x: { apiKey: "${CLAWCREW_DELEGATION_TOKEN}" } } } }),
   (a) => setPath(a, ["spec", "config"], { logging: { level: "loud" }, nonsense: { a: 1 } }),
   (a) => setPath(a, ["spec", "config"], JSON.parse('{"__proto__": {"polluted": true}}')),
   (a) => setPath(a, ["spec", "config"], { gateway: "not an object" }),

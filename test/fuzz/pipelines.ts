@@ -72,7 +72,7 @@ export function renderAgent(
     tokenVersion: "token-uid",
     ...(view && {
       team: view,
-      mcpServers: { [DELEGATION_MCP_SERVER]: { url: URL, tokenEnv: "OPENCLAW_GATEWAY_TOKEN" } },
+      mcpServers: { [DELEGATION_MCP_SERVER]: { url: URL, tokenEnv: "CLAWCREW_DELEGATION_TOKEN" } },
     }),
   };
   const objects = desiredObjects(agent, inputs);

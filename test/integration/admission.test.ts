@@ -162,6 +162,11 @@ const rejected: [string, Obj, string[]][] = [
     ["spec.model.providers[0].apiKeyEnv", "must not be OPENCLAW_GATEWAY_TOKEN"],
   ],
   [
+    "the delegation token as a provider's key",
+    agent({ model: provider({ apiKeyEnv: "CLAWCREW_DELEGATION_TOKEN" }) }),
+    ["spec.model.providers[0].apiKeyEnv", "CLAWCREW_DELEGATION_TOKEN: those are the agent's own tokens"],
+  ],
+  [
     "a memory limit below the default request",
     agent({ resources: { limits: { memory: "1Gi" } } }),
     ["spec.resources", "a request exceeds its limit once merged with the defaults"],

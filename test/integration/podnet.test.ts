@@ -337,7 +337,11 @@ describe("pod network", () => {
         };
         const objects = desiredObjects(agentObject, { soul: "You are a test agent." });
         const token = randomBytes(16).toString("hex");
-        await core.createNamespacedSecret({ namespace, body: unowned(tokenSecret(agentObject, token)) });
+        const delegation = randomBytes(16).toString("hex");
+        await core.createNamespacedSecret({
+          namespace,
+          body: unowned(tokenSecret(agentObject, { gateway: token, delegation })),
+        });
         await core.createNamespacedSecret({
           namespace,
           body: { metadata: { name: "llm-credentials" }, stringData: { STUB_API_KEY: "sk-stub-podnet" } },

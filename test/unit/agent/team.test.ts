@@ -1,6 +1,6 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { desiredObjects, type ResolvedInputs } from "../../../src/agent/desired.ts";
+import { delegationTokenEnv, desiredObjects, type ResolvedInputs } from "../../../src/agent/desired.ts";
 import { agentsOfTeam, delegatorsOfAgent, teamWatches } from "../../../src/agent/watches.ts";
 import { Agent } from "../../../src/api/agent.ts";
 import { addTeamIndexes, BY_AGENT } from "../../../src/api/indexes.ts";
@@ -42,7 +42,8 @@ function leadInputs(members: Map<string, Agent>): ResolvedInputs {
   return {
     soul: "# Soul",
     team: view,
-    mcpServers: { clawcrew: { url: URL, tokenEnv: "OPENCLAW_GATEWAY_TOKEN" } },
+    mcpServers: { clawcrew: { url: URL, tokenEnv: "CLAWCREW_DELEGATION_TOKEN" } },
+    extraEnv: [delegationTokenEnv("ceo")],
   };
 }
 
@@ -57,15 +58,22 @@ describe("desiredObjects for a lead", () => {
   const data = objects.configMap.data!;
   const config = JSON.parse(data["openclaw.json"]!);
 
-  it("configures the clawcrew MCP server with the lead's own token, and OpenClaw's schema accepts it", () => {
+  it("configures the clawcrew MCP server with the lead's delegation token, and OpenClaw's schema accepts it", () => {
     expect(config.mcp.servers.clawcrew).toEqual({
       url: URL,
       transport: "streamable-http",
       // biome-ignore lint/suspicious/noTemplateCurlyInString: OpenClaw's env reference, not a template
-      headers: { Authorization: "Bearer ${OPENCLAW_GATEWAY_TOKEN}" },
+      headers: { Authorization: "Bearer ${CLAWCREW_DELEGATION_TOKEN}" },
       requestTimeoutMs: 900_000,
     });
     expect(validateOpenClawConfig(config)).toEqual({ ok: true });
+    const env = objects.workload.object.spec!.template.spec!.containers[0]!.env!;
+    expect(env.find((e) => e.name === "CLAWCREW_DELEGATION_TOKEN")?.valueFrom).toEqual({
+      secretKeyRef: { name: "ceo-token", key: "delegation-token" },
+    });
+    // The gateway keeps its own token for its own auth.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: OpenClaw's env reference, not a template
+    expect(config.gateway.auth.token).toBe("${OPENCLAW_GATEWAY_TOKEN}");
     expect(config.agents.defaults.bootstrapMaxChars).toBeGreaterThanOrEqual(64 * 1024 + MAX_TEAM_APPENDIX_BYTES);
   });
 

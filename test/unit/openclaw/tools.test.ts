@@ -6,7 +6,7 @@ import { renderToolPolicy } from "../../../src/openclaw/tools.ts";
 
 const base = { soul: "You research.", model: { primary: "openai/gpt-5.4-mini" } };
 const spec = (fields: Record<string, unknown>) => AgentSpec.parse({ ...base, ...fields });
-const delegation = { clawcrew: { url: "http://operator:8443/mcp/ns/lead", tokenEnv: "OPENCLAW_GATEWAY_TOKEN" } };
+const delegation = { clawcrew: { url: "http://operator:8443/mcp/ns/lead", tokenEnv: "CLAWCREW_DELEGATION_TOKEN" } };
 
 type Entries = { agents: { entries: Record<string, { name: string; tools?: unknown }> } };
 const entry = (config: Record<string, unknown>, agent: string) => (config as Entries).agents.entries[agent];
