@@ -394,17 +394,18 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   const allReady = (want: number) => (a: AgentObject) => (a.status?.readyReplicas ?? 0) === want;
   log("waiting for the worker pods to be Ready");
   await agents.when(WORKER, allReady(WORKER_REPLICAS), { ...wait, what: `${WORKER} ${WORKER_REPLICAS} ready` });
-  const readSecretToken = async (agent: string) => {
+  const readSecretToken = async (agent: string, key: "token" | "delegation-token") => {
     let token = "";
-    await until(`Secret ${agent}-token`, async () => {
+    await until(`Secret ${agent}-token key ${key}`, async () => {
       const s = await core.readNamespacedSecret({ name: `${agent}-token`, namespace: NAMESPACE });
-      token = Buffer.from(s.data?.token ?? "", "base64").toString("utf8");
+      token = Buffer.from(s.data?.[key] ?? "", "base64").toString("utf8");
       return token !== "";
     });
     return token;
   };
-  const leadToken = await readSecretToken(LEAD);
-  const workerToken = await readSecretToken(WORKER);
+  // The lead's delegation token calls the endpoint; the worker's gateway token calls its pods directly.
+  const leadToken = await readSecretToken(LEAD, "delegation-token");
+  const workerToken = await readSecretToken(WORKER, "token");
   const podsOf = (agent: string) =>
     pods
       .pods()

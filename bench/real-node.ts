@@ -187,7 +187,8 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   }
   await kubectlOk(kubeconfig, ["-n", NAMESPACE, "wait", "pod/bench-client", "--for=condition=Ready", "--timeout=120s"]);
   const workerPod = await podOf(kubeconfig, "worker");
-  const token = async (agentName: string) =>
+  // The gateway token calls an agent's gateway; the delegation token calls the endpoint as the agent.
+  const token = async (agentName: string, key: "token" | "delegation-token" = "token") =>
     Buffer.from(
       await kubectlOk(kubeconfig, [
         "-n",
@@ -196,7 +197,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
         "secret",
         `${agentName}-token`,
         "-o",
-        "jsonpath={.data.token}",
+        `jsonpath={.data.${key}}`,
       ]),
       "base64",
     ).toString();
@@ -222,7 +223,7 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
         kind: "delegate",
         agent: "worker",
         url: `http://${RELEASE}-delegation.${OPERATOR_NAMESPACE}.svc.cluster.local:8082/v1/delegations?wait=true`,
-        token: await token("lead"),
+        token: await token("lead", "delegation-token"),
       },
     ],
   };

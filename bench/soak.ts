@@ -410,7 +410,8 @@ async function main(options: Options, signal: AbortSignal, cleanups: (() => Prom
   let leadToken = "";
   for (let i = 0; !leadToken; i++) {
     const s = await core.readNamespacedSecret({ name: `${LEAD}-token`, namespace: NAMESPACE }).catch(() => undefined);
-    leadToken = Buffer.from(s?.data?.token ?? "", "base64").toString("utf8");
+    // The endpoint accepts the lead's delegation token, not its gateway token.
+    leadToken = Buffer.from(s?.data?.["delegation-token"] ?? "", "base64").toString("utf8");
     if (!leadToken) await sleep(200, undefined, { signal });
     if (i > 600) throw new Error(`no Secret ${LEAD}-token`);
   }

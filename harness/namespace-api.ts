@@ -1,4 +1,5 @@
 /** Reads of one namespace through KubeClient, for the tests that run the operator against a pod network. */
+import type { DELEGATION_TOKEN_KEY, TOKEN_KEY } from "../src/agent/desired.ts";
 import type { Delegation } from "../src/api/delegation.ts";
 import type { KubeClient } from "../src/runtime/client.ts";
 import { type GroupVersionResource, resourcePath } from "../src/runtime/resource.ts";
@@ -32,12 +33,15 @@ export function namespaceApi(client: () => KubeClient, namespace: string) {
           query: { labelSelector: `clawcrew.io/agent=${agent}` },
         })
       ).items.filter((p) => !p.metadata.deletionTimestamp),
-    /** Each Agent's gateway token, from its `<agent>-token` Secret. */
-    agentTokens: async (agents: string[]) => {
+    /**
+     * One token of each Agent, from its `<agent>-token` Secret: TOKEN_KEY, the gateway token (to call its
+     * gateway, as the operator does), or DELEGATION_TOKEN_KEY (to call the delegation endpoint as the agent).
+     */
+    agentTokens: async (agents: string[], key: typeof TOKEN_KEY | typeof DELEGATION_TOKEN_KEY) => {
       const tokens: Record<string, string> = {};
       for (const name of agents) {
         const secret = await client().get<Obj>(api(GVR.secrets, `${name}-token`));
-        tokens[name] = Buffer.from(secret.data.token, "base64").toString("utf8");
+        tokens[name] = Buffer.from(secret.data[key], "base64").toString("utf8");
       }
       return tokens;
     },

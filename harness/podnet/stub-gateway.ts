@@ -9,7 +9,7 @@
  *   `user` field, else the last user message).
  * - GET /stats: {requests, byUser, traceparents} (the traceparent header of each chat request, "" when absent).
  * - With STUB_DELEGATE_URL (the operator's delegation endpoint) and STUB_DELEGATE_TO, each chat request first
- *   delegates "<message> / <to>" over REST with the gateway token, as parent the Delegation named in the
+ *   delegates "<message> / <to>" over REST with CLAWCREW_DELEGATION_TOKEN, as parent the Delegation named in the
  *   operator's system message, in team STUB_DELEGATE_TEAM; it answers "ok:<message> <- <the child's result>".
  *   STUB_FORWARD_TRACEPARENT=1 passes the request's traceparent on, as an instrumented agent would.
  * - Faults, for the fault soak (bench/soak.ts): a task containing `stub-fault=<mode>` or `stub-fault=<mode>/<n>`
@@ -21,7 +21,7 @@
  * - STUB_REPORT_URL: each chat request is also POSTed there as {user, pod} before it is answered, so that a
  *   request served by a pod deleted since is still counted; the answer's {count} (that user's requests on
  *   every pod) is what `/<n>` counts, so that a retry on another pod is not faulted again.
- * Env: OPENCLAW_GATEWAY_TOKEN (required), STUB_DELAY_MS, STUB_REPLY, STUB_PORT (default 18789), STUB_HOST
+ * Env: OPENCLAW_GATEWAY_TOKEN (required), CLAWCREW_DELEGATION_TOKEN (required with STUB_DELEGATE_URL), STUB_DELAY_MS, STUB_REPLY, STUB_PORT (default 18789), STUB_HOST
  * (0.0.0.0), STUB_FAULT, STUB_HUGE_BYTES, STUB_REPORT_URL, STUB_POD (the pod's name, for the report),
  * STUB_DELEGATE_URL, STUB_DELEGATE_TO, STUB_DELEGATE_TEAM, STUB_FORWARD_TRACEPARENT.
  */
@@ -41,7 +41,8 @@ export interface StubGatewayOptions {
   /** Where each chat request is reported (see the module doc). */
   reportUrl?: string;
   pod?: string;
-  delegate?: { url: string; to: string; team?: string | undefined; forwardTraceparent: boolean };
+  /** `token` is the agent's delegation token: the endpoint refuses its gateway token. */
+  delegate?: { url: string; token: string; to: string; team?: string | undefined; forwardTraceparent: boolean };
 }
 
 export const STUB_FAULTS = ["hang", "close", "500", "429", "badjson", "huge"] as const;
@@ -81,7 +82,6 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 /** Delegates `task` through the operator's REST endpoint and returns the child's result. */
 async function delegateOn(
-  options: StubGatewayOptions,
   delegate: NonNullable<StubGatewayOptions["delegate"]>,
   task: string,
   parent: string | undefined,
@@ -90,7 +90,7 @@ async function delegateOn(
   const response = await fetch(`${delegate.url}/v1/delegations`, {
     method: "POST",
     headers: {
-      authorization: `Bearer ${options.token}`,
+      authorization: `Bearer ${delegate.token}`,
       "content-type": "application/json",
       ...(delegate.forwardTraceparent && traceparent && { traceparent }),
     },
@@ -217,7 +217,7 @@ export function startStubGateway(options: StubGatewayOptions): Promise<Server> {
             const system = (body.messages ?? []).map((m) => (m.role === "system" ? text(m.content) : "")).join("\n");
             const parent = /working on Delegation (\S+)/.exec(system)?.[1];
             const task = `${message} / ${options.delegate.to}`;
-            content += ` <- ${await delegateOn(options, options.delegate, task, parent, traceparent)}`;
+            content += ` <- ${await delegateOn(options.delegate, task, parent, traceparent)}`;
           }
           const completion = () => ({
             id: `chatcmpl-stub-${requests}`,
@@ -252,6 +252,10 @@ async function main(): Promise<void> {
   const token = process.env.OPENCLAW_GATEWAY_TOKEN;
   // A plain Error, not a HarnessError: this file runs alone in the pod and imports only node: modules.
   if (!token) throw new Error("OPENCLAW_GATEWAY_TOKEN is not set");
+  const delegationToken = process.env.CLAWCREW_DELEGATION_TOKEN;
+  if (process.env.STUB_DELEGATE_URL && !delegationToken) {
+    throw new Error("STUB_DELEGATE_URL is set but CLAWCREW_DELEGATION_TOKEN is not (is the agent a team's delegator?)");
+  }
   const server = await startStubGateway({
     token,
     port: Number(process.env.STUB_PORT ?? 18789),
@@ -266,6 +270,7 @@ async function main(): Promise<void> {
       process.env.STUB_DELEGATE_TO && {
         delegate: {
           url: process.env.STUB_DELEGATE_URL,
+          token: delegationToken ?? "",
           to: process.env.STUB_DELEGATE_TO,
           team: process.env.STUB_DELEGATE_TEAM,
           forwardTraceparent: process.env.STUB_FORWARD_TRACEPARENT === "1",

@@ -1,7 +1,7 @@
 /**
  * Delegation end to end through the REAL operator process (src/main.ts) in a pod network: agent pods run the
  * stub gateway at their kwok IPs, the operator dials them over the bridge, and the test calls the operator's
- * delegation endpoint (REST and MCP, with agents' gateway tokens) on the bridge address, as pods would.
+ * delegation endpoint (REST and MCP, with agents' delegation tokens) on the bridge address, as pods would.
  * Covers routing, refusal, least-loaded choice, a pipeline, failover to another pod, and restart safety
  * (SIGKILL of the operator mid-flight, a second operator finishes every Delegation exactly once).
  * Needs root (network namespaces, a bridge), like podnet.test.ts.
@@ -38,6 +38,7 @@ import {
   type PodNetwork,
   startPodAgent,
 } from "../../harness/podnet/index.ts";
+import { DELEGATION_TOKEN_KEY } from "../../src/agent/desired.ts";
 import type { Delegation } from "../../src/api/delegation.ts";
 import { isTerminal } from "../../src/delegation/delegation-object.ts";
 import { GATEWAY_PORT } from "../../src/openclaw/version.ts";
@@ -200,7 +201,7 @@ describe("delegation through the operator's endpoint, with stub gateways in a po
       { timeoutMs: 120_000, intervalMs: 500 },
     );
     timings.podsReadyMs = Math.round(performance.now() - t0);
-    Object.assign(tokens, await agentTokens(["ceo", "researcher", "writer"]));
+    Object.assign(tokens, await agentTokens(["ceo", "researcher", "writer"], DELEGATION_TOKEN_KEY));
   }, 600_000);
 
   afterAll(async () => {

@@ -43,6 +43,7 @@ import {
   type PodNetwork,
   startPodAgent,
 } from "../../harness/podnet/index.ts";
+import { DELEGATION_TOKEN_KEY, TOKEN_KEY } from "../../src/agent/desired.ts";
 import { KubeClient } from "../../src/runtime/client.ts";
 
 const NS = "deleg-openclaw";
@@ -103,7 +104,8 @@ describe("delegation between real OpenClaw gateways", () => {
   let removeSignalCleanup: (() => void) | undefined;
   let client: KubeClient;
   let endpoint: string;
-  const tokens: Record<string, string> = {};
+  const gatewayTokens: Record<string, string> = {};
+  const delegationTokens: Record<string, string> = {};
   const timings: Record<string, number> = {};
 
   const { api, listDelegations, agentPods, agentTokens } = namespaceApi(() => client, NS);
@@ -212,7 +214,10 @@ describe("delegation between real OpenClaw gateways", () => {
       { timeoutMs: 270_000, intervalMs: 1_000 },
     );
     timings.gatewaysReadyMs = Math.round(performance.now() - t0);
-    Object.assign(tokens, await agentTokens(["ceo", "researcher", "writer"]));
+    // The lead's gateway token to talk to its gateway, as the operator does; the writer's delegation token
+    // to try the endpoint as the writer.
+    Object.assign(gatewayTokens, await agentTokens(["ceo"], TOKEN_KEY));
+    Object.assign(delegationTokens, await agentTokens(["writer"], DELEGATION_TOKEN_KEY));
   }, 900_000);
 
   afterAll(async () => {
@@ -242,7 +247,7 @@ describe("delegation between real OpenClaw gateways", () => {
     const t0 = performance.now();
     const response = await fetch(`http://${ceoPod!.status.podIP}:18789/v1/chat/completions`, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${tokens.ceo}` },
+      headers: { "content-type": "application/json", authorization: `Bearer ${gatewayTokens.ceo}` },
       body: JSON.stringify({
         model: "openclaw/default",
         messages: [{ role: "user", content: `Please get this done: ${TASK}` }],
@@ -299,7 +304,7 @@ describe("delegation between real OpenClaw gateways", () => {
     const before = (await listDelegations()).length;
     const response = await fetch(`${endpoint}/v1/delegations`, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${tokens.writer}` },
+      headers: { "content-type": "application/json", authorization: `Bearer ${delegationTokens.writer}` },
       body: JSON.stringify({ agent: "ceo", task: "do my work" }),
     });
     expect(response.status).toBe(403);
@@ -307,7 +312,7 @@ describe("delegation between real OpenClaw gateways", () => {
     const mcp = new Client({ name: "delegation-openclaw-test", version: "1" });
     await mcp.connect(
       new StreamableHTTPClientTransport(new URL(`${endpoint}/mcp`), {
-        requestInit: { headers: { Authorization: `Bearer ${tokens.writer}` } },
+        requestInit: { headers: { Authorization: `Bearer ${delegationTokens.writer}` } },
       }),
     );
     try {

@@ -68,8 +68,16 @@ beforeAll(async () => {
       },
     ],
   });
-  token = await eventually("the lead's token", async () => {
-    const r = await kubectl(kubeconfig, ["-n", ns, "get", "secret", "lead-token", "-o", "jsonpath={.data.token}"]);
+  token = await eventually("the lead's delegation token", async () => {
+    const r = await kubectl(kubeconfig, [
+      "-n",
+      ns,
+      "get",
+      "secret",
+      "lead-token",
+      "-o",
+      "jsonpath={.data.delegation-token}",
+    ]);
     return r.code === 0 && r.stdout ? Buffer.from(r.stdout, "base64").toString() : undefined;
   });
   // The endpoint knows the token once its cache has the Secret.

@@ -36,6 +36,7 @@ import {
   type PodNetwork,
   startPodAgent,
 } from "../../harness/podnet/index.ts";
+import { DELEGATION_TOKEN_KEY } from "../../src/agent/desired.ts";
 import type { Delegation } from "../../src/api/delegation.ts";
 import { isTerminal } from "../../src/delegation/delegation-object.ts";
 import { KubeClient } from "../../src/runtime/client.ts";
@@ -209,8 +210,8 @@ describe("the namespaced install mode, under the chart's ServiceAccount and rend
     );
     await kubectlOk(admin, ["-n", home, "get", "networkpolicy/crew-gateways"]);
 
-    // Over the endpoint, with the lead's gateway token, as the lead's pod would.
-    const { lead } = await inHome.agentTokens(["lead"]);
+    // Over the endpoint, with the lead's delegation token, as the lead's pod would.
+    const { lead } = await inHome.agentTokens(["lead"], DELEGATION_TOKEN_KEY);
     const task = "find three facts";
     const response = await fetch(`${endpoint}/v1/delegations`, {
       method: "POST",
