@@ -23,6 +23,9 @@ export interface AttackResult {
   detail: string;
 }
 
+/** A loopback address of this host: it reaches the endpoint's local address as a distinct source. */
+const ATTACKER_ADDRESS = "127.0.0.2";
+
 const count = (answers: Map<string, number>, key: string | number) =>
   answers.set(String(key), (answers.get(String(key)) ?? 0) + 1);
 
@@ -81,7 +84,9 @@ export async function slowClients(
   const answers = new Map<string, number>();
   const sockets: net.Socket[] = [];
   for (let i = 0; i < connections; i++) {
-    const socket = net.connect(Number(portText), host);
+    // From another source address than the probe: the attacker is one pod, the probe another delegator
+    // (the endpoint caps connections per address, so from one address the probe would be refused too).
+    const socket = net.connect({ port: Number(portText), host, localAddress: ATTACKER_ADDRESS });
     socket.on("error", () => {});
     socket.on("connect", () => socket.write(`POST /v1/delegations HTTP/1.1\r\nHost: ${host}\r\nX-Slow-${i}: 1\r\n`));
     sockets.push(socket);
@@ -104,7 +109,7 @@ export async function slowClients(
     wrong: probe.status === 200 ? 0 : 1,
     probe,
     created: [],
-    detail: `${connections} connections trickling a header every 2 s for ${holdMs / 1000} s; a GET /v1/team meanwhile`,
+    detail: `${connections} connections from ${ATTACKER_ADDRESS} trickling a header every 2 s for ${holdMs / 1000} s; a GET /v1/team meanwhile from another address`,
   };
 }
 
